@@ -1,0 +1,63 @@
+# Madoguchi: `make run` starts the service, `make test` runs every test. `make help` lists all.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CHROMIUM ?= /usr/bin/chromium
+# Two workers: this machine has two cores; each browser test module keeps one browser.
+PYTEST_WORKERS ?= 2
+
+WIDGET_SOURCES := $(wildcard widget/src/*) widget/build.mjs
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+widget/node_modules/.installed: widget/package.json widget/package-lock.json
+	cd widget && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+widget/dist/.built: widget/node_modules/.installed $(WIDGET_SOURCES)
+	cd widget && node build.mjs
+	touch $@
+
+.PHONY: setup
+setup: $(VENV)/.installed widget/dist/.built ## Install Python and JS dependencies and build the widget
+
+.PHONY: chromium
+chromium: ## Install Debian's Chromium for the browser tests (needs root)
+	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+.PHONY: run
+run: setup ## Start Madoguchi on http://127.0.0.1:8000 with SQLite and the demo page at /demo
+	$(BIN)/madoguchi serve
+
+.PHONY: test
+test: setup chromium ## Run every test, browser tests included
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: setup ## ruff, ruff format --check and mypy
+	$(BIN)/ruff check service tests bench
+	$(BIN)/ruff format --check service tests bench
+	$(BIN)/mypy
+
+.PHONY: fmt
+fmt: setup ## Format the Python code
+	$(BIN)/ruff format service tests bench
+	$(BIN)/ruff check --fix service tests bench
+
+.PHONY: bench
+bench: setup ## Measure the whole path against a bare Socket.IO relay
+	$(BIN)/python -m bench
+
+.PHONY: clean
+clean: ## Remove the virtual environment, node modules and builds (keeps var/)
+	rm -rf $(VENV) widget/node_modules widget/dist
+
+.PHONY: help
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'

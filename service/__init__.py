@@ -1,0 +1,1 @@
+"""Madoguchi: a chat consultation desk that partner websites embed."""

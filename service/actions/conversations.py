@@ -1,0 +1,84 @@
+"""Starting, claiming and closing conversations."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from service.actions.messages import deliver
+from service.actions.queue import queue_changed
+from service.context import Context
+from service.domain.accounts import User
+from service.domain.conversations import Conversation, queue_positions
+from service.domain.directory import Desk, Partner
+from service.realtime.rooms import COUNSELOR, VISITOR, conversation_room, user_room
+
+
+def new_conversation_id() -> str:
+    return secrets.token_urlsafe(16)  # 128 bits: ids are never guessable or sequential
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)  # the visitor's only key; we keep just its SHA-256
+
+
+async def start_consultation(
+    ctx: Context,
+    sid: str,
+    *,
+    desk: Desk,
+    partner: Partner,
+    campaign: str | None,
+    lang: str,
+    topic: str | None,
+) -> tuple[Conversation, str]:
+    token = new_token()
+    conv = await ctx.store.insert_conversation(
+        new_conversation_id(), token, desk.id, partner.id, campaign, lang, topic
+    )
+    await ctx.sio.enter_room(sid, conversation_room(conv.id), namespace=VISITOR)
+    await queue_changed(ctx, desk.id)
+    return conv, token
+
+
+async def queue_position(ctx: Context, conv: Conversation) -> int | None:
+    if conv.status != "waiting":
+        return None
+    return queue_positions(await ctx.store.list_open_conversations([conv.desk_id])).get(conv.id)
+
+
+async def claim_conversation(ctx: Context, user: User, conv: Conversation) -> None:
+    joined = await ctx.store.claim_conversation(conv.id, user.id)
+    room = conversation_room(conv.id)
+    for sid, _ in list(ctx.sio.manager.get_participants(COUNSELOR, user_room(user.id))):
+        await ctx.sio.enter_room(sid, room, namespace=COUNSELOR)
+    status = {"status": "active", "counselor": user.display_name}
+    await ctx.sio.emit("status", status, room=room, namespace=VISITOR)
+    await ctx.sio.emit(
+        "status", {**status, "conversation_id": conv.id}, room=room, namespace=COUNSELOR
+    )
+    await deliver(ctx, joined, sender_sid=None)
+    await queue_changed(ctx, conv.desk_id)
+
+
+async def close_conversation(
+    ctx: Context, conv: Conversation, *, outcome: str, by: User | None
+) -> None:
+    """Close by a counselor (``by``) or by the visitor (``by=None``)."""
+    closed = await ctx.store.close_conversation(
+        conv.id,
+        outcome,
+        "counselor" if by else "visitor",
+        holder_id=by.id if by else None,
+    )
+    room = conversation_room(conv.id)
+    status: dict[str, Any] = {"status": "closed"}
+    await deliver(ctx, closed, sender_sid=None)
+    await ctx.sio.emit("status", status, room=room, namespace=VISITOR)
+    await ctx.sio.emit(
+        "status",
+        {**status, "conversation_id": conv.id, "outcome": outcome},
+        room=room,
+        namespace=COUNSELOR,
+    )
+    await queue_changed(ctx, conv.desk_id)

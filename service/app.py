@@ -1,0 +1,127 @@
+"""Assembly only: the Litestar app, the Socket.IO server beside it, and their shared context."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+
+import socketio
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.logging.config import LoggingConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from service.catalog import Catalog
+from service.config import PACKAGE_DIR, PROJECT_DIR, Settings
+from service.context import Context
+from service.db.store import Store
+from service.http.headers import with_security_headers
+from service.http.health import healthz
+from service.http.inbox import InboxController
+from service.http.widget import WidgetController
+from service.realtime import jsonshim
+from service.realtime.counselor import CounselorNamespace
+from service.realtime.visitor import VisitorNamespace
+
+log = logging.getLogger(__name__)
+
+
+async def log_unexpected(exc: Exception, scope: Any) -> None:
+    """Refusals (4xx) are answers, not faults; anything else is logged without request data."""
+    if not isinstance(exc, HTTPException):
+        log.error("%s %s failed", scope.get("method", ""), scope.get("path", ""), exc_info=exc)
+
+
+def create_socketio(settings: Settings) -> socketio.AsyncServer:
+    return socketio.AsyncServer(
+        async_mode="asgi",
+        # Origins are checked per namespace (each knows which origins it accepts and answers
+        # with a stable code); the transport lets the handshake through so that the refusal
+        # can carry that code. Never "*": that would also echo CORS headers with credentials.
+        cors_allowed_origins=lambda origin, environ: True,
+        cors_credentials=False,
+        # One client's events are handled one after another, so a conversation's messages are
+        # stored in the order they were sent; clients still run concurrently.
+        async_handlers=False,
+        max_http_buffer_size=settings.max_payload_bytes,
+        http_compression=False,
+        json=jsonshim,
+        logger=False,
+        engineio_logger=False,
+    )
+
+
+def create_app(settings: Settings) -> Any:
+    sio = create_socketio(settings)
+    ctx = Context(settings=settings, sio=sio)
+    sio.register_namespace(VisitorNamespace(ctx))
+    sio.register_namespace(CounselorNamespace(ctx))
+
+    @contextlib.asynccontextmanager
+    async def open_store(_: Litestar) -> AsyncIterator[None]:
+        store = await Store.open(settings.db_path)
+        await store.ensure_defaults()
+        catalog = Catalog(store)
+        await catalog.reload()
+        ctx.attach(store, catalog)
+        watcher = asyncio.create_task(catalog.watch(), name="madoguchi-catalog")
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            await store.close()
+
+    environment = Environment(
+        loader=FileSystemLoader(PROJECT_DIR / "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+    )
+    litestar_app = Litestar(
+        route_handlers=[
+            healthz,
+            WidgetController,
+            InboxController,
+            create_static_files_router(
+                path="/static",
+                directories=[settings.static_dir, PACKAGE_DIR / "static"],
+                include_in_schema=False,
+                cache_control=None,
+            ),
+        ],
+        dependencies={"ctx": Provide(lambda: ctx, sync_to_thread=False)},
+        lifespan=[open_store],
+        logging_config=LoggingConfig(log_exceptions="never", configure_root_logger=False),
+        after_exception=[log_unexpected],
+        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment)),
+        csrf_config=CSRFConfig(
+            secret=secrets.token_urlsafe(32),
+            cookie_name="mg_csrf",
+            cookie_secure=settings.secure_cookies,
+            cookie_httponly=True,
+            cookie_samesite="strict",
+            # Only the inbox has forms. Visitors' pages must set no cookie at all.
+            exclude=[r"^/(?!inbox(/|$)).+"],
+        ),
+        openapi_config=OpenAPIConfig(
+            title="Madoguchi",
+            version="0.1.0",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
+        ),
+    )
+    # No on_startup/on_shutdown here: with either set, ASGIApp stops forwarding the lifespan
+    # to Litestar (python-engineio async_drivers/asgi.py).
+    combined = socketio.ASGIApp(sio, other_asgi_app=litestar_app)
+    return with_security_headers(combined, secure=settings.secure_cookies)

@@ -1,0 +1,149 @@
+"""``madoguchi serve | migrate | add-user``: parse arguments, then call into the service."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from service.auth import hash_password, new_password
+from service.config import Settings
+from service.db.store import Store, migrate
+from service.domain.accounts import ROLES, Role
+from service.errors import AppError
+
+log = logging.getLogger("madoguchi")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    settings = Settings.from_env(
+        db_path=args.db,
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+    )
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        args.run(settings, args)
+    except AppError as exc:
+        sys.exit(f"madoguchi: {exc.message}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="madoguchi", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="start the service")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(run=_serve)
+
+    mig = commands.add_parser("migrate", help="create or update the database schema")
+    mig.set_defaults(run=_migrate)
+
+    add_user = commands.add_parser("add-user", help="create a staff account")
+    add_user.add_argument("username")
+    add_user.add_argument("--role", required=True, choices=ROLES)
+    add_user.add_argument("--display-name", help="shown to visitors; a pseudonym is fine")
+    add_user.add_argument(
+        "--desk", action="append", dest="desks", metavar="KEY", help="repeatable; default: all"
+    )
+    add_user.set_defaults(run=_add_user)
+
+    for sub in (serve, mig, add_user):
+        sub.add_argument("--db", type=Path, help="database file (default: $MADOGUCHI_DB)")
+    return parser
+
+
+def _migrate(settings: Settings, _: argparse.Namespace) -> None:
+    applied = migrate(settings.db_path)
+    asyncio.run(_ensure_defaults(settings))
+    log.info("database %s is up to date (%d migrations applied)", settings.db_path, len(applied))
+
+
+async def _ensure_defaults(settings: Settings) -> bool:
+    """Create the default desk and partners; on the very first start, an admin account.
+
+    Returns True if the admin was created (its password is printed once by ``serve``).
+    """
+    store = await Store.open(settings.db_path)
+    try:
+        await store.ensure_defaults()
+        if await store.count_users() == 0:
+            password = new_password()
+            await store.insert_user("admin", "管理者", "admin", hash_password(password), None)
+            print(  # noqa: T201 (shown once, on the operator's console, never logged)
+                f"\n  First start: created the account 'admin' with the password: {password}\n"
+                "  Log in at /inbox/login and keep it safe; it is not shown again.\n",
+                flush=True,
+            )
+            return True
+        return False
+    finally:
+        await store.close()
+
+
+def _serve(settings: Settings, _: argparse.Namespace) -> None:
+    import uvicorn
+
+    from service.app import create_app
+
+    migrate(settings.db_path)
+    asyncio.run(_ensure_defaults(settings))
+    log.info("Madoguchi on %s (database %s)", settings.public_url, settings.db_path)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        # Access logs would keep visitors' addresses; the service stores none.
+        access_log=False,
+        # Per-message deflate nearly doubles the memory of each idle connection.
+        ws_per_message_deflate=False,
+        lifespan="on",
+        loop="auto",
+        http="auto",
+        ws="websockets-sansio",
+        server_header=False,
+    )
+
+
+def _add_user(settings: Settings, args: argparse.Namespace) -> None:
+    password = _read_password()
+    role: Role = args.role
+    migrate(settings.db_path)
+
+    async def run() -> None:
+        store = await Store.open(settings.db_path)
+        try:
+            await store.ensure_defaults()
+            await store.insert_user(
+                args.username,
+                args.display_name or args.username,
+                role,
+                hash_password(password),
+                args.desks,
+            )
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+    log.info("created %s %r", role, args.username)
+
+
+def _read_password() -> str:
+    if not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            sys.exit("madoguchi: the passwords differ")
+    if len(password) < 8:
+        sys.exit("madoguchi: a password needs at least 8 characters")
+    return password

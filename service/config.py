@@ -1,0 +1,105 @@
+"""Settings read once from ``MADOGUCHI_*`` environment variables and passed down.
+
+Nothing else in the service reads ``os.environ``: a test can build any configuration it needs
+by constructing :class:`Settings` directly.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path = Path("var/madoguchi.sqlite3")
+    """``MADOGUCHI_DB``: the SQLite database file (created with its folder on first start)."""
+
+    host: str = "127.0.0.1"
+    """``MADOGUCHI_HOST``: the address the server listens on."""
+
+    port: int = 8000
+    """``MADOGUCHI_PORT``: the TCP port the server listens on."""
+
+    public_url: str = ""
+    """``MADOGUCHI_PUBLIC_URL``: the service's own origin as browsers see it, e.g.
+    ``https://chat.example.jp``. Used for origin checks, the demo page and snippets.
+    Default: ``http://HOST:PORT``."""
+
+    static_dir: Path = field(default=PROJECT_DIR / "widget" / "dist")
+    """``MADOGUCHI_STATIC_DIR``: where the built widget and inbox scripts are served from."""
+
+    visitor_message_rate: float = 5.0
+    """``MADOGUCHI_VISITOR_MESSAGE_RATE``: messages a second one connection may keep sending."""
+
+    visitor_message_burst: int = 20
+    """``MADOGUCHI_VISITOR_MESSAGE_BURST``: messages one connection may send at once."""
+
+    session_idle_minutes: int = 120
+    """``MADOGUCHI_SESSION_IDLE_MINUTES``: a counselor's login ends after this long unused."""
+
+    max_payload_bytes: int = 65536
+    """``MADOGUCHI_MAX_PAYLOAD_BYTES``: the largest Engine.IO packet accepted. A message of
+    2,000 characters needs at most about 24 KiB of JSON."""
+
+    log_level: str = "info"
+    """``MADOGUCHI_LOG_LEVEL``: ``debug``, ``info``, ``warning`` or ``error``."""
+
+    def __post_init__(self) -> None:
+        if not self.public_url:
+            object.__setattr__(self, "public_url", f"http://{self.host}:{self.port}")
+        parts = urlsplit(self.public_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"MADOGUCHI_PUBLIC_URL must be an http(s) origin: {self.public_url!r}")
+        if not 1 <= self.port <= 65535:
+            raise ValueError(f"MADOGUCHI_PORT out of range: {self.port}")
+        if self.visitor_message_rate <= 0 or self.visitor_message_burst < 1:
+            raise ValueError("message rate and burst must be positive")
+
+    @property
+    def origin(self) -> str:
+        """The service's own origin (scheme://host[:port]) without a path."""
+        parts = urlsplit(self.public_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies get ``Secure`` whenever browsers reach us over HTTPS."""
+        return self.origin.startswith("https://")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(env_name(f.name))
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def env_name(field_name: str) -> str:
+    special = {"db_path": "DB"}
+    return "MADOGUCHI_" + special.get(field_name, field_name.upper())
+
+
+def _parse(type_name: object, raw: str) -> Any:
+    kind = str(type_name)
+    if kind == "int":
+        return int(raw)
+    if kind == "float":
+        return float(raw)
+    if kind == "Path":
+        return Path(raw)
+    return raw

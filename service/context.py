@@ -1,0 +1,39 @@
+"""What every handler needs, gathered once: settings, the store, the catalog and the server."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from service.config import Settings
+
+if TYPE_CHECKING:
+    from service.catalog import Catalog
+    from service.db.store import Store
+
+
+class Context:
+    """A plain class, not a dataclass: Litestar injects it as an opaque dependency."""
+
+    __slots__ = ("_catalog", "_store", "settings", "sio")
+
+    def __init__(self, settings: Settings, sio: Any) -> None:
+        self.settings = settings
+        self.sio = sio
+        """The ``socketio.AsyncServer`` (an untyped library)."""
+        self._store: Store | None = None
+        self._catalog: Catalog | None = None
+
+    def attach(self, store: Store, catalog: Catalog) -> None:
+        self._store, self._catalog = store, catalog
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("the store opens in the application's lifespan")
+        return self._store
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            raise RuntimeError("the catalog loads in the application's lifespan")
+        return self._catalog

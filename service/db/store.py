@@ -1,0 +1,642 @@
+"""The storage layer: every SQL statement of the service lives in this file.
+
+Two SQLite connections, each on its own aiosqlite thread: one only reads, one only writes.
+Writes are queued and committed in batches (group commit): whatever arrives while a commit is
+being fsynced goes into the next transaction, so ``synchronous=FULL`` costs one fsync per batch
+rather than one per message. Each operation runs inside its own SAVEPOINT, so one refused
+operation never undoes the others of its batch. A caller's future resolves only after COMMIT
+returned: that is what lets the service acknowledge a message only once it is durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from service.clock import now_iso
+from service.db.migrate import apply_migrations
+from service.domain.accounts import Role, User
+from service.domain.conversations import Author, Conversation, Message
+from service.domain.directory import Desk, Partner
+from service.errors import AppError, ErrorCode
+
+T = TypeVar("T")
+SyncOp = Callable[[sqlite3.Connection], T]
+
+
+def sha256(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    user: User
+    password_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    message: Message
+    created: bool
+    """False when the client_id was seen before and the earlier message is returned."""
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    _configure(conn)
+    return conn
+
+
+def migrate(path: Path) -> list[str]:
+    """Create the database if needed and apply pending migrations (synchronous, for the CLI)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = _connect(path)
+    try:
+        return apply_migrations(conn)
+    finally:
+        conn.close()
+
+
+class _Writer:
+    """Runs queued write operations in batches on the writing connection's thread."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        self._pending: list[tuple[SyncOp[Any], asyncio.Future[Any]]] = []
+        self._wakeup = asyncio.Event()
+        self._task = asyncio.create_task(self._run(), name="madoguchi-writer")
+
+    async def submit(self, op: SyncOp[T]) -> T:
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending.append((op, future))
+        self._wakeup.set()
+        return await future
+
+    async def close(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            batch, self._pending = self._pending, []
+            if not batch:
+                continue
+            try:
+                outcomes = await _run_on(self._db, _commit_batch, [op for op, _ in batch])
+            except BaseException as exc:  # the COMMIT itself failed: nothing of it is durable
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc if isinstance(exc, Exception) else RuntimeError())
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                continue
+            for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                if future.done():
+                    continue
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+
+
+def _commit_batch(conn: sqlite3.Connection, ops: list[SyncOp[Any]]) -> list[tuple[bool, Any]]:
+    outcomes: list[tuple[bool, Any]] = []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for op in ops:
+            conn.execute("SAVEPOINT op")
+            try:
+                outcomes.append((True, op(conn)))
+                conn.execute("RELEASE op")
+            except Exception as exc:  # refused or failed: undo this operation only
+                conn.execute("ROLLBACK TO op")
+                conn.execute("RELEASE op")
+                outcomes.append((False, exc))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return outcomes
+
+
+async def _run_on(db: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> T:
+    # One hop to the connection's thread for a whole function of SQL rather than one per
+    # statement: aiosqlite's public methods each cost a thread round trip.
+    return await db._execute(fn, db._conn, *args)  # type: ignore[no-any-return,no-untyped-call]
+
+
+class Store:
+    """The service's database. Open with :meth:`open`; all methods are coroutine-safe."""
+
+    def __init__(self, path: Path, reader: aiosqlite.Connection, writer: aiosqlite.Connection):
+        self.path = path
+        self._reader = reader
+        self._writer_db = writer
+        self._writer = _Writer(writer)
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        await asyncio.to_thread(migrate, path)
+        reader = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
+        writer = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
+        for db in (reader, writer):
+            await _run_on(db, _configure)
+        return cls(path, reader, writer)
+
+    async def close(self) -> None:
+        await self._writer.close()
+        await self._reader.close()
+        await self._writer_db.close()
+
+    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        return await _run_on(self._reader, fn, *args)
+
+    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._writer.submit(lambda conn: fn(conn, *args))
+
+    # -- change detection -------------------------------------------------------------------
+
+    async def data_version(self) -> int:
+        """Changes whenever another connection (the CLI, say) commits to the database."""
+        return await self._read(_data_version)
+
+    # -- desks and partners -----------------------------------------------------------------
+
+    async def ensure_defaults(self) -> None:
+        await self._write(_ensure_defaults)
+
+    async def list_desks(self) -> list[Desk]:
+        return await self._read(_list_desks)
+
+    async def list_partners(self) -> list[Partner]:
+        return await self._read(_list_partners)
+
+    # -- accounts and sessions --------------------------------------------------------------
+
+    async def count_users(self) -> int:
+        return await self._read(lambda c: c.execute("SELECT COUNT(*) FROM user").fetchone()[0])
+
+    async def insert_user(
+        self,
+        username: str,
+        display_name: str,
+        role: Role,
+        password_hash: str,
+        desk_keys: Iterable[str] | None,
+    ) -> int:
+        keys = None if desk_keys is None else list(desk_keys)
+        return await self._write(_insert_user, username, display_name, role, password_hash, keys)
+
+    async def get_credentials(self, username: str) -> Credentials | None:
+        return await self._read(_get_credentials, username)
+
+    async def insert_session(self, session_id: str, user_id: int) -> None:
+        await self._write(_insert_session, sha256(session_id), user_id)
+
+    async def get_session_user(self, session_id: str, idle_since: str) -> User | None:
+        """The user of a live session, or None if it does not exist, idled out or the account
+        was deactivated."""
+        return await self._read(_get_session_user, sha256(session_id), idle_since)
+
+    async def touch_session(self, session_id: str) -> None:
+        await self._write(_touch_session, sha256(session_id))
+
+    async def delete_session(self, session_id: str) -> None:
+        await self._write(
+            lambda c: c.execute("DELETE FROM session WHERE id_hash = ?", (sha256(session_id),))
+        )
+
+    # -- conversations ----------------------------------------------------------------------
+
+    async def insert_conversation(
+        self,
+        conversation_id: str,
+        token: str,
+        desk_id: int,
+        partner_id: int | None,
+        campaign: str | None,
+        lang: str,
+        topic: str | None,
+    ) -> Conversation:
+        return await self._write(
+            _insert_conversation,
+            conversation_id,
+            sha256(token),
+            desk_id,
+            partner_id,
+            campaign,
+            lang,
+            topic,
+        )
+
+    async def get_conversation(self, conversation_id: str) -> Conversation | None:
+        return await self._read(_get_conversation, conversation_id)
+
+    async def get_conversation_by_token(self, token: str) -> Conversation | None:
+        return await self._read(_get_conversation_by_token_hash, sha256(token))
+
+    async def list_open_conversations(self, desk_ids: Iterable[int] | None) -> list[Conversation]:
+        ids = None if desk_ids is None else sorted(desk_ids)
+        return await self._read(_list_open_conversations, ids)
+
+    async def list_held_conversations(self, user_id: int) -> list[Conversation]:
+        return await self._read(_list_held_conversations, user_id)
+
+    async def claim_conversation(self, conversation_id: str, user_id: int) -> Message:
+        """Mark a waiting conversation as held by ``user_id`` and record the system message.
+
+        Raises ALREADY_CLAIMED if it is no longer waiting. The caller has checked the desk.
+        """
+        return await self._write(_claim_conversation, conversation_id, user_id)
+
+    async def close_conversation(
+        self, conversation_id: str, outcome: str, closed_by: Author, holder_id: int | None = None
+    ) -> Message:
+        """Close an open conversation and record the system message.
+
+        With ``holder_id``, only that counselor's conversation closes (NOT_FOUND otherwise);
+        CONVERSATION_CLOSED if it was closed already.
+        """
+        return await self._write(
+            _close_conversation, conversation_id, outcome, closed_by, holder_id
+        )
+
+    async def insert_message(
+        self,
+        conversation_id: str,
+        author: Author,
+        user_id: int | None,
+        client_id: str,
+        body: str,
+    ) -> StoredMessage:
+        return await self._write(_insert_message, conversation_id, author, user_id, client_id, body)
+
+    async def list_messages(
+        self, conversation_id: str, after_seq: int, limit: int
+    ) -> tuple[list[Message], bool]:
+        """Messages after ``after_seq`` in order, at most ``limit``, and whether more exist."""
+        return await self._read(_list_messages, conversation_id, after_seq, limit)
+
+    async def get_history(
+        self, conversation_id: str, after_seq: int, limit: int
+    ) -> tuple[Conversation, list[Message], bool] | None:
+        """The conversation and its messages after ``after_seq``, read in one snapshot."""
+        return await self._read(_get_history, conversation_id, after_seq, limit)
+
+
+# -- synchronous SQL, run on the connections' threads -----------------------------------------
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    # FULL: every COMMIT is fsynced, so an acknowledged message survives a power cut too.
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA busy_timeout = 30000")
+
+
+def _data_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def _ensure_defaults(conn: sqlite3.Connection) -> None:
+    now = now_iso()
+    conn.execute(
+        "INSERT INTO desk (key, name, is_default, created_at) "
+        "SELECT 'general', '一般相談', 1, ? WHERE NOT EXISTS (SELECT 1 FROM desk)",
+        (now,),
+    )
+    conn.execute(
+        "INSERT INTO partner (key, name, origins, is_default, created_at) "
+        "SELECT 'ward', '区ホームページ', '[]', 1, ? "
+        "WHERE NOT EXISTS (SELECT 1 FROM partner WHERE is_default = 1)",
+        (now,),
+    )
+    conn.execute(
+        "INSERT INTO partner (key, name, origins, is_default, created_at) "
+        "VALUES ('demo', 'デモページ', '[]', 0, ?) ON CONFLICT (key) DO NOTHING",
+        (now,),
+    )
+
+
+def _desk(row: sqlite3.Row) -> Desk:
+    return Desk(id=row["id"], key=row["key"], name=row["name"], is_default=bool(row["is_default"]))
+
+
+def _list_desks(conn: sqlite3.Connection) -> list[Desk]:
+    rows = conn.execute("SELECT id, key, name, is_default FROM desk ORDER BY id").fetchall()
+    return [_desk(r) for r in rows]
+
+
+def _list_partners(conn: sqlite3.Connection) -> list[Partner]:
+    rows = conn.execute(
+        "SELECT id, key, name, origins, is_default, enabled FROM partner ORDER BY id"
+    ).fetchall()
+    return [
+        Partner(
+            id=r["id"],
+            key=r["key"],
+            name=r["name"],
+            origins=tuple(json.loads(r["origins"])),
+            is_default=bool(r["is_default"]),
+            enabled=bool(r["enabled"]),
+        )
+        for r in rows
+    ]
+
+
+def _insert_user(
+    conn: sqlite3.Connection,
+    username: str,
+    display_name: str,
+    role: str,
+    password_hash: str,
+    desk_keys: list[str] | None,
+) -> int:
+    try:
+        cursor = conn.execute(
+            "INSERT INTO user (username, display_name, role, password_hash, all_desks, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (username, display_name, role, password_hash, int(desk_keys is None), now_iso()),
+        )
+    except sqlite3.IntegrityError:
+        raise AppError(ErrorCode.INVALID_PAYLOAD, f"user {username!r} exists already") from None
+    user_id = int(cursor.lastrowid or 0)
+    for key in desk_keys or []:
+        row = conn.execute("SELECT id FROM desk WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            raise AppError(ErrorCode.UNKNOWN_DESK, f"no desk {key!r}")
+        conn.execute("INSERT INTO user_desk (user_id, desk_id) VALUES (?, ?)", (user_id, row[0]))
+    return user_id
+
+
+def _user(conn: sqlite3.Connection, row: sqlite3.Row) -> User:
+    desk_ids = None
+    if not row["all_desks"]:
+        desk_ids = frozenset(
+            r[0]
+            for r in conn.execute("SELECT desk_id FROM user_desk WHERE user_id = ?", (row["id"],))
+        )
+    return User(
+        id=row["id"],
+        username=row["username"],
+        display_name=row["display_name"],
+        role=row["role"],
+        active=bool(row["active"]),
+        desk_ids=desk_ids,
+    )
+
+
+_USER_COLUMNS = "user.id, username, display_name, role, active, all_desks, password_hash"
+
+
+def _get_credentials(conn: sqlite3.Connection, username: str) -> Credentials | None:
+    row = conn.execute(
+        f"SELECT {_USER_COLUMNS} FROM user WHERE username = ?",  # noqa: S608 (constant columns)
+        (username,),
+    ).fetchone()
+    if row is None:
+        return None
+    return Credentials(user=_user(conn, row), password_hash=row["password_hash"])
+
+
+def _insert_session(conn: sqlite3.Connection, id_hash: str, user_id: int) -> None:
+    now = now_iso()
+    conn.execute(
+        "INSERT INTO session (id_hash, user_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
+        (id_hash, user_id, now, now),
+    )
+
+
+def _get_session_user(conn: sqlite3.Connection, id_hash: str, idle_since: str) -> User | None:
+    row = conn.execute(
+        f"SELECT {_USER_COLUMNS} FROM session JOIN user ON user.id = session.user_id "  # noqa: S608
+        "WHERE session.id_hash = ? AND session.last_seen_at >= ? AND user.active = 1",
+        (id_hash, idle_since),
+    ).fetchone()
+    return None if row is None else _user(conn, row)
+
+
+def _touch_session(conn: sqlite3.Connection, id_hash: str) -> None:
+    conn.execute("UPDATE session SET last_seen_at = ? WHERE id_hash = ?", (now_iso(), id_hash))
+
+
+_CONVERSATION_SELECT = (
+    "SELECT c.id, c.desk_id, c.partner_id, c.campaign, c.lang, c.topic, c.status, c.urgent, "
+    "c.counselor_id, c.last_seq, c.outcome, c.created_at, u.display_name AS counselor_name "
+    "FROM conversation AS c LEFT JOIN user AS u ON u.id = c.counselor_id"
+)
+
+
+def _conversation(row: sqlite3.Row) -> Conversation:
+    return Conversation(
+        id=row["id"],
+        desk_id=row["desk_id"],
+        partner_id=row["partner_id"],
+        campaign=row["campaign"],
+        lang=row["lang"],
+        topic=row["topic"],
+        status=row["status"],
+        urgent=bool(row["urgent"]),
+        counselor_id=row["counselor_id"],
+        last_seq=row["last_seq"],
+        outcome=row["outcome"],
+        created_at=row["created_at"],
+        counselor_name=row["counselor_name"],
+    )
+
+
+def _insert_conversation(
+    conn: sqlite3.Connection,
+    conversation_id: str,
+    token_hash: str,
+    desk_id: int,
+    partner_id: int | None,
+    campaign: str | None,
+    lang: str,
+    topic: str | None,
+) -> Conversation:
+    conn.execute(
+        "INSERT INTO conversation (id, token_hash, desk_id, partner_id, campaign, lang, topic,"
+        " status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', ?)",
+        (conversation_id, token_hash, desk_id, partner_id, campaign, lang, topic, now_iso()),
+    )
+    conv = _get_conversation(conn, conversation_id)
+    assert conv is not None  # noqa: S101 (just inserted in this transaction)
+    return conv
+
+
+def _get_conversation(conn: sqlite3.Connection, conversation_id: str) -> Conversation | None:
+    row = conn.execute(
+        _CONVERSATION_SELECT + " WHERE c.id = ?",
+        (conversation_id,),
+    ).fetchone()
+    return None if row is None else _conversation(row)
+
+
+def _get_conversation_by_token_hash(
+    conn: sqlite3.Connection, token_hash: str
+) -> Conversation | None:
+    row = conn.execute(
+        _CONVERSATION_SELECT + " WHERE c.token_hash = ?",
+        (token_hash,),
+    ).fetchone()
+    return None if row is None else _conversation(row)
+
+
+def _list_open_conversations(
+    conn: sqlite3.Connection, desk_ids: list[int] | None
+) -> list[Conversation]:
+    sql = _CONVERSATION_SELECT + " WHERE c.status != 'closed'"
+    params: list[int] = []
+    if desk_ids is not None:
+        sql += " AND c.desk_id IN (" + ",".join("?" * len(desk_ids)) + ")"
+        params = desk_ids
+    return [_conversation(r) for r in conn.execute(sql + " ORDER BY c.created_at", params)]
+
+
+def _list_held_conversations(conn: sqlite3.Connection, user_id: int) -> list[Conversation]:
+    rows = conn.execute(
+        _CONVERSATION_SELECT + " WHERE c.counselor_id = ? AND c.status = 'active' "
+        "ORDER BY c.created_at",
+        (user_id,),
+    )
+    return [_conversation(r) for r in rows]
+
+
+def _append(
+    conn: sqlite3.Connection,
+    conversation_id: str,
+    author: Author,
+    user_id: int | None,
+    client_id: str | None,
+    body: str,
+) -> Message:
+    seq = conn.execute(
+        "UPDATE conversation SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
+        (conversation_id,),
+    ).fetchone()[0]
+    created_at = now_iso()
+    conn.execute(
+        "INSERT INTO message (conversation_id, seq, author, user_id, client_id, body, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (conversation_id, seq, author, user_id, client_id, body, created_at),
+    )
+    return Message(conversation_id, seq, author, body, created_at, client_id)
+
+
+def _insert_message(
+    conn: sqlite3.Connection,
+    conversation_id: str,
+    author: Author,
+    user_id: int | None,
+    client_id: str,
+    body: str,
+) -> StoredMessage:
+    conv = conn.execute(
+        "SELECT status, counselor_id FROM conversation WHERE id = ?", (conversation_id,)
+    ).fetchone()
+    # Checked inside the write transaction, so a transfer or close cannot slip in between.
+    if conv is None or (author == "counselor" and conv["counselor_id"] != user_id):
+        raise AppError(ErrorCode.NOT_FOUND)
+    # A resend of an acknowledged message answers the original, even after the conversation
+    # closed: the client only learns its message is safe once it gets that answer.
+    row = conn.execute(
+        "SELECT seq, body, created_at FROM message "
+        "WHERE conversation_id = ? AND author = ? AND client_id = ?",
+        (conversation_id, author, client_id),
+    ).fetchone()
+    if row is not None:
+        message = Message(
+            conversation_id,
+            row["seq"],
+            author,
+            row["body"],
+            row["created_at"],
+            client_id,
+        )
+        return StoredMessage(message, created=False)
+    if conv["status"] == "closed":
+        raise AppError(ErrorCode.CONVERSATION_CLOSED)
+    return StoredMessage(
+        _append(conn, conversation_id, author, user_id, client_id, body), created=True
+    )
+
+
+def _claim_conversation(conn: sqlite3.Connection, conversation_id: str, user_id: int) -> Message:
+    # The WHERE clause is the race guard: of two simultaneous claims only one finds 'waiting'.
+    changed = conn.execute(
+        "UPDATE conversation SET status = 'active', counselor_id = ?, claimed_at = ? "
+        "WHERE id = ? AND status = 'waiting'",
+        (user_id, now_iso(), conversation_id),
+    ).rowcount
+    if changed != 1:
+        raise AppError(ErrorCode.ALREADY_CLAIMED, "another counselor took this conversation")
+    return _append(conn, conversation_id, "system", None, None, "counselor_joined")
+
+
+def _close_conversation(
+    conn: sqlite3.Connection,
+    conversation_id: str,
+    outcome: str,
+    closed_by: str,
+    holder_id: int | None,
+) -> Message:
+    if holder_id is not None:
+        holder = conn.execute(
+            "SELECT counselor_id FROM conversation WHERE id = ?", (conversation_id,)
+        ).fetchone()
+        if holder is None or holder[0] != holder_id:
+            raise AppError(ErrorCode.NOT_FOUND)
+    changed = conn.execute(
+        "UPDATE conversation SET status = 'closed', outcome = ?, closed_by = ?, closed_at = ? "
+        "WHERE id = ? AND status != 'closed'",
+        (outcome, closed_by, now_iso(), conversation_id),
+    ).rowcount
+    if changed != 1:
+        raise AppError(ErrorCode.CONVERSATION_CLOSED)
+    body = "visitor_left" if closed_by == "visitor" else "conversation_closed"
+    return _append(conn, conversation_id, "system", None, None, body)
+
+
+def _list_messages(
+    conn: sqlite3.Connection, conversation_id: str, after_seq: int, limit: int
+) -> tuple[list[Message], bool]:
+    rows = conn.execute(
+        "SELECT seq, author, body, created_at, client_id FROM message "
+        "WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        (conversation_id, after_seq, limit + 1),
+    ).fetchall()
+    messages = [
+        Message(conversation_id, r["seq"], r["author"], r["body"], r["created_at"], r["client_id"])
+        for r in rows[:limit]
+    ]
+    return messages, len(rows) > limit
+
+
+def _get_history(
+    conn: sqlite3.Connection, conversation_id: str, after_seq: int, limit: int
+) -> tuple[Conversation, list[Message], bool] | None:
+    conn.execute("BEGIN")
+    try:
+        conv = _get_conversation(conn, conversation_id)
+        if conv is None:
+            return None
+        messages, more = _list_messages(conn, conversation_id, after_seq, limit)
+        return conv, messages, more
+    finally:
+        conn.execute("COMMIT")

@@ -1,0 +1,67 @@
+"""Conversation states, outcomes and the order of the queue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+Status = Literal["waiting", "active", "closed"]
+Author = Literal["visitor", "counselor", "system"]
+
+OUTCOMES = (
+    "resolved",
+    "referred_phone",
+    "referred_in_person",
+    "referred_agency",
+    "visitor_left",
+    "no_reply",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: str
+    desk_id: int
+    partner_id: int | None
+    campaign: str | None
+    lang: str
+    status: Status
+    counselor_id: int | None
+    urgent: bool
+    created_at: str
+    last_seq: int
+    topic: str | None = None
+    outcome: str | None = None
+    counselor_name: str | None = None
+    """The holding counselor's display name (never the login name)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    conversation_id: str
+    seq: int
+    author: Author
+    body: str
+    created_at: str
+    client_id: str | None
+
+
+def queue_order(conversations: Iterable[Conversation]) -> list[Conversation]:
+    """Urgent first, then longest waiting: the order in which counselors should answer."""
+    return sorted(conversations, key=lambda c: (not c.urgent, c.created_at, c.id))
+
+
+def queue_positions(waiting: Sequence[Conversation]) -> dict[str, int]:
+    """1-based place in line of each waiting conversation of one desk."""
+    ordered = queue_order(c for c in waiting if c.status == "waiting")
+    return {c.id: i for i, c in enumerate(ordered, start=1)}
+
+
+def source_of(partner_key: str | None, campaign: str | None) -> str:
+    """Where a visitor came from, as counselors and reports name it."""
+    if campaign:
+        return f"campaign:{campaign}"
+    if partner_key:
+        return f"partner:{partner_key}"
+    return "direct"

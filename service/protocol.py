@@ -1,0 +1,101 @@
+"""The wire contract: every Socket.IO payload and acknowledgement as a msgspec Struct.
+
+Requests forbid unknown fields so that a client can never smuggle in server-owned values such as
+an author, a time or a ``seq`` (Rocket.Chat CVE-2026-106075). Length limits that deserve their own
+error code (a message body) are checked in ``domain``; everything else is checked here.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypeVar
+
+import msgspec
+
+from service.errors import AppError, ErrorCode
+
+ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+ConversationId = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+]
+Key = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+Lang = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-[A-Za-z]{2,4})?$", max_length=10)]
+Token = Annotated[str, msgspec.Meta(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
+# Bodies are limited again after trimming (domain.messages); this bound only keeps a hostile
+# payload from costing more than a quick length check.
+RawBody = Annotated[str, msgspec.Meta(max_length=20000)]
+Seq = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
+HistoryLimit = Annotated[int, msgspec.Meta(ge=1, le=500)]
+
+Outcome = Literal[
+    "resolved",
+    "referred_phone",
+    "referred_in_person",
+    "referred_agency",
+    "visitor_left",
+    "no_reply",
+]
+
+
+class Request(msgspec.Struct, forbid_unknown_fields=True):
+    """Base of every client → server payload."""
+
+
+class VisitorAuth(Request):
+    token: Token | None = None
+    partner: Key | None = None
+    campaign: Key | None = None
+    lang: Lang | None = None
+    last_seq: Seq | None = None
+
+
+class StartRequest(Request):
+    desk: Key | None = None
+    topic: Key | None = None
+
+
+class VisitorMessageRequest(Request):
+    client_id: ClientId
+    body: RawBody
+
+
+class VisitorHistoryRequest(Request):
+    after_seq: Seq = 0
+    limit: HistoryLimit = 500
+
+
+class EmptyRequest(Request):
+    pass
+
+
+class ConversationRequest(Request):
+    conversation_id: ConversationId
+
+
+class CounselorMessageRequest(Request):
+    conversation_id: ConversationId
+    client_id: ClientId
+    body: RawBody
+
+
+class CounselorHistoryRequest(Request):
+    conversation_id: ConversationId
+    after_seq: Seq = 0
+    limit: HistoryLimit = 500
+
+
+class CloseRequest(Request):
+    conversation_id: ConversationId
+    outcome: Outcome
+
+
+R = TypeVar("R", bound=Request)
+
+
+def decode(data: Any, kind: type[R]) -> R:
+    """Validate an already JSON-decoded payload; ``None`` counts as ``{}``."""
+    if data is None:
+        data = {}
+    try:
+        return msgspec.convert(data, type=kind, strict=True)
+    except msgspec.ValidationError as exc:
+        raise AppError(ErrorCode.INVALID_PAYLOAD, str(exc)) from None

@@ -1,0 +1,81 @@
+"""One dispatcher for every client event: it validates the call's shape, runs the handler and
+turns the outcome into the acknowledgement of the contract.
+
+The ack is ``{"ok": true, ...}`` or ``{"ok": false, "error": {"code", "message"}}``. An
+unexpected exception is logged with its traceback only (never the payload, which may hold a
+visitor's words) and answered ``internal_error``, so no internals reach the client (Zammad
+CVE-2026-102489).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import socketio
+
+from service.domain.ratelimit import TokenBucket
+from service.errors import AppError, ErrorCode
+
+log = logging.getLogger(__name__)
+
+Ack = dict[str, Any]
+Handler = Callable[[str, Any], Awaitable[Mapping[str, Any]]]
+
+
+def ok(**fields: Any) -> Ack:
+    return {"ok": True, **fields}
+
+
+def error(code: ErrorCode, message: str = "") -> Ack:
+    return {"ok": False, "error": {"code": code.value, "message": message or code.value}}
+
+
+def refuse(code: ErrorCode, message: str = "") -> socketio.exceptions.ConnectionRefusedError:
+    """A connect refusal whose ``data`` carries the stable code."""
+    return socketio.exceptions.ConnectionRefusedError(message or code.value, {"code": code.value})
+
+
+class DispatchingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    """A namespace whose events are listed in ``handlers()`` and answered through ``dispatch``.
+
+    Subclasses keep no per-client state on ``self``: it is one object for all clients.
+    """
+
+    #: (tokens a second, burst) per event; events not listed cost nothing.
+    limits: Mapping[str, tuple[float, int]] = {}
+
+    def handlers(self) -> Mapping[str, Handler]:
+        raise NotImplementedError
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        if event in ("connect", "disconnect"):
+            return await super().trigger_event(event, *args)
+        sid, payload = args[0], args[1:]
+        handler = self.handlers().get(event)
+        if handler is None:
+            return error(ErrorCode.UNKNOWN_EVENT, "no such event")
+        if len(payload) > 1:
+            return error(ErrorCode.INVALID_PAYLOAD, "one payload object expected")
+        if not await self._within_limit(sid, event):
+            return error(ErrorCode.RATE_LIMITED, "too many requests; slow down")
+        try:
+            return ok(**await handler(sid, payload[0] if payload else None))
+        except AppError as exc:
+            return error(exc.code, exc.message)
+        except Exception:
+            log.exception("%s %s failed", self.namespace, event)
+            return error(ErrorCode.INTERNAL_ERROR, "something went wrong; please retry")
+
+    async def _within_limit(self, sid: str, event: str) -> bool:
+        limit = self.limits.get(event)
+        if limit is None:
+            return True
+        session = await self.get_session(sid)
+        buckets: dict[str, TokenBucket] = session.setdefault("buckets", {})
+        bucket = buckets.get(event)
+        if bucket is None:
+            bucket = buckets[event] = TokenBucket(rate=limit[0], burst=limit[1])
+        return bucket.take(time.monotonic())

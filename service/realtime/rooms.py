@@ -1,0 +1,19 @@
+"""Room names. Rooms are joined only by the server, from authenticated state, never by name from
+a client (Chatwoot #2070: events leaked across conversations through shared channels)."""
+
+from __future__ import annotations
+
+VISITOR = "/visitor"
+COUNSELOR = "/counselor"
+
+
+def conversation_room(conversation_id: str) -> str:
+    return f"conversation:{conversation_id}"
+
+
+def user_room(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+def desk_room(desk_id: int) -> str:
+    return f"desk:{desk_id}"

@@ -1,0 +1,154 @@
+"""The ``/visitor`` namespace: anonymous visitors, identified only by their conversation token."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from service import access
+from service.actions.conversations import close_conversation, queue_position, start_consultation
+from service.actions.messages import post_message, send_typing
+from service.context import Context
+from service.domain.directory import origin_allowed
+from service.domain.messages import normalise_body
+from service.errors import AppError, ErrorCode
+from service.protocol import (
+    EmptyRequest,
+    StartRequest,
+    VisitorAuth,
+    VisitorHistoryRequest,
+    VisitorMessageRequest,
+    decode,
+)
+from service.realtime.acks import DispatchingNamespace, Handler, refuse
+from service.realtime.rooms import VISITOR, conversation_room
+from service.wire import message_payload
+
+DEFAULT_LANG = "ja"
+
+
+class VisitorNamespace(DispatchingNamespace):
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(VISITOR)
+        self.ctx = ctx
+        rate, burst = ctx.settings.visitor_message_rate, ctx.settings.visitor_message_burst
+        self.limits = {
+            "message": (rate, burst),
+            "typing": (2.0, 5),
+            "start": (1.0, 20),
+            "history": (2.0, 10),
+        }
+
+    def handlers(self) -> Mapping[str, Handler]:
+        return {
+            "start": self.start,
+            "message": self.message,
+            "history": self.history,
+            "typing": self.typing,
+            "leave": self.leave,
+        }
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        try:
+            creds = decode(auth, VisitorAuth)
+        except AppError as exc:
+            raise refuse(exc.code, exc.message) from None
+        catalog = self.ctx.catalog
+        partner = catalog.partners.get(creds.partner) if creds.partner else None
+        if creds.partner is None:
+            partner = catalog.default_partner()
+        if partner is None or not partner.enabled:
+            raise refuse(ErrorCode.UNKNOWN_PARTNER)
+        if not origin_allowed(environ.get("HTTP_ORIGIN"), partner, self.ctx.settings.origin):
+            raise refuse(ErrorCode.ORIGIN_NOT_ALLOWED)
+        session: dict[str, Any] = {
+            "partner": partner.key,
+            "campaign": creds.campaign,
+            "lang": creds.lang or DEFAULT_LANG,
+        }
+        if creds.token is not None:
+            conv = await self.ctx.store.get_conversation_by_token(creds.token)
+            if conv is None:
+                raise refuse(ErrorCode.INVALID_TOKEN, "unknown or expired token")
+            session.update(conversation_id=conv.id, token=creds.token)
+            await self.enter_room(sid, conversation_room(conv.id))
+        await self.save_session(sid, session)
+
+    async def start(self, sid: str, data: Any) -> dict[str, Any]:
+        req = decode(data, StartRequest)
+        session = await self.get_session(sid)
+        conv = await access.conversation_of_visitor(self.ctx.store, session)
+        token = session.get("token")
+        if conv is None or conv.status == "closed":
+            if conv is not None:
+                await self.leave_room(sid, conversation_room(conv.id))
+            desk = self.ctx.catalog.desks.get(req.desk) if req.desk else None
+            if req.desk is None:
+                desk = self.ctx.catalog.default_desk()
+            if desk is None:
+                raise AppError(ErrorCode.UNKNOWN_DESK, "no such desk")
+            partner = self.ctx.catalog.partners[session["partner"]]
+            conv, token = await start_consultation(
+                self.ctx,
+                sid,
+                desk=desk,
+                partner=partner,
+                campaign=session["campaign"],
+                lang=session["lang"],
+                topic=req.topic,
+            )
+            session.update(conversation_id=conv.id, token=token)
+            await self.save_session(sid, session)
+        return {
+            "conversation": {
+                "id": conv.id,
+                "token": token,
+                "status": conv.status,
+                "queue_position": await queue_position(self.ctx, conv),
+            }
+        }
+
+    async def message(self, sid: str, data: Any) -> dict[str, Any]:
+        req = decode(data, VisitorMessageRequest)
+        conversation_id = access.conversation_id_of_visitor(await self.get_session(sid))
+        stored = await post_message(
+            self.ctx,
+            conversation_id,
+            author="visitor",
+            user_id=None,
+            client_id=req.client_id,
+            body=normalise_body(req.body),
+            sender_sid=sid,
+        )
+        return {"seq": stored.message.seq, "created_at": stored.message.created_at}
+
+    async def history(self, sid: str, data: Any) -> dict[str, Any]:
+        req = decode(data, VisitorHistoryRequest)
+        conversation_id = access.conversation_id_of_visitor(await self.get_session(sid))
+        found = await self.ctx.store.get_history(conversation_id, req.after_seq, req.limit)
+        if found is None:
+            raise AppError(ErrorCode.NOT_FOUND)
+        conv, messages, more = found
+        return {
+            "status": conv.status,
+            "messages": [
+                message_payload(m, with_client_id=m.author == "visitor") for m in messages
+            ],
+            "more": more,
+        }
+
+    async def typing(self, sid: str, data: Any) -> dict[str, Any]:
+        decode(data, EmptyRequest)
+        conversation_id = access.conversation_id_of_visitor(await self.get_session(sid))
+        await send_typing(self.ctx, conversation_id, to_side="counselor")
+        return {}
+
+    async def leave(self, sid: str, data: Any) -> dict[str, Any]:
+        decode(data, EmptyRequest)
+        session = await self.get_session(sid)
+        conv = await access.conversation_of_visitor(self.ctx.store, session)
+        if conv is None:
+            raise AppError(ErrorCode.NO_CONVERSATION, "start a conversation first")
+        if conv.status != "closed":
+            await close_conversation(self.ctx, conv, outcome="visitor_left", by=None)
+        return {}
