@@ -111,6 +111,8 @@ def _serve(settings: Settings, _: argparse.Namespace) -> None:
         http="auto",
         ws="websockets-sansio",
         server_header=False,
+        # Long-poll requests stay open until the next ping; don't let them hold a restart.
+        timeout_graceful_shutdown=3,
     )
 
 

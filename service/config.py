@@ -41,6 +41,13 @@ class Settings:
     visitor_message_burst: int = 20
     """``MADOGUCHI_VISITOR_MESSAGE_BURST``: messages one connection may send at once."""
 
+    counselor_message_rate: float = 10.0
+    """``MADOGUCHI_COUNSELOR_MESSAGE_RATE``: messages a second one counselor socket may keep
+    sending (one socket serves all of a counselor's chats)."""
+
+    counselor_message_burst: int = 40
+    """``MADOGUCHI_COUNSELOR_MESSAGE_BURST``: messages one counselor socket may send at once."""
+
     session_idle_minutes: int = 120
     """``MADOGUCHI_SESSION_IDLE_MINUTES``: a counselor's login ends after this long unused."""
 

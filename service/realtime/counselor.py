@@ -30,7 +30,8 @@ class CounselorNamespace(DispatchingNamespace):
     def __init__(self, ctx: Context) -> None:
         super().__init__(COUNSELOR)
         self.ctx = ctx
-        self.limits = {"message": (10.0, 40), "typing": (4.0, 10)}
+        rate, burst = ctx.settings.counselor_message_rate, ctx.settings.counselor_message_burst
+        self.limits = {"message": (rate, burst), "typing": (4.0, 10), "history": (4.0, 20)}
 
     def handlers(self) -> Mapping[str, Handler]:
         return {

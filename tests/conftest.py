@@ -1,0 +1,52 @@
+"""Fixtures: a real server per test module, named staff personas, connected clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from tests.support import Client, Server, counselor, login, running_server, visitor
+
+PASSWORD = "correct horse battery staple"
+
+# Named personas, as zulip's example_user("hamlet"): two counselors on every desk.
+STAFF = {
+    "hana": ("counselor", "花子"),
+    "ren": ("counselor", "蓮"),
+}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    with running_server() as srv:
+        for username, (role, display_name) in STAFF.items():
+            srv.add_user(username, PASSWORD, role=role, display_name=display_name)
+        yield srv
+
+
+@pytest.fixture(params=["websocket", "polling"])
+def transport(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def hana(server: Server, transport: str) -> AsyncIterator[Client]:
+    client = await counselor(server, await login(server, "hana", PASSWORD), transport)
+    yield client
+    await client.disconnect()
+
+
+@pytest.fixture
+async def ren(server: Server) -> AsyncIterator[Client]:
+    client = await counselor(server, await login(server, "ren", PASSWORD))
+    yield client
+    await client.disconnect()
+
+
+@pytest.fixture
+async def guest(server: Server, transport: str) -> AsyncIterator[Client]:
+    """A visitor connected from the demo partner's page, not yet in a conversation."""
+    client = await visitor(server, transport, partner="demo")
+    yield client
+    await client.disconnect()

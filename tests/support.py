@@ -1,0 +1,261 @@
+"""Test harness: a real ``madoguchi serve`` process, real Socket.IO clients over real sockets.
+
+Nothing of the service is mocked: the server runs as a subprocess on a free port with its own
+SQLite file, exactly as ``make run`` starts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import httpx
+import socketio
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+CALL_TIMEOUT = 10.0
+EVENT_TIMEOUT = 10.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running ``madoguchi serve``. ``kill()`` and ``start()`` simulate crashes."""
+
+    db_path: Path
+    port: int = field(default_factory=free_port)
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "MADOGUCHI_DB": str(self.db_path),
+            "MADOGUCHI_PORT": str(self.port),
+            "MADOGUCHI_HOST": "127.0.0.1",
+            "MADOGUCHI_PUBLIC_URL": self.url,
+            "MADOGUCHI_LOG_LEVEL": "warning",
+            **self.env,
+        }
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.log_path = self.db_path.parent / f"server-{self.port}-{time.monotonic_ns()}.log"
+        with self.log_path.open("wb") as log:  # the child keeps its own descriptor
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "service", "serve"],
+                cwd=PROJECT_DIR,
+                env=self.environment(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.logs()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200:
+                    return
+            time.sleep(0.05)  # polling a subprocess' readiness, not waiting on behaviour
+        raise RuntimeError(f"server did not become healthy:\n{self.logs()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a crash or a power cut of the process."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def add_user(
+        self,
+        username: str,
+        password: str,
+        role: str = "counselor",
+        display_name: str | None = None,
+        desks: list[str] | None = None,
+    ) -> None:
+        args = [sys.executable, "-m", "service", "add-user", username, "--role", role]
+        if display_name:
+            args += ["--display-name", display_name]
+        for desk in desks or []:
+            args += ["--desk", desk]
+        subprocess.run(
+            args,
+            input=f"{password}\n".encode(),
+            cwd=PROJECT_DIR,
+            env=self.environment(),
+            check=True,
+            capture_output=True,
+        )
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Read the database file directly, as an auditor would."""
+        conn = sqlite3.connect(self.db_path, timeout=30)
+        try:
+            return conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
+
+
+@contextlib.contextmanager
+def running_server(env: dict[str, str] | None = None) -> Iterator[Server]:
+    with tempfile.TemporaryDirectory(prefix="madoguchi-test-") as tmp:
+        server = Server(db_path=Path(tmp) / "madoguchi.sqlite3", env=env or {})
+        server.start()
+        try:
+            yield server
+        except BaseException:
+            sys.stderr.write(f"--- server log ---\n{server.logs()}\n")
+            raise
+        finally:
+            server.stop()
+
+
+async def login(server: Server, username: str, password: str) -> str:
+    """Log in through the real form (CSRF token included); returns the session cookie value."""
+    jar = aiohttp.CookieJar(unsafe=True)  # unsafe: allow cookies for an IP address host
+    async with aiohttp.ClientSession(cookie_jar=jar) as http:
+        async with http.get(f"{server.url}/inbox/login") as page:
+            html = await page.text()
+        match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
+        assert match, "the login page has a CSRF token"
+        form = {"username": username, "password": password, "_csrf_token": match.group(1)}
+        async with http.post(
+            f"{server.url}/inbox/login", data=form, allow_redirects=False
+        ) as response:
+            assert response.status == 303, f"login failed with {response.status}"
+            return response.cookies["mg_session"].value
+
+
+class Client:
+    """A real ``socketio.AsyncClient`` on one namespace that records every event it receives."""
+
+    def __init__(self, namespace: str, transport: str = "websocket") -> None:
+        self.namespace = namespace
+        self.transport = transport
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events: list[tuple[str, Any]] = []
+        self.connect_error: Any = None
+        self._changed = asyncio.Event()
+        self.sio.on("*", self._record, namespace=namespace)
+        self.sio.on("connect_error", self._refused, namespace=namespace)
+
+    async def _record(self, event: str, data: Any = None) -> None:
+        self.events.append((event, data))
+        self._changed.set()
+
+    async def _refused(self, data: Any = None) -> None:
+        self.connect_error = data
+
+    async def connect(
+        self, url: str, *, auth: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
+        await self.sio.connect(
+            url,
+            namespaces=[self.namespace],
+            auth=auth,
+            headers=headers or {},
+            transports=[self.transport],
+            wait_timeout=10,
+        )
+
+    async def call(self, event: str, data: Any = None) -> Any:
+        return await self.sio.call(event, data, namespace=self.namespace, timeout=CALL_TIMEOUT)
+
+    async def emit(self, event: str, data: Any = None) -> None:
+        await self.sio.emit(event, data, namespace=self.namespace)
+
+    def received(self, event: str) -> list[Any]:
+        return [data for name, data in self.events if name == event]
+
+    async def wait_for(
+        self, event: str, predicate: Any = None, timeout: float = EVENT_TIMEOUT
+    ) -> Any:
+        """The first ``event`` (already received or still to come) that matches ``predicate``."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for name, data in self.events:
+                if name == event and (predicate is None or predicate(data)):
+                    return data
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise AssertionError(f"no {event!r} event matched; got {self.events!r}")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+
+    async def disconnect(self) -> None:
+        if self.transport != "polling" or not self.sio.connected:
+            await self.sio.disconnect()
+            return
+        # A polling client's disconnect waits for its pending long-poll GET, which the server
+        # answers only at the next ping (25 s). A browser aborts that request; so do we.
+        eio = self.sio.eio
+        reader = eio.read_loop_task
+        for namespace in list(self.sio.namespaces):
+            await self.sio._send_packet(
+                self.sio.packet_class(socketio.packet.DISCONNECT, namespace=namespace)
+            )
+        await eio.disconnect(abort=True)
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+        if eio.http is not None and not eio.http.closed:
+            await eio.http.close()
+
+
+async def visitor(server: Server, transport: str = "websocket", **auth: Any) -> Client:
+    client = Client("/visitor", transport)
+    await client.connect(server.url, auth=auth or None)
+    return client
+
+
+async def counselor(server: Server, cookie: str, transport: str = "websocket") -> Client:
+    client = Client("/counselor", transport)
+    await client.connect(server.url, headers={"Cookie": f"mg_session={cookie}"})
+    return client
+
+
+def client_id() -> str:
+    return uuid.uuid4().hex
+
+
+def assert_error(ack: Any, code: str) -> None:
+    assert ack["ok"] is False, ack
+    assert ack["error"]["code"] == code, ack
+    assert isinstance(ack["error"]["message"], str)
