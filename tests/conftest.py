@@ -6,7 +6,16 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from tests.support import Client, Server, counselor, login, running_server, visitor
+from tests.support import (
+    Client,
+    Clients,
+    Server,
+    counselor,
+    login,
+    login_sync,
+    running_server,
+    visitor,
+)
 
 PASSWORD = "correct horse battery staple"
 
@@ -50,3 +59,22 @@ async def guest(server: Server, transport: str) -> AsyncIterator[Client]:
     client = await visitor(server, transport, partner="demo")
     yield client
     await client.disconnect()
+
+
+@pytest.fixture(scope="module")
+def hana_session(server: Server) -> str:
+    """hana's session cookie, logged in once per module (argon2 makes each login cost)."""
+    return login_sync(server, "hana", PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def ren_session(server: Server) -> str:
+    return login_sync(server, "ren", PASSWORD)
+
+
+@pytest.fixture
+async def clients(server: Server) -> AsyncIterator[Clients]:
+    """Connects any number of visitors and counselors; all are disconnected afterwards."""
+    connected = Clients(server)
+    yield connected
+    await connected.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import re
 import signal
@@ -259,3 +260,172 @@ def assert_error(ack: Any, code: str) -> None:
     assert ack["ok"] is False, ack
     assert ack["error"]["code"] == code, ack
     assert isinstance(ack["error"]["message"], str)
+
+
+# -- Helpers for the protocol, validation and access tests ------------------------------------
+
+
+def migrate_database(server: Server) -> None:
+    """Create the database with ``madoguchi migrate``, before the server first starts."""
+    subprocess.run(
+        [sys.executable, "-m", "service", "migrate"],
+        cwd=PROJECT_DIR,
+        env=server.environment(),
+        check=True,
+        capture_output=True,
+    )
+
+
+def execute(server: Server, sql: str, params: tuple[Any, ...] = ()) -> None:
+    """Write to the database file directly (seeding what no command creates yet)."""
+    conn = sqlite3.connect(server.db_path, timeout=30)
+    try:
+        with conn:
+            conn.execute(sql, params)
+    finally:
+        conn.close()
+
+
+@contextlib.contextmanager
+def running_seeded_server(statements: list[str]) -> Iterator[Server]:
+    """As :func:`running_server`, with ``statements`` run on the migrated database first, so
+    the server loads what they create at start instead of up to a second later."""
+    with tempfile.TemporaryDirectory(prefix="madoguchi-test-") as tmp:
+        server = Server(db_path=Path(tmp) / "madoguchi.sqlite3")
+        migrate_database(server)
+        for sql in statements:
+            execute(server, sql)
+        server.start()
+        try:
+            yield server
+        except BaseException:
+            sys.stderr.write(f"--- server log ---\n{server.logs()}\n")
+            raise
+        finally:
+            server.stop()
+
+
+def _csrf_token(html: str) -> str:
+    match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
+    assert match, "the page has a CSRF token"
+    return match.group(1)
+
+
+def login_sync(server: Server, username: str, password: str) -> str:
+    """As :func:`login`, without an event loop: for module-scoped fixtures."""
+    with httpx.Client(base_url=server.url) as http:
+        form = {
+            "username": username,
+            "password": password,
+            "_csrf_token": _csrf_token(http.get("/inbox/login").text),
+        }
+        response = http.post("/inbox/login", data=form)
+        assert response.status_code == 303, f"login failed with {response.status_code}"
+        return str(response.cookies["mg_session"])
+
+
+def logout_sync(server: Server, session: str) -> None:
+    """Log out through the inbox's own form (CSRF token included)."""
+    with httpx.Client(base_url=server.url, cookies={"mg_session": session}) as http:
+        page = http.get("/inbox")
+        assert page.status_code == 200, f"not logged in: {page.status_code}"
+        response = http.post("/inbox/logout", data={"_csrf_token": _csrf_token(page.text)})
+        assert response.status_code == 303, f"logout failed with {response.status_code}"
+
+
+async def refusal(
+    server: Server,
+    namespace: str,
+    *,
+    transport: str = "websocket",
+    auth: Any = None,
+    headers: dict[str, str] | None = None,
+) -> Any:
+    """Connect expecting a refusal; returns the connect error's ``data`` (``{"code": ...}``).
+
+    Connects without waiting, so that a refused polling client can abort its long-poll at once
+    instead of waiting for the server's next ping.
+    """
+    client = Client(namespace, transport)
+    answered = asyncio.Event()
+    outcome: dict[str, Any] = {}
+
+    def connected() -> None:
+        outcome["connected"] = True
+        answered.set()
+
+    def refused(data: Any = None) -> None:
+        outcome["error"] = data
+        answered.set()
+
+    client.sio.on("connect", connected, namespace=namespace)
+    client.sio.on("connect_error", refused, namespace=namespace)
+    try:
+        with contextlib.suppress(socketio.exceptions.ConnectionError):
+            await client.sio.connect(
+                server.url,
+                namespaces=[namespace],
+                auth=auth,
+                headers=headers or {},
+                transports=[transport],
+                wait=False,
+            )
+        await asyncio.wait_for(answered.wait(), EVENT_TIMEOUT)
+    finally:
+        await client.disconnect()
+    assert "connected" not in outcome, f"{namespace} accepted a connection it must refuse"
+    error = outcome["error"]
+    assert isinstance(error, dict) and isinstance(error.get("message"), str), error
+    return error.get("data")
+
+
+class Clients:
+    """Connects a test's clients and disconnects them all when it ends, failed or not."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.connected: list[Client] = []
+
+    async def visitor(
+        self, transport: str = "websocket", headers: dict[str, str] | None = None, **auth: Any
+    ) -> Client:
+        client = Client("/visitor", transport)
+        self.connected.append(client)
+        await client.connect(self.server.url, auth=auth or None, headers=headers)
+        return client
+
+    async def counselor(
+        self, session: str, transport: str = "websocket", headers: dict[str, str] | None = None
+    ) -> Client:
+        client = Client("/counselor", transport)
+        self.connected.append(client)
+        await client.connect(
+            self.server.url, headers={"Cookie": f"mg_session={session}", **(headers or {})}
+        )
+        return client
+
+    async def close(self) -> None:
+        for client in self.connected:
+            with contextlib.suppress(Exception):
+                await client.disconnect()
+
+
+def snapshot(server: Server) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row the service keeps (a session's last use aside): equal before and after a
+    refused request shows that it changed nothing."""
+    return {
+        table: server.query(sql)
+        for table, sql in {
+            "conversation": "SELECT * FROM conversation ORDER BY id",
+            "message": "SELECT * FROM message ORDER BY conversation_id, seq",
+            "session": "SELECT id_hash, user_id, created_at FROM session ORDER BY id_hash",
+            "user": "SELECT * FROM user ORDER BY id",
+            "user_desk": "SELECT * FROM user_desk ORDER BY user_id, desk_id",
+            "desk": "SELECT * FROM desk ORDER BY id",
+            "partner": "SELECT * FROM partner ORDER BY id",
+        }.items()
+    }
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
