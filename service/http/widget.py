@@ -56,6 +56,7 @@ class WidgetController(Controller):
         return Template(
             "widget/chat.html",
             context={
+                "t": TEXT[chosen_lang],
                 "lang": chosen_lang,
                 "partner": found.key,
                 "desk": desk if desk in catalog.desks else "",
