@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 
 from service.auth import SESSION_COOKIE, authenticate, open_session, user_of_session
 from service.context import Context
+from service.domain.conversations import OUTCOMES
 from service.i18n import TEXT, pick_lang
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -87,8 +88,14 @@ class InboxController(Controller):
         if user is None:
             return Redirect("/inbox/login", status_code=303)
         chosen = pick_lang(lang)
+        text = TEXT[chosen]
         return Template(
             "inbox/index.html",
-            context={"t": TEXT[chosen], "lang": chosen, "user": user},
+            context={
+                "t": text,
+                "lang": chosen,
+                "user": user,
+                "outcomes": [(outcome, text[f"outcome_{outcome}"]) for outcome in OUTCOMES],
+            },
             headers=NO_STORE,
         )
