@@ -71,7 +71,7 @@ def create_app(settings: Settings) -> Any:
     @contextlib.asynccontextmanager
     async def open_store(_: Litestar) -> AsyncIterator[None]:
         store = await Store.open(settings.db_path)
-        await store.ensure_defaults()
+        await store.ensure_defaults(settings.default_desk_hours)
         catalog = Catalog(store)
         await catalog.reload()
         ctx.attach(store, catalog)

@@ -1,8 +1,10 @@
-"""An in-memory copy of desks and partners, reloaded when the database changes.
+"""An in-memory copy of desks, partners, campaigns and emergency contacts, reloaded when the
+database changes.
 
 Every connection and every ``/chat`` request asks which partner and desk it is for; reading them
 from memory keeps those paths free of queries. A background task polls ``PRAGMA data_version``
-once a second, so a change made with the CLI reaches a running server within about a second.
+once a second, so a change made with the CLI reaches a running server within about a second;
+the admin pages reload at once after their own changes.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from service.db.store import Store
-from service.domain.directory import Desk, Partner
+from service.domain.directory import Campaign, Desk, EmergencyContact, Partner
+from service.domain.hours import CLOSED, Hours, HoursError, open_now, parse_hours
+from service.errors import AppError, ErrorCode
 
 log = logging.getLogger(__name__)
 
@@ -25,13 +30,21 @@ class Catalog:
     store: Store
     desks: dict[str, Desk] = field(default_factory=dict)
     partners: dict[str, Partner] = field(default_factory=dict)
+    campaigns: dict[str, Campaign] = field(default_factory=dict)
+    emergency_contacts: list[EmergencyContact] = field(default_factory=list)
+    hours: dict[str, Hours] = field(default_factory=dict)
+    """Parsed opening hours per desk key."""
     version: int = -1
     listeners: list[asyncio.Event] = field(default_factory=list)
 
     async def reload(self) -> None:
         self.version = await self.store.data_version()
-        self.desks = {d.key: d for d in await self.store.list_desks()}
+        desks = await self.store.list_desks()
+        self.hours = {d.key: _hours_of(d) for d in desks}
+        self.desks = {d.key: d for d in desks}
         self.partners = {p.key: p for p in await self.store.list_partners()}
+        self.campaigns = {c.code: c for c in await self.store.list_campaigns()}
+        self.emergency_contacts = await self.store.list_emergency_contacts()
         for event in self.listeners:
             event.set()
 
@@ -48,11 +61,43 @@ class Catalog:
     def default_partner(self) -> Partner:
         return next(p for p in self.partners.values() if p.is_default)
 
-    def desk_by_id(self, desk_id: int) -> Desk | None:
+    def desk_by_id(self, desk_id: int | None) -> Desk | None:
         return next((d for d in self.desks.values() if d.id == desk_id), None)
 
     def partner_by_id(self, partner_id: int | None) -> Partner | None:
         return next((p for p in self.partners.values() if p.id == partner_id), None)
 
+    def desk_of_partner(self, partner: Partner) -> Desk:
+        """The desk a partner's visitors reach when they name none."""
+        return self.desk_by_id(partner.desk_id) or self.default_desk()
+
+    def live_campaign(self, code: str | None) -> Campaign | None:
+        """A known, enabled campaign, or None."""
+        campaign = self.campaigns.get(code) if code else None
+        return campaign if campaign is not None and campaign.enabled else None
+
+    def desk_to_start(self, key: str | None, partner: Partner, campaign: str | None) -> Desk:
+        """The desk a visitor named, else the campaign's, else the partner's, else the default."""
+        if key is not None:
+            desk = self.desks.get(key)
+            if desk is None:
+                raise AppError(ErrorCode.UNKNOWN_DESK, "no such desk")
+            return desk
+        found = self.live_campaign(campaign)
+        return self.desk_by_id(found.desk_id if found else None) or self.desk_of_partner(partner)
+
+    def open_now(self, desk: Desk, at: datetime) -> bool:
+        return open_now(self.hours[desk.key], at)
+
     def all_origins(self) -> set[str]:
         return {o for p in self.partners.values() if p.enabled for o in p.origins}
+
+
+def _hours_of(desk: Desk) -> Hours:
+    try:
+        return parse_hours(desk.hours, desk.closures)
+    except HoursError:
+        # Only a hand edit of the database gets here (every writer checks): a desk whose hours
+        # nobody can read takes no chats rather than chats nobody staffs.
+        log.warning("desk %s has unreadable hours; treating it as closed", desk.key)
+        return parse_hours(CLOSED, "")

@@ -74,7 +74,7 @@ async def _ensure_defaults(settings: Settings) -> bool:
     """
     store = await Store.open(settings.db_path)
     try:
-        await store.ensure_defaults()
+        await store.ensure_defaults(settings.default_desk_hours)
         if await store.count_users() == 0:
             password = new_password()
             await store.insert_user("admin", "管理者", "admin", hash_password(password), None)
@@ -124,7 +124,7 @@ def _add_user(settings: Settings, args: argparse.Namespace) -> None:
     async def run() -> None:
         store = await Store.open(settings.db_path)
         try:
-            await store.ensure_defaults()
+            await store.ensure_defaults(settings.default_desk_hours)
             await store.insert_user(
                 args.username,
                 args.display_name or args.username,

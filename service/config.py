@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from service.domain.hours import WARD_HOURS, HoursError, parse_hours
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
 
@@ -58,6 +60,11 @@ class Settings:
     log_level: str = "info"
     """``MADOGUCHI_LOG_LEVEL``: ``debug``, ``info``, ``warning`` or ``error``."""
 
+    default_desk_hours: str = WARD_HOURS
+    """``MADOGUCHI_DEFAULT_DESK_HOURS``: the hours (SPEC of ``domain/hours.py``) that the default
+    desk gets when the first start creates it; later changes are made with ``madoguchi desk
+    update`` or the admin pages. ``24/7`` suits a demo or a test machine."""
+
     def __post_init__(self) -> None:
         if not self.public_url:
             object.__setattr__(self, "public_url", f"http://{self.host}:{self.port}")
@@ -68,6 +75,10 @@ class Settings:
             raise ValueError(f"MADOGUCHI_PORT out of range: {self.port}")
         if self.visitor_message_rate <= 0 or self.visitor_message_burst < 1:
             raise ValueError("message rate and burst must be positive")
+        try:
+            parse_hours(self.default_desk_hours)
+        except HoursError as exc:
+            raise ValueError(f"MADOGUCHI_DEFAULT_DESK_HOURS: {exc}") from None
 
     @property
     def origin(self) -> str:

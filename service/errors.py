@@ -16,11 +16,14 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     UNKNOWN_EVENT = "unknown_event"
     UNKNOWN_DESK = "unknown_desk"
+    DESK_CLOSED = "desk_closed"
     UNKNOWN_PARTNER = "unknown_partner"
     ORIGIN_NOT_ALLOWED = "origin_not_allowed"
     INVALID_TOKEN = "invalid_token"  # noqa: S105 (an error code, not a secret)
     UNAUTHORIZED = "unauthorized"
     INTERNAL_ERROR = "internal_error"
+    ALREADY_EXISTS = "already_exists"
+    LAST_ADMIN = "last_admin"
 
 
 class AppError(Exception):

@@ -61,6 +61,9 @@ class Server:
             "MADOGUCHI_HOST": "127.0.0.1",
             "MADOGUCHI_PUBLIC_URL": self.url,
             "MADOGUCHI_LOG_LEVEL": "warning",
+            # The ward's hours would close the default desk at night and at weekends; tests that
+            # are about hours make their own desks.
+            "MADOGUCHI_DEFAULT_DESK_HOURS": "24/7",
             **self.env,
         }
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -23,10 +22,11 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from service.clock import now_iso
+from service.db.admin import AdminQueries
 from service.db.migrate import apply_migrations
+from service.db.rows import USER_COLUMNS, insert_user, user_of
 from service.domain.accounts import Role, User
 from service.domain.conversations import Author, Conversation, Message
-from service.domain.directory import Desk, Partner
 from service.errors import AppError, ErrorCode
 
 T = TypeVar("T")
@@ -138,8 +138,11 @@ async def _run_on(db: aiosqlite.Connection, fn: Callable[..., T], *args: Any) ->
     return await db._execute(fn, db._conn, *args)  # type: ignore[no-any-return,no-untyped-call]
 
 
-class Store:
-    """The service's database. Open with :meth:`open`; all methods are coroutine-safe."""
+class Store(AdminQueries):
+    """The service's database. Open with :meth:`open`; all methods are coroutine-safe.
+
+    Desks, partners, campaigns and the other things admins set up are in ``db/admin.py``.
+    """
 
     def __init__(self, path: Path, reader: aiosqlite.Connection, writer: aiosqlite.Connection):
         self.path = path
@@ -173,17 +176,6 @@ class Store:
         """Changes whenever another connection (the CLI, say) commits to the database."""
         return await self._read(_data_version)
 
-    # -- desks and partners -----------------------------------------------------------------
-
-    async def ensure_defaults(self) -> None:
-        await self._write(_ensure_defaults)
-
-    async def list_desks(self) -> list[Desk]:
-        return await self._read(_list_desks)
-
-    async def list_partners(self) -> list[Partner]:
-        return await self._read(_list_partners)
-
     # -- accounts and sessions --------------------------------------------------------------
 
     async def count_users(self) -> int:
@@ -198,7 +190,7 @@ class Store:
         desk_keys: Iterable[str] | None,
     ) -> int:
         keys = None if desk_keys is None else list(desk_keys)
-        return await self._write(_insert_user, username, display_name, role, password_hash, keys)
+        return await self._write(insert_user, username, display_name, role, password_hash, keys)
 
     async def get_credentials(self, username: str) -> Credentials | None:
         return await self._read(_get_credentials, username)
@@ -313,105 +305,14 @@ def _data_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
 
-def _ensure_defaults(conn: sqlite3.Connection) -> None:
-    now = now_iso()
-    conn.execute(
-        "INSERT INTO desk (key, name, is_default, created_at) "
-        "SELECT 'general', '一般相談', 1, ? WHERE NOT EXISTS (SELECT 1 FROM desk)",
-        (now,),
-    )
-    conn.execute(
-        "INSERT INTO partner (key, name, origins, is_default, created_at) "
-        "SELECT 'ward', '区ホームページ', '[]', 1, ? "
-        "WHERE NOT EXISTS (SELECT 1 FROM partner WHERE is_default = 1)",
-        (now,),
-    )
-    conn.execute(
-        "INSERT INTO partner (key, name, origins, is_default, created_at) "
-        "VALUES ('demo', 'デモページ', '[]', 0, ?) ON CONFLICT (key) DO NOTHING",
-        (now,),
-    )
-
-
-def _desk(row: sqlite3.Row) -> Desk:
-    return Desk(id=row["id"], key=row["key"], name=row["name"], is_default=bool(row["is_default"]))
-
-
-def _list_desks(conn: sqlite3.Connection) -> list[Desk]:
-    rows = conn.execute("SELECT id, key, name, is_default FROM desk ORDER BY id").fetchall()
-    return [_desk(r) for r in rows]
-
-
-def _list_partners(conn: sqlite3.Connection) -> list[Partner]:
-    rows = conn.execute(
-        "SELECT id, key, name, origins, is_default, enabled FROM partner ORDER BY id"
-    ).fetchall()
-    return [
-        Partner(
-            id=r["id"],
-            key=r["key"],
-            name=r["name"],
-            origins=tuple(json.loads(r["origins"])),
-            is_default=bool(r["is_default"]),
-            enabled=bool(r["enabled"]),
-        )
-        for r in rows
-    ]
-
-
-def _insert_user(
-    conn: sqlite3.Connection,
-    username: str,
-    display_name: str,
-    role: str,
-    password_hash: str,
-    desk_keys: list[str] | None,
-) -> int:
-    try:
-        cursor = conn.execute(
-            "INSERT INTO user (username, display_name, role, password_hash, all_desks, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (username, display_name, role, password_hash, int(desk_keys is None), now_iso()),
-        )
-    except sqlite3.IntegrityError:
-        raise AppError(ErrorCode.INVALID_PAYLOAD, f"user {username!r} exists already") from None
-    user_id = int(cursor.lastrowid or 0)
-    for key in desk_keys or []:
-        row = conn.execute("SELECT id FROM desk WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            raise AppError(ErrorCode.UNKNOWN_DESK, f"no desk {key!r}")
-        conn.execute("INSERT INTO user_desk (user_id, desk_id) VALUES (?, ?)", (user_id, row[0]))
-    return user_id
-
-
-def _user(conn: sqlite3.Connection, row: sqlite3.Row) -> User:
-    desk_ids = None
-    if not row["all_desks"]:
-        desk_ids = frozenset(
-            r[0]
-            for r in conn.execute("SELECT desk_id FROM user_desk WHERE user_id = ?", (row["id"],))
-        )
-    return User(
-        id=row["id"],
-        username=row["username"],
-        display_name=row["display_name"],
-        role=row["role"],
-        active=bool(row["active"]),
-        desk_ids=desk_ids,
-    )
-
-
-_USER_COLUMNS = "user.id, username, display_name, role, active, all_desks, password_hash"
-
-
 def _get_credentials(conn: sqlite3.Connection, username: str) -> Credentials | None:
     row = conn.execute(
-        f"SELECT {_USER_COLUMNS} FROM user WHERE username = ?",  # noqa: S608 (constant columns)
+        f"SELECT {USER_COLUMNS} FROM user WHERE username = ?",  # noqa: S608 (constant columns)
         (username,),
     ).fetchone()
     if row is None:
         return None
-    return Credentials(user=_user(conn, row), password_hash=row["password_hash"])
+    return Credentials(user=user_of(conn, row), password_hash=row["password_hash"])
 
 
 def _insert_session(conn: sqlite3.Connection, id_hash: str, user_id: int) -> None:
@@ -424,11 +325,11 @@ def _insert_session(conn: sqlite3.Connection, id_hash: str, user_id: int) -> Non
 
 def _get_session_user(conn: sqlite3.Connection, id_hash: str, idle_since: str) -> User | None:
     row = conn.execute(
-        f"SELECT {_USER_COLUMNS} FROM session JOIN user ON user.id = session.user_id "  # noqa: S608
+        f"SELECT {USER_COLUMNS} FROM session JOIN user ON user.id = session.user_id "  # noqa: S608
         "WHERE session.id_hash = ? AND session.last_seen_at >= ? AND user.active = 1",
         (id_hash, idle_since),
     ).fetchone()
-    return None if row is None else _user(conn, row)
+    return None if row is None else user_of(conn, row)
 
 
 def _touch_session(conn: sqlite3.Connection, id_hash: str) -> None:

@@ -12,6 +12,11 @@ class Desk:
     key: str
     name: str
     is_default: bool
+    description: str = ""
+    phones: tuple[str, ...] = ()
+    hours: str = "24/7"
+    """The SPEC text of ``domain/hours.py``."""
+    closures: str = "12/29-01/03"
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +27,38 @@ class Partner:
     origins: tuple[str, ...]
     is_default: bool
     enabled: bool
+    exit_url: str | None = None
+    """Where quick exit goes; None: the widget's own neutral default."""
+    desk_id: int | None = None
+    """The desk its visitors reach; None: the default desk."""
+    lang: str = "ja"
+
+
+@dataclass(frozen=True, slots=True)
+class Campaign:
+    """A poster or flyer whose QR code opens the chat at ``/c/CODE``."""
+
+    id: int
+    code: str
+    name: str
+    desk_id: int | None
+    partner_id: int | None
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class EmergencyContact:
+    """A phone line the widget always shows, whether desks are open or not."""
+
+    name: str
+    number: str
+    note_ja: str = ""
+    note_en: str = ""
+
+    @property
+    def tel(self) -> str:
+        """A ``tel:`` link; ``#`` must be escaped there (#8008 → tel:%238008)."""
+        return "tel:" + self.number.replace("-", "").replace("#", "%23")
 
 
 def normalise_origin(value: str) -> str:

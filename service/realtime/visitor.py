@@ -8,6 +8,7 @@ from typing import Any
 from service import access
 from service.actions.conversations import close_conversation, queue_position, start_consultation
 from service.actions.messages import post_message, send_typing
+from service.clock import utcnow
 from service.context import Context
 from service.domain.directory import origin_allowed
 from service.domain.messages import normalise_body
@@ -63,7 +64,10 @@ class VisitorNamespace(DispatchingNamespace):
             raise refuse(ErrorCode.ORIGIN_NOT_ALLOWED)
         session: dict[str, Any] = {
             "partner": partner.key,
-            "campaign": creds.campaign,
+            # An unknown or ended campaign is recorded as none rather than refused.
+            "campaign": campaign.code
+            if (campaign := catalog.live_campaign(creds.campaign))
+            else None,
             "lang": creds.lang or DEFAULT_LANG,
         }
         if creds.token is not None:
@@ -82,12 +86,11 @@ class VisitorNamespace(DispatchingNamespace):
         if conv is None or conv.status == "closed":
             if conv is not None:
                 await self.leave_room(sid, conversation_room(conv.id))
-            desk = self.ctx.catalog.desks.get(req.desk) if req.desk else None
-            if req.desk is None:
-                desk = self.ctx.catalog.default_desk()
-            if desk is None:
-                raise AppError(ErrorCode.UNKNOWN_DESK, "no such desk")
             partner = self.ctx.catalog.partners[session["partner"]]
+            desk = self.ctx.catalog.desk_to_start(req.desk, partner, session["campaign"])
+            # Only new chats wait for opening hours; a chat running past closing time goes on.
+            if not self.ctx.catalog.open_now(desk, utcnow()):
+                raise AppError(ErrorCode.DESK_CLOSED, "this desk is closed now; see its hours")
             conv, token = await start_consultation(
                 self.ctx,
                 sid,
