@@ -51,9 +51,9 @@ class DispatchingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         raise NotImplementedError
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
-        if event in ("connect", "disconnect"):
-            return await super().trigger_event(event, *args)
         sid, payload = args[0], args[1:]
+        if self._from_server(event, sid, payload):
+            return await super().trigger_event(event, *args)
         handler = self.handlers().get(event)
         if handler is None:
             return error(ErrorCode.UNKNOWN_EVENT, "no such event")
@@ -68,6 +68,20 @@ class DispatchingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         except Exception:
             log.exception("%s %s failed", self.namespace, event)
             return error(ErrorCode.INTERNAL_ERROR, "something went wrong; please retry")
+
+    def _from_server(self, event: str, sid: str, args: tuple[Any, ...]) -> bool:
+        """Whether ``connect`` or ``disconnect`` is the server's own call.
+
+        A connected client can send events of the same names; those are unknown events, never
+        a second run of the connect handler with an "environ" of the client's choosing. The
+        server passes the environ it keeps for the connection, and disconnects a client only
+        once it no longer counts as connected.
+        """
+        if event == "connect":
+            return bool(args) and args[0] is self.server.get_environ(sid, self.namespace)
+        if event == "disconnect":
+            return not self.server.manager.is_connected(sid, self.namespace)
+        return False
 
     async def _within_limit(self, sid: str, event: str) -> bool:
         limit = self.limits.get(event)
