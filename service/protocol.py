@@ -13,16 +13,19 @@ import msgspec
 
 from service.errors import AppError, ErrorCode
 
-ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+# Patterns end in \Z, not $: msgspec matches with re.search, where $ also matches before a
+# trailing newline ("id\n" would pass).
+ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+\Z")]
 ConversationId = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+\Z")
 ]
-Key = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
-Lang = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-[A-Za-z]{2,4})?$", max_length=10)]
-Token = Annotated[str, msgspec.Meta(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
+Key = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*\Z")]
+Lang = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-[A-Za-z]{2,4})?\Z", max_length=10)]
+Token = Annotated[str, msgspec.Meta(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+\Z")]
 # Bodies are limited again after trimming (domain.messages); this bound only keeps a hostile
-# payload from costing more than a quick length check.
-RawBody = Annotated[str, msgspec.Meta(max_length=20000)]
+# payload from costing more than a quick length check. A lone surrogate (a JavaScript string
+# cut inside an emoji) can be neither stored as UTF-8 nor sent on, so it is refused here.
+RawBody = Annotated[str, msgspec.Meta(max_length=20000, pattern=r"^[^\ud800-\udfff]*\Z")]
 Seq = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
 HistoryLimit = Annotated[int, msgspec.Meta(ge=1, le=500)]
 

@@ -3,6 +3,7 @@ the message path. Decoding errors surface as ValueError, as they do from ``json`
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import msgspec
@@ -19,4 +20,11 @@ def loads(data: str | bytes, **_: Any) -> Any:
     try:
         return _decoder.decode(data)
     except msgspec.DecodeError as exc:
-        raise ValueError(str(exc)) from None
+        error = exc
+    # msgspec refuses an escaped lone surrogate ("\ud83d"), which JavaScript's JSON.stringify
+    # writes for a string cut inside an emoji. The standard library reads it, so the event is
+    # answered invalid_payload by validation instead of being dropped without an ack.
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        raise ValueError(str(error)) from None
