@@ -3,6 +3,7 @@ inbox, each in their own browser context, against a real ``madoguchi serve``."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from playwright.sync_api import (
 )
 
 from tests.conftest import PASSWORD
-from tests.support import Server
+from tests.support import Server, running_server
 
 pytestmark = pytest.mark.browser
 
@@ -83,8 +84,9 @@ def answer(inbox: Page, text: str) -> None:
     box.press("Enter")
 
 
-@pytest.fixture
-def open_visitor(browser: Browser, server: Server) -> Iterator[Callable[..., Visitor]]:
+@contextlib.contextmanager
+def visitors(browser: Browser, server: Server) -> Iterator[Callable[..., Visitor]]:
+    """Opens visitors' tabs on the demo page, each in a fresh context, and closes them after."""
     contexts: list[BrowserContext] = []
 
     def open_(viewport: ViewportSize = DESKTOP) -> Visitor:
@@ -103,13 +105,16 @@ def open_visitor(browser: Browser, server: Server) -> Iterator[Callable[..., Vis
         visitor.page.goto(f"{server.url}/demo")
         return visitor
 
-    yield open_
-    for context in contexts:
-        context.close()
+    try:
+        yield open_
+    finally:
+        for context in contexts:
+            context.close()
 
 
-@pytest.fixture
-def open_inbox(browser: Browser, server: Server) -> Iterator[Callable[[str], Page]]:
+@contextlib.contextmanager
+def inboxes(browser: Browser, server: Server) -> Iterator[Callable[[str], Page]]:
+    """Logs counselors in through the real form, each in a fresh context."""
     contexts: list[BrowserContext] = []
 
     def open_(username: str) -> Page:
@@ -123,9 +128,23 @@ def open_inbox(browser: Browser, server: Server) -> Iterator[Callable[[str], Pag
         expect(page.get_by_role("heading", name="相談の一覧")).to_be_visible()
         return page
 
-    yield open_
-    for context in contexts:
-        context.close()
+    try:
+        yield open_
+    finally:
+        for context in contexts:
+            context.close()
+
+
+@pytest.fixture
+def open_visitor(browser: Browser, server: Server) -> Iterator[Callable[..., Visitor]]:
+    with visitors(browser, server) as open_:
+        yield open_
+
+
+@pytest.fixture
+def open_inbox(browser: Browser, server: Server) -> Iterator[Callable[[str], Page]]:
+    with inboxes(browser, server) as open_:
+        yield open_
 
 
 def test_a_visitor_and_a_counselor_talk_live_and_markup_stays_text(
@@ -174,6 +193,14 @@ def test_a_visitor_and_a_counselor_talk_live_and_markup_stays_text(
         expect(log.locator("img, script")).to_have_count(0)
     for frame in (visitor.page.main_frame, visitor.chat_frame(), inbox.main_frame):
         assert frame.evaluate("typeof window.__pwned") == "undefined"
+
+    # With the chat closed, the launcher counts what arrives; the words stay in the frame.
+    visitor.page.get_by_role("button", name="閉じる").click()
+    answer(inbox, "まだいらっしゃいますか")
+    expect(visitor.page.get_by_role("button", name="相談する")).to_have_text("相談する新着1件")
+    visitor.open_chat()
+    expect(visitor.bodies().last).to_have_text("まだいらっしゃいますか")
+    expect(visitor.page.get_by_role("button", name="相談する")).to_be_hidden()
 
     inbox.get_by_label("終了の区分").select_option("resolved")
     inbox.get_by_role("button", name="終了", exact=True).click()
@@ -226,6 +253,45 @@ def test_after_a_reload_the_chat_resumes_and_shows_each_message_once(
     expect(visitor.chat.get_by_text("相談は終了しました。")).to_be_visible()
     expect(inbox_bodies(inbox).last).to_have_text("相談者が退出しました。")
     assert visitor.chat_frame().evaluate("sessionStorage.length") == 0
+
+
+def test_both_sides_resume_after_the_server_restarts_and_send_what_was_typed_offline(
+    browser: Browser,
+) -> None:
+    # A server of its own: killing the module's server would break the other tests.
+    with (
+        running_server() as server,
+        visitors(browser, server) as open_visitor,
+        inboxes(browser, server) as open_inbox,
+    ):
+        server.add_user("hana", PASSWORD, display_name="花子")
+        visitor = open_visitor()
+        visitor.start()
+        visitor.say("つながっています")
+        inbox = open_inbox("hana")
+        claim_newest(inbox)
+        expect(inbox_bodies(inbox)).to_have_text(["つながっています", "相談員が入室しました。"])
+
+        server.kill()
+        expect(visitor.chat.get_by_text("接続が切れました。再接続しています…")).to_be_visible()
+        visitor.say("切れている間に書きました")
+        expect(visitor.chat.locator(".mg-meta").last).to_have_text("送信中…")
+        answer(inbox, "こちらも書きました")
+        server.start()
+
+        # Clients retry at most every 5 s (reconnectionDelayMax), plus a random spread.
+        expect(visitor.bodies()).to_have_count(4, timeout=15_000)
+        expect(inbox_bodies(inbox)).to_have_count(4, timeout=15_000)
+        # Each message once on both sides, in the order the server stored them.
+        stored = [
+            "相談員が入室しました。" if author == "system" else body
+            for author, body in server.query("SELECT author, body FROM message ORDER BY seq")
+        ]
+        assert len(stored) == 4 and "切れている間に書きました" in stored
+        expect(visitor.bodies()).to_have_text(stored)
+        expect(inbox_bodies(inbox)).to_have_text(stored)
+        expect(visitor.chat.locator(".mg-banner")).to_be_hidden()
+        expect(inbox.locator("#mg-banner")).to_be_hidden()
 
 
 def test_shift_three_times_in_the_chat_ends_it_and_leaves_without_a_referrer(
