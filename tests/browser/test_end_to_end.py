@@ -84,14 +84,25 @@ def answer(inbox: Page, text: str) -> None:
     box.press("Enter")
 
 
+def record_errors(context: BrowserContext, errors: list[str]) -> None:
+    """Script errors and refusals: a CSP violation, a failed load are console errors."""
+    context.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    context.on("weberror", lambda error: errors.append(str(error.error)))
+
+
 @contextlib.contextmanager
-def visitors(browser: Browser, server: Server) -> Iterator[Callable[..., Visitor]]:
-    """Opens visitors' tabs on the demo page, each in a fresh context, and closes them after."""
+def visitors(
+    browser: Browser, server: Server, *, errors_allowed: bool = False
+) -> Iterator[Callable[..., Visitor]]:
+    """Opens visitors' tabs on the demo page, each in a fresh context, and closes them after;
+    unless ``errors_allowed``, a page's script or console error fails the test."""
     contexts: list[BrowserContext] = []
+    errors: list[str] = []
 
     def open_(viewport: ViewportSize = DESKTOP) -> Visitor:
         context = browser.new_context(viewport=viewport, locale="ja-JP")
         contexts.append(context)
+        record_errors(context, errors)
         visitor = Visitor(context, context.new_page())
         visitor.page.on("request", lambda request: visitor.urls.append(request.url))
         visitor.page.on("websocket", lambda socket: visitor.urls.append(socket.url))
@@ -107,19 +118,24 @@ def visitors(browser: Browser, server: Server) -> Iterator[Callable[..., Visitor
 
     try:
         yield open_
+        assert errors_allowed or not errors, errors
     finally:
         for context in contexts:
             context.close()
 
 
 @contextlib.contextmanager
-def inboxes(browser: Browser, server: Server) -> Iterator[Callable[[str], Page]]:
-    """Logs counselors in through the real form, each in a fresh context."""
+def inboxes(
+    browser: Browser, server: Server, *, errors_allowed: bool = False
+) -> Iterator[Callable[[str], Page]]:
+    """Logs counselors in through the real form, each in a fresh context (errors: as above)."""
     contexts: list[BrowserContext] = []
+    errors: list[str] = []
 
     def open_(username: str) -> Page:
         context = browser.new_context(viewport=DESKTOP, locale="ja-JP")
         contexts.append(context)
+        record_errors(context, errors)
         page = context.new_page()
         page.goto(f"{server.url}/inbox/login")
         page.get_by_label("ユーザー名").fill(username)
@@ -130,6 +146,7 @@ def inboxes(browser: Browser, server: Server) -> Iterator[Callable[[str], Page]]
 
     try:
         yield open_
+        assert errors_allowed or not errors, errors
     finally:
         for context in contexts:
             context.close()
@@ -261,8 +278,9 @@ def test_both_sides_resume_after_the_server_restarts_and_send_what_was_typed_off
     # A server of its own: killing the module's server would break the other tests.
     with (
         running_server() as server,
-        visitors(browser, server) as open_visitor,
-        inboxes(browser, server) as open_inbox,
+        # The browser logs each refused reconnect while the server is down.
+        visitors(browser, server, errors_allowed=True) as open_visitor,
+        inboxes(browser, server, errors_allowed=True) as open_inbox,
     ):
         server.add_user("hana", PASSWORD, display_name="花子")
         visitor = open_visitor()

@@ -441,6 +441,9 @@ function tellParent (message) {
 // conversation on the server if the connection is up, so nobody keeps writing into it.
 function wipe () {
   if (!exited && token && socket.connected) socket.emit('leave', {})
+  // Whatever still arrives is not shown or counted. The `leave` above is already on its way:
+  // socket.io writes to an open connection at once.
+  socket.off()
   exited = true
   wipeToken()
   thread.clear()
