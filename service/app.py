@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.logging.config import LoggingConfig
@@ -26,6 +27,11 @@ from service.catalog import Catalog
 from service.config import PACKAGE_DIR, PROJECT_DIR, Settings
 from service.context import Context
 from service.db.store import Store
+from service.http.admin_api import ADMIN_API
+from service.http.admin_api_staff import ADMIN_API_STAFF
+from service.http.admin_pages_staff import ADMIN_PAGES
+from service.http.api import list_desks
+from service.http.campaigns import open_campaign
 from service.http.headers import with_security_headers
 from service.http.health import healthz
 from service.http.inbox import InboxController
@@ -35,6 +41,9 @@ from service.realtime.counselor import CounselorNamespace
 from service.realtime.visitor import VisitorNamespace
 
 log = logging.getLogger(__name__)
+
+# Every path but the staff's: /inbox, /admin and /api/v1/admin get CSRF checks (and its cookie).
+CSRF_EXEMPT = r"^/(?!(inbox|admin|api/v1/admin)(/|$)).+"
 
 
 async def log_unexpected(exc: Exception, scope: Any) -> None:
@@ -93,6 +102,11 @@ def create_app(settings: Settings) -> Any:
             healthz,
             WidgetController,
             InboxController,
+            list_desks,
+            open_campaign,
+            *ADMIN_API,
+            *ADMIN_API_STAFF,
+            *ADMIN_PAGES,
             create_static_files_router(
                 path="/static",
                 directories=[settings.static_dir, PACKAGE_DIR / "static"],
@@ -101,6 +115,7 @@ def create_app(settings: Settings) -> Any:
             ),
         ],
         dependencies={"ctx": Provide(lambda: ctx, sync_to_thread=False)},
+        state=State({"ctx": ctx}),  # for guards, which run before dependencies are resolved
         lifespan=[open_store],
         logging_config=LoggingConfig(log_exceptions="never", configure_root_logger=False),
         after_exception=[log_unexpected],
@@ -111,8 +126,9 @@ def create_app(settings: Settings) -> Any:
             cookie_secure=settings.secure_cookies,
             cookie_httponly=True,
             cookie_samesite="strict",
-            # Only the inbox has forms. Visitors' pages must set no cookie at all.
-            exclude=[r"^/(?!inbox(/|$)).+"],
+            # Staff pages and the admin API are protected; visitors' pages and the public API
+            # (/chat, /c/…, /api/v1/desks, /widget.js, /demo, …) must set no cookie at all.
+            exclude=[CSRF_EXEMPT],
         ),
         openapi_config=OpenAPIConfig(
             title="Madoguchi",

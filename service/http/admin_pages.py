@@ -1,0 +1,376 @@
+"""The admin web pages under ``/admin``: desks, partners, campaigns with their posters and QR
+codes (accounts, canned responses, topic tags and the audit log are in ``admin_pages_staff.py``).
+
+Server-rendered forms, CSRF-protected, no script at all. A change answers with a redirect
+(post/redirect/get); a refused one shows the form again with the reason.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import segno
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import FormMultiDict
+from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.response import Redirect, Template
+
+from service.clock import utcnow
+from service.context import Context
+from service.domain.checks import (
+    check_campaign_fields,
+    check_desk_fields,
+    check_key,
+    check_partner_fields,
+)
+from service.domain.hours import WARD_HOURS, hours_text
+from service.errors import AppError
+from service.http.admin_views import campaign_json, campaign_url, desk_json, partner_json
+from service.http.guards import actor_of, admin_only
+from service.http.headers import csp
+
+Req = Request[Any, Any, Any]
+NO_STORE = {"Cache-Control": "no-store"}
+# The partner page shows its preview in an iframe of our own origin.
+PREVIEW_CSP = csp("'none'", frame_src="'self'")
+
+
+def to_login(_: Req, __: NotAuthorizedException) -> Response[Any]:
+    return Redirect("/inbox/login", status_code=303)
+
+
+def page(name: str, ctx: Context, status_code: int = 200, **context: Any) -> Template:
+    return Template(
+        f"admin/{name}.html",
+        context={"lang": "ja", "origin": ctx.settings.origin, **context},
+        status_code=status_code,
+        headers={**NO_STORE, "Content-Security-Policy": PREVIEW_CSP},
+    )
+
+
+def lines(form: FormMultiDict, name: str) -> list[str]:
+    """A textarea with one value a line."""
+    return [line.strip() for line in str(form.get(name, "")).splitlines() if line.strip()]
+
+
+def text(form: FormMultiDict, name: str) -> str:
+    return str(form.get(name, ""))
+
+
+def qr_code(url: str) -> segno.QRCode:
+    # Level M survives a crease or a smudge on a printed poster and stays easy to scan.
+    return segno.make(url, error="m", micro=False)
+
+
+class AdminPages(Controller):
+    """Shared settings of every admin page controller."""
+
+    guards = [admin_only]  # noqa: RUF012 (Litestar's declarative controller attributes)
+    exception_handlers = {NotAuthorizedException: to_login}  # noqa: RUF012
+    include_in_schema = False
+
+
+class AdminHome(AdminPages):
+    path = "/admin"
+
+    @get("/")
+    async def index(self, ctx: Context) -> Template:
+        catalog, at = ctx.catalog, utcnow()
+        desks = [
+            {**desk_json(d, catalog), "open_now": catalog.open_now(d, at)}
+            for d in catalog.desks.values()
+        ]
+        return page(
+            "index",
+            ctx,
+            desks=desks,
+            contacts=catalog.emergency_contacts,
+            audit=await ctx.store.list_audit(10),
+        )
+
+
+class DeskPages(AdminPages):
+    path = "/admin/desks"
+
+    @get("/")
+    async def desks(self, ctx: Context, error: str = "") -> Template:
+        catalog = ctx.catalog
+        rows = [desk_json(d, catalog) for d in catalog.desks.values()]
+        return page("desks", ctx, desks=rows, error=error, ward_hours=WARD_HOURS)
+
+    @post("/")
+    async def add_desk(self, request: Req, ctx: Context) -> Template | Redirect:
+        form = await request.form()
+        try:
+            fields = check_desk_fields(
+                name=text(form, "name"),
+                description=text(form, "description"),
+                phones=lines(form, "phones"),
+                hours=text(form, "hours") or WARD_HOURS,
+                closures=text(form, "closures") or None,
+            )
+            key = check_key(text(form, "key"))
+            await ctx.store.insert_desk(actor_of(request), key, fields)
+        except AppError as exc:
+            rows = [desk_json(d, ctx.catalog) for d in ctx.catalog.desks.values()]
+            return page("desks", ctx, 400, desks=rows, error=exc.message, ward_hours=WARD_HOURS)
+        await ctx.catalog.reload()
+        return Redirect(f"/admin/desks/{key}?saved=1", status_code=303)
+
+    @get("/{key:str}")
+    async def desk(self, ctx: Context, key: str, saved: bool = False) -> Template:
+        desk = ctx.catalog.desks.get(key)
+        if desk is None:
+            raise NotFoundException()
+        hours = ctx.catalog.hours[key]
+        return page(
+            "desk",
+            ctx,
+            desk=desk_json(desk, ctx.catalog),
+            hours_en=hours_text(hours, "en"),
+            saved=saved,
+            error="",
+        )
+
+    @post("/{key:str}")
+    async def update_desk(self, request: Req, ctx: Context, key: str) -> Template | Redirect:
+        desk = ctx.catalog.desks.get(key)
+        if desk is None:
+            raise NotFoundException()
+        form = await request.form()
+        try:
+            fields = check_desk_fields(
+                name=text(form, "name"),
+                description=text(form, "description"),
+                phones=lines(form, "phones"),
+                hours=text(form, "hours"),
+                closures=text(form, "closures"),
+                current=desk,
+            )
+            await ctx.store.update_desk(actor_of(request), key, fields)
+        except AppError as exc:
+            shown = {**desk_json(desk, ctx.catalog), **{k: text(form, k) for k in form}}
+            shown["phones"] = lines(form, "phones")
+            return page("desk", ctx, 400, desk=shown, hours_en="", saved=False, error=exc.message)
+        await ctx.catalog.reload()
+        return Redirect(f"/admin/desks/{key}?saved=1", status_code=303)
+
+
+class PartnerPages(AdminPages):
+    path = "/admin/partners"
+
+    def _rows(self, ctx: Context) -> list[dict[str, Any]]:
+        origin = ctx.settings.origin
+        return [partner_json(p, ctx.catalog, origin) for p in ctx.catalog.partners.values()]
+
+    @get("/")
+    async def partners(self, ctx: Context) -> Template:
+        return page("partners", ctx, partners=self._rows(ctx), desks=ctx.catalog.desks, error="")
+
+    @post("/")
+    async def add_partner(self, request: Req, ctx: Context) -> Template | Redirect:
+        form = await request.form()
+        try:
+            fields = check_partner_fields(
+                name=text(form, "name"),
+                origins=lines(form, "origins"),
+                exit_url=text(form, "exit_url"),
+                desk=text(form, "desk"),
+                lang=text(form, "lang") or "ja",
+            )
+            key = check_key(text(form, "key"))
+            await ctx.store.insert_partner(actor_of(request), key, fields)
+        except AppError as exc:
+            return page(
+                "partners",
+                ctx,
+                400,
+                partners=self._rows(ctx),
+                desks=ctx.catalog.desks,
+                error=exc.message,
+            )
+        await ctx.catalog.reload()
+        return Redirect(f"/admin/partners/{key}?saved=1", status_code=303)
+
+    @get("/{key:str}")
+    async def partner(self, ctx: Context, key: str, saved: bool = False) -> Template:
+        found = ctx.catalog.partners.get(key)
+        if found is None:
+            raise NotFoundException()
+        shown = partner_json(found, ctx.catalog, ctx.settings.origin)
+        return page("partner", ctx, partner=shown, desks=ctx.catalog.desks, saved=saved, error="")
+
+    @post("/{key:str}")
+    async def update_partner(self, request: Req, ctx: Context, key: str) -> Template | Redirect:
+        found = ctx.catalog.partners.get(key)
+        if found is None:
+            raise NotFoundException()
+        form = await request.form()
+        try:
+            fields = check_partner_fields(
+                name=text(form, "name"),
+                origins=lines(form, "origins"),
+                exit_url=text(form, "exit_url"),
+                desk=text(form, "desk"),
+                lang=text(form, "lang") or "ja",
+                enabled=form.get("enabled") == "on",
+            )
+            await ctx.store.update_partner(actor_of(request), key, fields)
+        except AppError as exc:
+            shown = partner_json(found, ctx.catalog, ctx.settings.origin)
+            return page(
+                "partner",
+                ctx,
+                400,
+                partner=shown,
+                desks=ctx.catalog.desks,
+                saved=False,
+                error=exc.message,
+            )
+        await ctx.catalog.reload()
+        return Redirect(f"/admin/partners/{key}?saved=1", status_code=303)
+
+    @get("/{key:str}/preview")
+    async def preview(self, ctx: Context, key: str) -> Template:
+        """The widget as the partner's page embeds it, shown inside the partner page."""
+        if key not in ctx.catalog.partners:
+            raise NotFoundException()
+        return Template(
+            "admin/preview.html",
+            context={"lang": "ja", "origin": ctx.settings.origin, "key": key},
+            headers={**NO_STORE, "Content-Security-Policy": csp("'self'", frame_src="'self'")},
+        )
+
+
+class CampaignPages(AdminPages):
+    path = "/admin/campaigns"
+
+    def _rows(self, ctx: Context) -> list[dict[str, Any]]:
+        origin = ctx.settings.origin
+        return [campaign_json(c, ctx.catalog, origin) for c in ctx.catalog.campaigns.values()]
+
+    def _page(self, ctx: Context, status: int = 200, error: str = "") -> Template:
+        catalog = ctx.catalog
+        return page(
+            "campaigns",
+            ctx,
+            status,
+            campaigns=self._rows(ctx),
+            desks=catalog.desks,
+            partners=catalog.partners,
+            error=error,
+        )
+
+    @get("/")
+    async def campaigns(self, ctx: Context) -> Template:
+        return self._page(ctx)
+
+    @post("/")
+    async def add_campaign(self, request: Req, ctx: Context) -> Template | Redirect:
+        form = await request.form()
+        try:
+            fields = check_campaign_fields(
+                name=text(form, "name"), desk=text(form, "desk"), partner=text(form, "partner")
+            )
+            fields = {k: v for k, v in fields.items() if v is not None}
+            code = check_key(text(form, "code"), "code")
+            await ctx.store.insert_campaign(actor_of(request), code, fields)
+        except AppError as exc:
+            return self._page(ctx, 400, exc.message)
+        await ctx.catalog.reload()
+        return Redirect(f"/admin/campaigns/{code}?saved=1", status_code=303)
+
+    @get("/{code:str}")
+    async def campaign(self, ctx: Context, code: str, saved: bool = False) -> Template:
+        found = ctx.catalog.campaigns.get(code)
+        if found is None:
+            raise NotFoundException()
+        shown = campaign_json(found, ctx.catalog, ctx.settings.origin)
+        catalog = ctx.catalog
+        return page(
+            "campaign",
+            ctx,
+            campaign=shown,
+            desks=catalog.desks,
+            partners=catalog.partners,
+            saved=saved,
+            error="",
+        )
+
+    @post("/{code:str}")
+    async def update_campaign(self, request: Req, ctx: Context, code: str) -> Template | Redirect:
+        found = ctx.catalog.campaigns.get(code)
+        if found is None:
+            raise NotFoundException()
+        form = await request.form()
+        try:
+            fields = check_campaign_fields(
+                name=text(form, "name"),
+                desk=text(form, "desk"),
+                partner=text(form, "partner"),
+                enabled=form.get("enabled") == "on",
+            )
+            await ctx.store.update_campaign(actor_of(request), code, fields)
+        except AppError as exc:
+            shown = campaign_json(found, ctx.catalog, ctx.settings.origin)
+            catalog = ctx.catalog
+            return page(
+                "campaign",
+                ctx,
+                400,
+                campaign=shown,
+                desks=catalog.desks,
+                partners=catalog.partners,
+                saved=False,
+                error=exc.message,
+            )
+        await ctx.catalog.reload()
+        return Redirect(f"/admin/campaigns/{code}?saved=1", status_code=303)
+
+    @get("/{code:str}/poster")
+    async def poster(self, ctx: Context, code: str) -> Template:
+        """A printable A4 poster like the ward's own, with the desk's hours and phones."""
+        catalog = ctx.catalog
+        found = catalog.campaigns.get(code)
+        if found is None:
+            raise NotFoundException()
+        partner = catalog.partner_by_id(found.partner_id) or catalog.default_partner()
+        desk = catalog.desk_by_id(found.desk_id) or catalog.desk_of_partner(partner)
+        return Template(
+            "campaign/poster.html",
+            context={
+                "lang": "ja",
+                "code": code,
+                "url": campaign_url(ctx.settings.origin, code),
+                "desk": desk,
+                "hours_text": hours_text(catalog.hours[desk.key], "ja"),
+                "contacts": catalog.emergency_contacts,
+            },
+            headers=NO_STORE,
+        )
+
+    @get("/{code:str}/qr.svg", media_type="image/svg+xml")
+    async def qr_svg(self, ctx: Context, code: str) -> Response[bytes]:
+        return self._qr(ctx, code, "svg")
+
+    @get("/{code:str}/qr.png", media_type="image/png")
+    async def qr_png(self, ctx: Context, code: str) -> Response[bytes]:
+        return self._qr(ctx, code, "png")
+
+    def _qr(self, ctx: Context, code: str, kind: str) -> Response[bytes]:
+        if code not in ctx.catalog.campaigns:
+            raise NotFoundException()
+        buffer = io.BytesIO()
+        qr_code(campaign_url(ctx.settings.origin, code)).save(buffer, kind=kind, scale=10, border=4)
+        return Response(
+            buffer.getvalue(),
+            media_type="image/svg+xml" if kind == "svg" else "image/png",
+            headers={
+                **NO_STORE,
+                "Content-Disposition": f'inline; filename="madoguchi-{code}.{kind}"',
+            },
+        )
+
+
+ADMIN_PAGES_DIRECTORY = [AdminHome, DeskPages, PartnerPages, CampaignPages]
