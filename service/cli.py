@@ -1,4 +1,5 @@
-"""``madoguchi serve | migrate | add-user``: parse arguments, then call into the service."""
+"""``madoguchi serve | migrate | add-user | desk | partner | campaign``: parse arguments, then
+call into the service (the admin commands are in ``cli_admin.py``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from service.auth import hash_password, new_password
+from service.cli_admin import add_admin_commands
 from service.config import Settings
 from service.db.store import Store, migrate
 from service.domain.accounts import ROLES, Role
@@ -56,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_user.set_defaults(run=_add_user)
 
-    for sub in (serve, mig, add_user):
+    for sub in (serve, mig, add_user, *add_admin_commands(commands)):
         sub.add_argument("--db", type=Path, help="database file (default: $MADOGUCHI_DB)")
     return parser
 

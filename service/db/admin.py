@@ -164,7 +164,14 @@ def audit(
     conn.execute(
         "INSERT INTO audit_log (at, actor, actor_id, action, target, detail)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        (now_iso(), actor.name, actor.user_id, action, target, json.dumps(detail, default=str)),
+        (
+            now_iso(),
+            actor.name,
+            actor.user_id,
+            action,
+            target,
+            json.dumps(detail, default=str, ensure_ascii=False),
+        ),
     )
 
 

@@ -7,10 +7,8 @@ Server-rendered forms, CSRF-protected, no script at all. A change answers with a
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-import segno
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import FormMultiDict
 from litestar.exceptions import NotAuthorizedException, NotFoundException
@@ -26,7 +24,13 @@ from service.domain.checks import (
 )
 from service.domain.hours import WARD_HOURS, hours_text
 from service.errors import AppError
-from service.http.admin_views import campaign_json, campaign_url, desk_json, partner_json
+from service.http.admin_views import (
+    campaign_json,
+    campaign_url,
+    desk_json,
+    partner_json,
+    qr_image,
+)
 from service.http.guards import actor_of, admin_only
 from service.http.headers import csp
 
@@ -56,11 +60,6 @@ def lines(form: FormMultiDict, name: str) -> list[str]:
 
 def text(form: FormMultiDict, name: str) -> str:
     return str(form.get(name, ""))
-
-
-def qr_code(url: str) -> segno.QRCode:
-    # Level M survives a crease or a smudge on a printed poster and stays easy to scan.
-    return segno.make(url, error="m", micro=False)
 
 
 class AdminPages(Controller):
@@ -361,10 +360,8 @@ class CampaignPages(AdminPages):
     def _qr(self, ctx: Context, code: str, kind: str) -> Response[bytes]:
         if code not in ctx.catalog.campaigns:
             raise NotFoundException()
-        buffer = io.BytesIO()
-        qr_code(campaign_url(ctx.settings.origin, code)).save(buffer, kind=kind, scale=10, border=4)
         return Response(
-            buffer.getvalue(),
+            qr_image(campaign_url(ctx.settings.origin, code), kind),
             media_type="image/svg+xml" if kind == "svg" else "image/png",
             headers={
                 **NO_STORE,
