@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from service.domain.accounts import ROLES, Role
-from service.domain.directory import normalise_origin
-from service.domain.hours import Hours, HoursError, parse_hours
+from service.domain.directory import Desk, normalise_origin
+from service.domain.hours import DEFAULT_CLOSURES, WARD_HOURS, Hours, HoursError, parse_hours
 from service.errors import AppError, ErrorCode
 from service.i18n import LANGS
 
@@ -109,3 +110,83 @@ def check_password(value: str) -> str:
     if not MIN_PASSWORD <= len(value) <= 1024:
         raise invalid(f"a password needs at least {MIN_PASSWORD} characters")
     return value
+
+
+def check_desk_fields(
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    phones: Iterable[str] | None = None,
+    hours: str | None = None,
+    closures: str | None = None,
+    current: Desk | None = None,
+) -> dict[str, Any]:
+    """The desk fields given (None: unchanged), checked and in their stored form. Hours are
+    checked together with the closures they will run with."""
+    fields: dict[str, Any] = {}
+    if name is not None:
+        fields["name"] = check_text(name, "name", max_length=100)
+    if description is not None:
+        fields["description"] = check_text(
+            description, "description", max_length=1000, required=False
+        )
+    if phones is not None:
+        fields["phones"] = check_phones(phones)
+    if hours is not None or closures is not None:
+        spec = hours if hours is not None else (current.hours if current else WARD_HOURS)
+        days_off = (
+            closures
+            if closures is not None
+            else (current.closures if current else DEFAULT_CLOSURES)
+        )
+        parsed = check_hours(spec, days_off)
+        if hours is not None:
+            fields["hours"] = parsed.spec
+        if closures is not None:
+            fields["closures"] = parsed.closures_text
+    return fields
+
+
+def check_partner_fields(
+    *,
+    name: str | None = None,
+    origins: Iterable[str] | None = None,
+    exit_url: str | None = None,
+    desk: str | None = None,
+    lang: str | None = None,
+    enabled: bool | None = None,
+) -> dict[str, Any]:
+    """As :func:`check_desk_fields`; ``exit_url=""`` and ``desk=""`` set them back to none."""
+    fields: dict[str, Any] = {}
+    if name is not None:
+        fields["name"] = check_text(name, "name", max_length=100)
+    if origins is not None:
+        fields["origins"] = check_origins(origins)
+    if exit_url is not None:
+        fields["exit_url"] = check_exit_url(exit_url)
+    if desk is not None:
+        fields["desk"] = check_key(desk, "desk") if desk else None
+    if lang is not None:
+        fields["lang"] = check_lang(lang)
+    if enabled is not None:
+        fields["enabled"] = enabled
+    return fields
+
+
+def check_campaign_fields(
+    *,
+    name: str | None = None,
+    desk: str | None = None,
+    partner: str | None = None,
+    enabled: bool | None = None,
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if name is not None:
+        fields["name"] = check_text(name, "name", max_length=100)
+    if desk is not None:
+        fields["desk"] = check_key(desk, "desk") if desk else None
+    if partner is not None:
+        fields["partner"] = check_key(partner, "partner") if partner else None
+    if enabled is not None:
+        fields["enabled"] = enabled
+    return fields
