@@ -91,7 +91,7 @@ async def held_by_hana(clients: Clients, hana_session: str) -> tuple[Client, Cli
     ("auth", "partner"),
     [({}, "ward"), ({"partner": "demo"}, "demo"), ({"partner": "shelter"}, "shelter")],
 )
-async def test_a_visitor_without_a_partner_belongs_to_the_default_partner(
+async def test_a_visitor_belongs_to_the_partner_it_names_or_else_the_default_one(
     server: Server, clients: Clients, auth: dict[str, str], partner: str
 ) -> None:
     visitor = await clients.visitor(**auth)
