@@ -419,6 +419,24 @@ async def test_leave_closes_the_conversation_and_tells_the_counselor(
     assert [r[2] for r in stored_messages(server, conversation_id)].count("visitor_left") == 1
 
 
+async def test_leaving_as_the_counselor_closes_is_still_a_successful_leave(
+    server: Server, clients: Clients, hana_session: str
+) -> None:
+    visitor, hana, conversation_id = await held_by_hana(clients, hana_session)
+
+    closed, left = await asyncio.gather(
+        hana.call("close", {"conversation_id": conversation_id, "outcome": "resolved"}),
+        visitor.call("leave", {}),
+    )
+
+    # Whoever came second finds it closed; the visitor who wanted out got out either way.
+    assert left == {"ok": True}
+    assert closed == {"ok": True} or closed["error"]["code"] == "conversation_closed"
+    assert conversation_row(server, conversation_id)["status"] == "closed"
+    endings = [r[2] for r in stored_messages(server, conversation_id) if r[1] == "system"]
+    assert endings[0] == "counselor_joined" and len(endings) == 2
+
+
 async def test_leaving_while_waiting_takes_the_visitor_out_of_the_queue(
     server: Server, clients: Clients, hana_session: str
 ) -> None:

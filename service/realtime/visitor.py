@@ -153,5 +153,10 @@ class VisitorNamespace(DispatchingNamespace):
         if conv is None:
             raise AppError(ErrorCode.NO_CONVERSATION, "start a conversation first")
         if conv.status != "closed":
-            await close_conversation(self.ctx, conv, outcome="visitor_left", by=None)
+            try:
+                await close_conversation(self.ctx, conv, outcome="visitor_left", by=None)
+            except AppError as exc:
+                # The counselor closed it in the meantime: the visitor is out all the same.
+                if exc.code != ErrorCode.CONVERSATION_CLOSED:
+                    raise
         return {}
