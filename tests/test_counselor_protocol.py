@@ -290,6 +290,10 @@ async def test_closing_with_an_outcome_ends_the_conversation_for_both_sides(
         "conversation_closed",
     )
     assert conversation_state(server, conversation_id)[2] == outcome
+    # The counselor who held it may still read it back.
+    history = await hana.call("history", {"conversation_id": conversation_id})
+    assert history["status"] == "closed"
+    assert history["messages"][-1]["body"] == "conversation_closed"
 
 
 # -- what the visitor sees of the counselor -----------------------------------------------------
