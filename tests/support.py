@@ -177,6 +177,7 @@ class Client:
         self._changed = asyncio.Event()
         self.sio.on("*", self._record, namespace=namespace)
         self.sio.on("connect_error", self._refused, namespace=namespace)
+        self.sio.on("disconnect", self._dropped, namespace=namespace)
 
     async def _record(self, event: str, data: Any = None) -> None:
         self.events.append((event, data))
@@ -184,6 +185,10 @@ class Client:
 
     async def _refused(self, data: Any = None) -> None:
         self.connect_error = data
+
+    async def _dropped(self, reason: Any = None) -> None:
+        """Recorded as a ``disconnect`` event, so tests can wait for the server to drop us."""
+        await self._record("disconnect", reason)
 
     async def connect(
         self, url: str, *, auth: Any = None, headers: dict[str, str] | None = None

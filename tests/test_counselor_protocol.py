@@ -325,3 +325,19 @@ async def test_the_visitor_sees_the_display_name_and_never_the_login_name(
     assert "花子" in everything
     assert "hana" not in everything.lower()
     assert "user_id" not in everything
+
+
+async def test_logging_out_drops_the_sockets_opened_with_that_login_only(
+    server: Server, clients: Clients
+) -> None:
+    first, second = login_sync(server, "hana", PASSWORD), login_sync(server, "hana", PASSWORD)
+    on_first = await clients.counselor(first)
+    on_second = await clients.counselor(second)
+    await asyncio.to_thread(logout_sync, server, first)
+
+    await on_first.wait_for("disconnect")
+    _visitor, conversation_id = await waiting_visitor(clients)
+    # The other login goes on working: it sees the new visitor and may claim them.
+    await on_second.wait_for("queue", in_queue(conversation_id))
+    assert (await on_second.call("claim", {"conversation_id": conversation_id}))["ok"]
+    assert not on_first.sio.connected

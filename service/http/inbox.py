@@ -11,6 +11,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
+from service.actions.accounts import log_out
 from service.auth import SESSION_COOKIE, authenticate, open_session, user_of_session
 from service.context import Context
 from service.domain.conversations import OUTCOMES
@@ -72,7 +73,7 @@ class InboxController(Controller):
     async def logout(self, request: Request, ctx: Context) -> Redirect:  # type: ignore[type-arg]
         session_id = request.cookies.get(SESSION_COOKIE)
         if session_id:
-            await ctx.store.delete_session(session_id)
+            await log_out(ctx, session_id)
         return Redirect(
             "/inbox/login", status_code=303, cookies=[_session_cookie(ctx, "", max_age=0)]
         )

@@ -11,6 +11,7 @@ from service.actions.messages import post_message, send_typing
 from service.actions.queue import send_queue
 from service.auth import session_id_from_cookie_header, user_of_session
 from service.context import Context
+from service.db.store import sha256
 from service.domain.accounts import User
 from service.domain.messages import normalise_body
 from service.errors import AppError, ErrorCode
@@ -52,7 +53,8 @@ class CounselorNamespace(DispatchingNamespace):
         user = await user_of_session(self.ctx.store, self.ctx.settings, session_id)
         if user is None:
             raise refuse(ErrorCode.UNAUTHORIZED, "please log in")
-        await self.save_session(sid, {"user": user})
+        # The login session is remembered so that logging out drops this socket too.
+        await self.save_session(sid, {"user": user, "login": sha256(session_id or "")})
         await self.enter_room(sid, user_room(user.id))
         for desk in self.ctx.catalog.desks.values():
             if user.works_desk(desk.id):
