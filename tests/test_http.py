@@ -136,8 +136,10 @@ async def test_visitor_facing_pages_set_no_cookie(http: httpx.AsyncClient, path:
 async def test_the_widget_script_is_served_as_javascript(http: httpx.AsyncClient) -> None:
     response = await http.get("/widget.js")
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/javascript")
+    assert response.headers["content-type"] == "text/javascript; charset=utf-8"
     assert response.headers["x-content-type-options"] == "nosniff"
+    assert "content-disposition" not in response.headers
+    assert response.headers["cross-origin-resource-policy"] == "cross-origin"
 
 
 # -- logging in and out -------------------------------------------------------------------------
