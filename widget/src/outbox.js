@@ -20,27 +20,47 @@ export function newClientId () {
 // onSent(item, ack) once with the server's seq; onFailed(item, code) when it never will be.
 export function createOutbox (socket, { payload, ready, onSent, onFailed }) {
   const items = new Map()
+  // Engine.IO refuses a long-polling request that carries more than 16 packets, and the server's
+  // rate limit allows bursts of 20: after a reconnect, resend a few at a time, oldest first.
+  const MAX_IN_FLIGHT = 8
+  const inFlight = new Set()
 
   function attempt (item) {
     clearTimeout(item.timer)
+    item.timer = 0
     // Not while offline: socket.io would buffer the emit and send it again on reconnect, next to
     // our own resend. flush() sends everything when the connection is back.
-    if (!socket.connected || !ready(item)) return
+    if (!socket.connected || !ready(item) || inFlight.has(item.clientId)) return
+    if (inFlight.size >= MAX_IN_FLIGHT) return // pump() sends it when a slot frees
+    inFlight.add(item.clientId)
     const attemptNo = ++item.tries
     socket.timeout(ACK_TIMEOUT_MS).emit('message', payload(item), (err, ack) => {
-      if (!items.has(item.clientId)) return
-      if (!err && ack && ack.ok) {
-        settle(item.clientId, ack)
-        return
-      }
+      // A later attempt (after a reconnect) owns the slot now.
       if (attemptNo !== item.tries) return
-      const code = !err && ack && ack.error ? ack.error.code : ''
-      if (code && !RETRYABLE.has(code)) {
-        drop(item, code)
-        return
-      }
-      item.timer = setTimeout(() => attempt(item), Math.min(1000 * 2 ** attemptNo, 15000))
+      inFlight.delete(item.clientId)
+      if (items.has(item.clientId)) answered(item, err, ack)
+      pump()
     })
+  }
+
+  function answered (item, err, ack) {
+    if (!err && ack && ack.ok) {
+      settle(item.clientId, ack)
+      return
+    }
+    const code = !err && ack && ack.error ? ack.error.code : ''
+    if (code && !RETRYABLE.has(code)) {
+      drop(item, code)
+      return
+    }
+    item.timer = setTimeout(() => attempt(item), Math.min(1000 * 2 ** item.tries, 15000))
+  }
+
+  function pump () {
+    for (const item of items.values()) {
+      if (inFlight.size >= MAX_IN_FLIGHT) return
+      if (!item.timer) attempt(item)
+    }
   }
 
   function settle (clientId, ack) {
@@ -48,12 +68,15 @@ export function createOutbox (socket, { payload, ready, onSent, onFailed }) {
     if (!item) return
     clearTimeout(item.timer)
     items.delete(clientId)
+    inFlight.delete(clientId)
     onSent(item, ack)
+    pump()
   }
 
   function drop (item, code) {
     clearTimeout(item.timer)
     items.delete(item.clientId)
+    inFlight.delete(item.clientId)
     onFailed(item, code)
   }
 
@@ -64,8 +87,14 @@ export function createOutbox (socket, { payload, ready, onSent, onFailed }) {
       attempt(item)
       return item
     },
+    // After a reconnect: what was in flight on the old connection is resent at once.
     flush () {
-      for (const item of items.values()) attempt(item)
+      inFlight.clear()
+      for (const item of items.values()) {
+        clearTimeout(item.timer)
+        item.timer = 0
+      }
+      pump()
     },
     // The message came back (history, another tab) before its ack: it is stored.
     settle,
