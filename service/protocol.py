@@ -70,6 +70,10 @@ class EmptyRequest(Request):
     pass
 
 
+class LeaveRequest(Request):
+    reason: Literal["quick_exit"] | None = None
+
+
 class ConversationRequest(Request):
     conversation_id: ConversationId
 

@@ -172,7 +172,7 @@ VISITOR_CASES = [
         },
         lambda args: args,
     ),
-    # typing and leave take nothing but an empty object
+    # typing takes nothing but an empty object; leave at most a known reason
     *[
         pytest.param(event, args, INVALID, id=f"{event}-{label}")
         for event in ("typing", "leave")
@@ -184,6 +184,14 @@ VISITOR_CASES = [
             "number": (5,),
             "string": (event,),
             "extra-argument": ({}, {}),
+        }.items()
+    ],
+    *[
+        pytest.param("leave", args, INVALID, id=f"leave-{label}")
+        for label, args in {
+            "unknown-reason": ({"reason": "bored"},),
+            "reason-not-a-string": ({"reason": 1},),
+            "reason-and-more": ({"reason": "quick_exit", "urgent": True},),
         }.items()
     ],
 ]

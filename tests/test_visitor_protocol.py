@@ -17,6 +17,7 @@ from tests.support import (
     Server,
     assert_error,
     client_id,
+    login_sync,
     refusal,
     running_seeded_server,
     sha256_hex,
@@ -505,3 +506,36 @@ async def test_a_closed_conversation_resumes_read_only_and_start_opens_a_new_one
     assert new["id"] != old["id"] and new["token"] != old["token"]
     assert new["status"] == "waiting"
     assert conversation_row(server, old["id"])["status"] == "closed"
+
+
+async def test_reconnecting_with_the_token_tells_the_visitor_where_the_conversation_stands(
+    server: Server, clients: Clients
+) -> None:
+    first = await clients.visitor()
+    conversation = (await first.call("start", {}))["conversation"]
+    again = await clients.visitor(token=conversation["token"])
+    status = await again.wait_for("status")
+    assert status["status"] == "waiting" and status["queue_position"] >= 1
+
+    hana = await clients.counselor(login_sync(server, "hana", PASSWORD))
+    assert (await hana.call("claim", {"conversation_id": conversation["id"]}))["ok"]
+    third = await clients.visitor(token=conversation["token"])
+    assert await third.wait_for("status") == {"status": "active", "counselor": "花子"}
+
+
+async def test_a_quick_exit_closes_the_conversation_and_says_so_to_the_counselor(
+    server: Server, clients: Clients
+) -> None:
+    guest = await clients.visitor()
+    conversation = (await guest.call("start", {}))["conversation"]
+    hana = await clients.counselor(login_sync(server, "hana", PASSWORD))
+    await hana.call("claim", {"conversation_id": conversation["id"]})
+    assert await guest.call("leave", {"reason": "quick_exit"}) == {"ok": True}
+
+    notice = await hana.wait_for("message", lambda m: m["body"] == "visitor_quick_exit")
+    assert notice["author"] == "system"
+    status = await hana.wait_for("status", lambda s: s["status"] == "closed")
+    assert status["quick_exit"] is True and status["outcome"] == "visitor_left"
+    assert server.query(
+        "SELECT status, closed_by, quick_exit FROM conversation WHERE id = ?", (conversation["id"],)
+    ) == [("closed", "visitor", 1)]

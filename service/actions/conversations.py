@@ -47,6 +47,16 @@ async def queue_position(ctx: Context, conv: Conversation) -> int | None:
     return queue_positions(await ctx.store.list_open_conversations([conv.desk_id])).get(conv.id)
 
 
+async def send_status(ctx: Context, sid: str, conv: Conversation) -> None:
+    """Tell a visitor who (re)connects with their token where their conversation stands."""
+    status: dict[str, Any] = {"status": conv.status}
+    if conv.status == "waiting":
+        status["queue_position"] = await queue_position(ctx, conv)
+    elif conv.status == "active" and conv.counselor_name:
+        status["counselor"] = conv.counselor_name
+    await ctx.sio.emit("status", status, to=sid, namespace=VISITOR)
+
+
 async def claim_conversation(ctx: Context, user: User, conv: Conversation) -> None:
     joined = await ctx.store.claim_conversation(conv.id, user.id)
     room = conversation_room(conv.id)
@@ -62,22 +72,26 @@ async def claim_conversation(ctx: Context, user: User, conv: Conversation) -> No
 
 
 async def close_conversation(
-    ctx: Context, conv: Conversation, *, outcome: str, by: User | None
+    ctx: Context, conv: Conversation, *, outcome: str, by: User | None, quick_exit: bool = False
 ) -> None:
-    """Close by a counselor (``by``) or by the visitor (``by=None``)."""
+    """Close by a counselor (``by``) or by the visitor (``by=None``, maybe by quick exit)."""
     closed = await ctx.store.close_conversation(
         conv.id,
         outcome,
         "counselor" if by else "visitor",
         holder_id=by.id if by else None,
+        quick_exit=quick_exit,
     )
     room = conversation_room(conv.id)
     status: dict[str, Any] = {"status": "closed"}
     await deliver(ctx, closed, sender_sid=None)
     await ctx.sio.emit("status", status, room=room, namespace=VISITOR)
+    for_counselor = {**status, "conversation_id": conv.id, "outcome": outcome}
+    if quick_exit:
+        for_counselor["quick_exit"] = True
     await ctx.sio.emit(
         "status",
-        {**status, "conversation_id": conv.id, "outcome": outcome},
+        for_counselor,
         room=room,
         namespace=COUNSELOR,
     )

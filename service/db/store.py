@@ -255,7 +255,12 @@ class Store(AdminQueries):
         return await self._write(_claim_conversation, conversation_id, user_id)
 
     async def close_conversation(
-        self, conversation_id: str, outcome: str, closed_by: Author, holder_id: int | None = None
+        self,
+        conversation_id: str,
+        outcome: str,
+        closed_by: Author,
+        holder_id: int | None = None,
+        quick_exit: bool = False,
     ) -> Message:
         """Close an open conversation and record the system message.
 
@@ -263,7 +268,7 @@ class Store(AdminQueries):
         CONVERSATION_CLOSED if it was closed already.
         """
         return await self._write(
-            _close_conversation, conversation_id, outcome, closed_by, holder_id
+            _close_conversation, conversation_id, outcome, closed_by, holder_id, quick_exit
         )
 
     async def insert_message(
@@ -496,6 +501,7 @@ def _close_conversation(
     outcome: str,
     closed_by: str,
     holder_id: int | None,
+    quick_exit: bool,
 ) -> Message:
     if holder_id is not None:
         holder = conn.execute(
@@ -504,13 +510,15 @@ def _close_conversation(
         if holder is None or holder[0] != holder_id:
             raise AppError(ErrorCode.NOT_FOUND)
     changed = conn.execute(
-        "UPDATE conversation SET status = 'closed', outcome = ?, closed_by = ?, closed_at = ? "
-        "WHERE id = ? AND status != 'closed'",
-        (outcome, closed_by, now_iso(), conversation_id),
+        "UPDATE conversation SET status = 'closed', outcome = ?, closed_by = ?, closed_at = ?, "
+        "quick_exit = ? WHERE id = ? AND status != 'closed'",
+        (outcome, closed_by, now_iso(), int(quick_exit), conversation_id),
     ).rowcount
     if changed != 1:
         raise AppError(ErrorCode.CONVERSATION_CLOSED)
     body = "visitor_left" if closed_by == "visitor" else "conversation_closed"
+    if quick_exit:
+        body = "visitor_quick_exit"
     return _append(conn, conversation_id, "system", None, None, body)
 
 

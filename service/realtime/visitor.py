@@ -6,7 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from service import access
-from service.actions.conversations import close_conversation, queue_position, start_consultation
+from service.actions.conversations import (
+    close_conversation,
+    queue_position,
+    send_status,
+    start_consultation,
+)
 from service.actions.messages import post_message, send_typing
 from service.clock import utcnow
 from service.context import Context
@@ -15,6 +20,7 @@ from service.domain.messages import normalise_body
 from service.errors import AppError, ErrorCode
 from service.protocol import (
     EmptyRequest,
+    LeaveRequest,
     StartRequest,
     VisitorAuth,
     VisitorHistoryRequest,
@@ -70,6 +76,7 @@ class VisitorNamespace(DispatchingNamespace):
             else None,
             "lang": creds.lang or DEFAULT_LANG,
         }
+        conv = None
         if creds.token is not None:
             conv = await self.ctx.store.get_conversation_by_token(creds.token)
             if conv is None:
@@ -77,6 +84,8 @@ class VisitorNamespace(DispatchingNamespace):
             session.update(conversation_id=conv.id, token=creds.token)
             await self.enter_room(sid, conversation_room(conv.id))
         await self.save_session(sid, session)
+        if conv is not None:
+            await send_status(self.ctx, sid, conv)
 
     async def start(self, sid: str, data: Any) -> dict[str, Any]:
         req = decode(data, StartRequest)
@@ -147,14 +156,20 @@ class VisitorNamespace(DispatchingNamespace):
         return {}
 
     async def leave(self, sid: str, data: Any) -> dict[str, Any]:
-        decode(data, EmptyRequest)
+        req = decode(data, LeaveRequest)
         session = await self.get_session(sid)
         conv = await access.conversation_of_visitor(self.ctx.store, session)
         if conv is None:
             raise AppError(ErrorCode.NO_CONVERSATION, "start a conversation first")
         if conv.status != "closed":
             try:
-                await close_conversation(self.ctx, conv, outcome="visitor_left", by=None)
+                await close_conversation(
+                    self.ctx,
+                    conv,
+                    outcome="visitor_left",
+                    by=None,
+                    quick_exit=req.reason == "quick_exit",
+                )
             except AppError as exc:
                 # The counselor closed it in the meantime: the visitor is out all the same.
                 if exc.code != ErrorCode.CONVERSATION_CLOSED:

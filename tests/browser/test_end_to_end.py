@@ -254,7 +254,8 @@ def test_after_a_reload_the_chat_resumes_and_shows_each_message_once(
     visitor.page.reload()
     visitor.open_chat()
     expect(visitor.bodies()).to_have_text(before)
-    expect(visitor.chat.locator(".mg-status")).to_have_text("相談員が対応しています。")
+    # The server tells a resuming visitor who is answering.
+    expect(visitor.chat.locator(".mg-status")).to_have_text("相談員の蓮さんが対応しています。")
     visitor.say("再読み込みのあとです")
     after = [*before, "再読み込みのあとです"]
     expect(inbox_bodies(inbox)).to_have_text(after)
@@ -330,8 +331,9 @@ def test_shift_three_times_in_the_chat_ends_it_and_leaves_without_a_referrer(
     box.press("Shift")
     expect(visitor.page).to_have_url(EXIT_URL)
     assert visitor.exit_referrers == [None]
-    # The chat ended on the server too, so nobody keeps writing into it.
-    expect(inbox_bodies(inbox).last).to_have_text("相談者が退出しました。")
+    # The chat ended on the server too, so nobody keeps writing into it, and the counselor
+    # knows the visitor had to leave in a hurry.
+    expect(inbox_bodies(inbox).last).to_have_text("相談者が緊急退出しました。")
     # The demo page was replaced, not left behind in the tab's history: Back skips it.
     visitor.page.go_back()
     assert visitor.page.url == "about:blank"

@@ -437,10 +437,11 @@ function tellParent (message) {
   if (embedded && parentOrigin) window.parent.postMessage(message, parentOrigin)
 }
 
-// Forget everything at once, without waiting for anyone. `leave` is best effort: it ends the
+// Quick exit: forget everything at once, without waiting for anyone. `leave` is best effort: it ends the
 // conversation on the server if the connection is up, so nobody keeps writing into it.
 function wipe () {
-  if (!exited && token && socket.connected) socket.emit('leave', {})
+  // The reason lets the counselor see that the visitor had to leave in a hurry.
+  if (!exited && token && socket.connected) socket.emit('leave', { reason: 'quick_exit' })
   // Whatever still arrives is not shown or counted. The `leave` above is already on its way:
   // socket.io writes to an open connection at once.
   socket.off()

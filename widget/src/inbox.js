@@ -24,7 +24,8 @@ const STRINGS = {
     system: {
       counselor_joined: '相談員が入室しました。',
       conversation_closed: '相談を終了しました。',
-      visitor_left: '相談者が退出しました。'
+      visitor_left: '相談者が退出しました。',
+      visitor_quick_exit: '相談者が緊急退出しました。'
     },
     sending: '送信中…',
     failed: '送信できませんでした',
@@ -56,7 +57,8 @@ const STRINGS = {
     system: {
       counselor_joined: 'A counselor joined.',
       conversation_closed: 'The conversation was closed.',
-      visitor_left: 'The visitor left.'
+      visitor_left: 'The visitor left.',
+      visitor_quick_exit: 'The visitor left by quick exit.'
     },
     sending: 'Sending…',
     failed: 'Not sent',
