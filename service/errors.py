@@ -24,6 +24,8 @@ class ErrorCode(StrEnum):
     INTERNAL_ERROR = "internal_error"
     ALREADY_EXISTS = "already_exists"
     LAST_ADMIN = "last_admin"
+    CONVERSATION_OPEN = "conversation_open"
+    ALREADY_ANSWERED = "already_answered"
 
 
 class AppError(Exception):

@@ -54,6 +54,8 @@ class VisitorAuth(Request):
 class StartRequest(Request):
     desk: Key | None = None
     topic: Key | None = None
+    urgent: bool = False
+    """The visitor's "I am in danger right now": the conversation goes to the head of the queue."""
 
 
 class VisitorMessageRequest(Request):
@@ -106,3 +108,21 @@ def decode(data: Any, kind: type[R]) -> R:
         return msgspec.convert(data, type=kind, strict=True)
     except msgspec.ValidationError as exc:
         raise AppError(ErrorCode.INVALID_PAYLOAD, str(exc)) from None
+
+
+# -- What a visitor may add besides messages (issue 4) ----------------------------------------
+
+# Trimmed and checked again in domain.visitors; these bounds only keep a hostile payload cheap.
+RawCodeWord = Annotated[str, msgspec.Meta(max_length=200, pattern=r"^[^\ud800-\udfff]*\Z")]
+RawComment = Annotated[str, msgspec.Meta(max_length=10000, pattern=r"^[^\ud800-\udfff]*\Z")]
+Rating = Annotated[int, msgspec.Meta(ge=1, le=5)]
+
+
+class CodeWordRequest(Request):
+    word: RawCodeWord
+
+
+class SurveyRequest(Request):
+    rating: Rating | None = None
+    helpful: bool | None = None
+    comment: RawComment | None = None

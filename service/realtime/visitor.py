@@ -13,15 +13,19 @@ from service.actions.conversations import (
     start_consultation,
 )
 from service.actions.messages import post_message, send_typing
+from service.actions.queue import queue_changed
 from service.clock import utcnow
 from service.context import Context
 from service.domain.directory import origin_allowed
 from service.domain.messages import normalise_body
+from service.domain.visitors import check_survey, normalise_code_word
 from service.errors import AppError, ErrorCode
 from service.protocol import (
+    CodeWordRequest,
     EmptyRequest,
     LeaveRequest,
     StartRequest,
+    SurveyRequest,
     VisitorAuth,
     VisitorHistoryRequest,
     VisitorMessageRequest,
@@ -44,6 +48,8 @@ class VisitorNamespace(DispatchingNamespace):
             "typing": (2.0, 5),
             "start": (1.0, 20),
             "history": (2.0, 10),
+            "code_word": (1.0, 5),
+            "survey": (0.5, 3),
         }
 
     def handlers(self) -> Mapping[str, Handler]:
@@ -53,6 +59,8 @@ class VisitorNamespace(DispatchingNamespace):
             "history": self.history,
             "typing": self.typing,
             "leave": self.leave,
+            "code_word": self.code_word,
+            "survey": self.survey,
         }
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -111,6 +119,9 @@ class VisitorNamespace(DispatchingNamespace):
             )
             session.update(conversation_id=conv.id, token=token)
             await self.save_session(sid, session)
+        # Also on a repeated start (a retry whose first answer was lost): the visitor said so.
+        if req.urgent and await self.ctx.store.mark_urgent(conv.id):
+            await queue_changed(self.ctx, conv.desk_id)
         return {
             "conversation": {
                 "id": conv.id,
@@ -174,4 +185,18 @@ class VisitorNamespace(DispatchingNamespace):
                 # The counselor closed it in the meantime: the visitor is out all the same.
                 if exc.code != ErrorCode.CONVERSATION_CLOSED:
                     raise
+        return {}
+
+    async def code_word(self, sid: str, data: Any) -> dict[str, Any]:
+        req = decode(data, CodeWordRequest)
+        conversation_id = access.conversation_id_of_visitor(await self.get_session(sid))
+        # For the handoff summary (issue 5); never logged, never sent to anyone but staff.
+        await self.ctx.store.set_code_word(conversation_id, normalise_code_word(req.word))
+        return {}
+
+    async def survey(self, sid: str, data: Any) -> dict[str, Any]:
+        req = decode(data, SurveyRequest)
+        conversation_id = access.conversation_id_of_visitor(await self.get_session(sid))
+        answer = check_survey(req.rating, req.helpful, req.comment)
+        await self.ctx.store.insert_survey(conversation_id, answer)
         return {}
