@@ -1,0 +1,226 @@
+"""`python -m bench` (`make bench`): the service and a bare relay under the same load, one run.
+
+Starts both servers on free ports of 127.0.0.1 (the service with a temporary SQLite file and
+its production settings, rate limits raised for the load), drives them from the Node generator
+(bench/load.mjs), measures the widget's scripts, then prints a table, the budgets and, last,
+the one line that scripts read. The whole JSON goes to bench/results/latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import generator, report
+from bench.assets import measure_sizes
+from bench.profiler import Profiler
+from bench.servers import (
+    LOG_LEVEL,
+    PROJECT_DIR,
+    RAISED_LIMITS,
+    ServerProcess,
+    add_counselors,
+    log_in,
+    relay_process,
+    service_process,
+)
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+# Offered rates, messages a second over all pairs and both directions. The issue's budget puts
+# p99 at 500 msgs/s; 400 is the light level the issue quotes for the relay; 20,000 is well above
+# what even the bare relay manages here (11,000–14,000 with this generator), so both saturate and
+# the generator's in-flight cap, not the offered rate, sets the pace.
+LEVELS = [("light", 400), ("steady", 500), ("saturate", 20000)]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--pairs", type=int, default=50, help="visitor/counselor pairs")
+    parser.add_argument("--idle", type=int, default=2000, help="idle visitor connections")
+    parser.add_argument("--seconds", type=float, default=8.0, help="length of each level")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds over all levels")
+    parser.add_argument(
+        "--only",
+        metavar="LEVEL,...",
+        help=f"run only these levels of {', '.join(name for name, _ in LEVELS)}",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the service with py-spy during its first saturating run",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary folder (database, server logs)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run: few pairs, short levels, one round"
+    )
+    args = parser.parse_args()
+    if args.quick:
+        args.pairs, args.idle, args.seconds, args.rounds = 10, 200, 3.0, 1
+    return args
+
+
+def generator_config(
+    args: argparse.Namespace, servers: list[ServerProcess], cookies: list[str]
+) -> dict[str, Any]:
+    targets = []
+    for server in servers:
+        target: dict[str, Any] = {"name": server.name, "url": server.url, "pid": server.pid}
+        if server.name == "service":
+            target["cookies"] = cookies
+        targets.append(target)
+    return {
+        "targets": targets,
+        "clkTck": os.sysconf("SC_CLK_TCK"),
+        "idleConnections": args.idle,
+        "chat": {
+            "pairs": args.pairs,
+            "rounds": args.rounds,
+            "levels": [
+                {"name": n, "rate": r, "seconds": args.seconds}
+                for n, r in LEVELS
+                if not args.only or n in args.only.split(",")
+            ],
+            "warmupSeconds": 1.0,
+            "drainSeconds": 10.0,
+            # Unacknowledged messages one socket may have: deep enough to keep a server busy
+            # (100 sockets × 8), shallow enough that a saturated run drains in a second or two.
+            "maxInFlight": 8,
+        },
+    }
+
+
+def time_limit(args: argparse.Namespace) -> float:
+    """A generous bound on the generator's run, from the work it was given."""
+    levels = args.rounds * len(LEVELS) * 2 * (args.seconds + 12)
+    return 120 + levels + args.idle * 2 * 0.02
+
+
+def is_profiled_run(progress: str) -> bool:
+    return progress.startswith("bench: round 1: saturate") and progress.rstrip().endswith(
+        "on service"
+    )
+
+
+def measure(args: argparse.Namespace, workdir: Path) -> tuple[dict[str, Any], str | None]:
+    service, relay = service_process(workdir), relay_process(workdir)
+    password = secrets.token_urlsafe(16)
+    names = [f"bench{i:03d}" for i in range(args.pairs)]
+    say(f"creating {len(names)} counselor accounts with `madoguchi add-user`")
+    add_counselors(service, names, password)
+    try:
+        service.start(health_path="/healthz")
+        relay.start(health_path=None)
+        say(f"service pid {service.pid} on {service.url}, relay pid {relay.pid} on {relay.url}")
+        cookies = [log_in(service, name, password) for name in names]
+        config = generator_config(args, [relay, service], cookies)
+        profiler = None
+        if args.profile:
+            output = RESULTS_DIR / "profile-service.txt"
+            profiler = Profiler(service.pid, args.seconds - 1, output, is_profiled_run)
+        hook = profiler.on_progress if profiler else None
+        raw = generator.run(config, workdir, timeout=time_limit(args), on_progress=hook)
+        return raw, profiler.finish() if profiler else None
+    except BaseException:
+        for server in (service, relay):
+            sys.stderr.write(f"--- {server.name} log (tail) ---\n{server.logs()}\n")
+        raise
+    finally:
+        service.stop()
+        relay.stop()
+
+
+def git_state() -> dict[str, Any]:
+    """The commit measured, and whether the service's files differ from it."""
+
+    def git(*args: str) -> str:
+        answer = subprocess.run(["git", *args], cwd=PROJECT_DIR, capture_output=True, text=True)
+        return answer.stdout.strip()
+
+    changed = git("status", "--porcelain", "--", "service", "templates", "widget")
+    return {"commit": git("rev-parse", "--short", "HEAD") or None, "uncommitted": bool(changed)}
+
+
+def say(message: str) -> None:
+    sys.stderr.write(f"bench: {message}\n")
+
+
+def main() -> None:
+    args = parse_args()
+    started = time.monotonic()
+    generator.install()
+    RESULTS_DIR.mkdir(exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="madoguchi-bench-"))
+    try:
+        raw, profile = measure(args, workdir)
+    finally:
+        if args.keep:
+            say(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    sizes = measure_sizes()
+
+    best = report.best_runs(raw["chat"])
+    idle = {run["target"]: run for run in raw["idle"]}
+    ratios, budgets = report.budgets(best, idle, sizes)
+    problems = report.integrity_problems(raw["chat"], raw["idle"])
+    line = report.last_line(ratios)
+    results = {
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git": git_state(),
+        "machine": {"cores": os.cpu_count(), "processor": platform.processor() or None},
+        "settings": {
+            "args": vars(args),
+            "levels": dict(LEVELS),
+            "service_env": {**RAISED_LIMITS, "MADOGUCHI_LOG_LEVEL": LOG_LEVEL},
+        },
+        "seconds": round(time.monotonic() - started, 1),
+        "raw": raw,
+        "best": best,
+        "sizes": sizes,
+        "ratios": ratios,
+        "budgets": [
+            {"name": b.name, "value": b.value, "limit": b.limit, "pass": b.passed} for b in budgets
+        ],
+        "integrity_problems": problems,
+        "profiled": args.profile,
+        "line": line,
+    }
+    (RESULTS_DIR / "latest.json").write_text(json.dumps(results, indent=1, ensure_ascii=False))
+
+    limits = ", ".join(f"{k}={v}" for k, v in RAISED_LIMITS.items())
+    print(
+        f"\nMadoguchi vs bare relay — {args.pairs} pairs, {args.rounds} round(s), "
+        f"{args.seconds:g} s per level, {results['seconds']:.0f} s in all"
+    )
+    print(f"service run with raised rate limits: {limits}\n")
+    print(report.chat_table(best), end="\n\n")
+    print(report.idle_table(idle), end="\n\n")
+    print(report.sizes_table(sizes), end="\n\n")
+    print("\n".join(b.line() for b in budgets))
+    if problems:
+        print("INTEGRITY PROBLEMS (a message not acked, not delivered, or delivered wrongly):")
+        print("\n".join(f"  {p}" for p in problems))
+    else:
+        print("integrity: every message sent was acked and delivered once, to its pair")
+    if profile:
+        print("figures of this run are lowered a little by the sampling profiler", end="\n\n")
+        print(profile, end="\n\n")
+    print(f"results: {RESULTS_DIR.relative_to(PROJECT_DIR) / 'latest.json'}")
+    print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+// What the generator reads about a server process, and how it summarises samples. Linux only:
+// /proc is the one source that sees every thread of the server (the SQLite threads included).
+import { readdirSync, readFileSync } from 'node:fs'
+
+function ticksOf (statPath) {
+  const stat = readFileSync(statPath, 'utf8')
+  // The command name may hold spaces; the fields after its closing parenthesis never do.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return Number(fields[11]) + Number(fields[12]) // utime, stime (fields 14 and 15 of proc(5))
+}
+
+/** CPU time (user + system, all threads) of a process, in clock ticks. */
+export function cpuTicks (pid) {
+  return ticksOf(`/proc/${pid}/stat`)
+}
+
+/**
+ * CPU ticks of the process's main thread (the event loop) and of all its other threads (for the
+ * service: SQLite's; a thread that ended since is missing from both).
+ */
+export function threadTicks (pid) {
+  let others = 0
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    if (tid !== String(pid)) {
+      try {
+        others += ticksOf(`/proc/${pid}/task/${tid}/stat`)
+      } catch {} // the thread ended between the listing and the read
+    }
+  }
+  return { main: ticksOf(`/proc/${pid}/task/${pid}/stat`), others }
+}
+
+/** Resident set size of a process, in KiB. */
+export function rssKiB (pid) {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return match ? Number(match[1]) : NaN
+}
+
+export function sleep (ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+function percentile (sorted, p) {
+  if (sorted.length === 0) return null
+  const rank = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)
+  return sorted[Math.max(0, rank)]
+}
+
+const round2 = (x) => (x === null ? null : Math.round(x * 100) / 100)
+
+/** p50/p95/p99/max/mean of latencies in milliseconds. */
+export function summarize (values) {
+  const sorted = Float64Array.from(values).sort()
+  const sum = sorted.reduce((a, b) => a + b, 0)
+  return {
+    n: sorted.length,
+    p50: round2(percentile(sorted, 50)),
+    p95: round2(percentile(sorted, 95)),
+    p99: round2(percentile(sorted, 99)),
+    max: round2(sorted.length ? sorted[sorted.length - 1] : null),
+    mean: round2(sorted.length ? sum / sorted.length : null)
+  }
+}
