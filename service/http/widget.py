@@ -1,18 +1,139 @@
-"""What partner sites load: the loader script, the chat page in its iframe, and the demo page."""
+"""What partner sites load: the loader script, the chat page in its iframe, the "staying safe
+online" page and the demo page.
+
+The chat page's first screen is rendered here, not by its script: who answers, confidentiality
+and its limits, the desk's hours (or, out of hours, when it opens and its phones), the 24-hour
+lines and the privacy notice all show at once, without a request of the script's own, and still
+show when JavaScript is off. The words come from the widget's catalogues
+(``widget/src/i18n/LANG.json``), the same files the scripts are built with, so a translator adds
+a language to the whole visitor side by adding one file.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.response import Template
 
+from service.catalog import Catalog
+from service.clock import iso, utcnow
+from service.config import PROJECT_DIR
 from service.context import Context
+from service.domain.directory import Desk, Partner
+from service.domain.hours import TOKYO, hours_text, next_open_at, open_now
 from service.http.headers import csp
 from service.i18n import TEXT, pick_lang
 
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+CATALOGUE_DIR = PROJECT_DIR / "widget" / "src" / "i18n"
+# The neutral page quick exit opens when a partner sets none; the same as widget/src/exit.js.
+DEFAULT_EXIT_URL = "https://weather.yahoo.co.jp/weather/"
+_DAYS_JA = "月火水木金土日"
+_DAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@functools.cache
+def catalogues() -> dict[str, dict[str, Any]]:
+    """Every catalogue by language code (its file name), read once."""
+    return {
+        path.stem: json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(CATALOGUE_DIR.glob("*.json"))
+    }
+
+
+def widget_lang(requested: str | None) -> str:
+    """A language with a catalogue: as asked, else its primary language, else Japanese."""
+    found = catalogues()
+    wanted = (requested or "").lower()
+    if wanted in found:
+        return wanted
+    primary = wanted.split("-")[0]
+    return primary if primary in found else "ja"
+
+
+def section(lang: str, name: str) -> dict[str, Any]:
+    """One section of a catalogue; keys a translation lacks come from Japanese."""
+    found = catalogues()
+    return {**found["ja"][name], **found[lang].get(name, {})}
+
+
+def when_text(moment: datetime, lang: str) -> str:
+    local = moment.astimezone(TOKYO)
+    clock = f"{local.hour}:{local.minute:02d}"
+    if lang == "en":
+        day = _DAYS_EN[local.weekday()]
+        return f"{day} {local.day} {_MONTHS_EN[local.month - 1]}, {clock}"
+    return f"{local.month}月{local.day}日（{_DAYS_JA[local.weekday()]}）{clock}"
+
+
+def language_links(lang: str, query: dict[str, str], path: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": code,
+            "name": catalogue["language"],
+            "html_lang": catalogue.get("html_lang", code),
+            "url": f"{path}?{urlencode({**query, 'lang': code})}",
+            "current": code == lang,
+        }
+        for code, catalogue in catalogues().items()
+    ]
+
+
+def contacts(catalog: Catalog, lang: str) -> list[dict[str, str]]:
+    return [
+        {
+            "name": c.name,
+            "number": c.number,
+            "tel": c.tel,
+            "note": c.note_en if lang == "en" else c.note_ja,
+        }
+        for c in catalog.emergency_contacts
+    ]
+
+
+def desk_view(catalog: Catalog, desk: Desk, lang: str, page: dict[str, Any]) -> dict[str, Any]:
+    at, hours = utcnow(), catalog.hours[desk.key]
+    opens = next_open_at(hours, at)
+    text_lang = "en" if lang == "en" else "ja"
+    return {
+        "key": desk.key,
+        "name": desk.name,
+        "open": open_now(hours, at),
+        "hours": hours_text(hours, text_lang),
+        "next_open_at": iso(opens) if opens else "",
+        "next_open": page["next_open"].replace("{when}", when_text(opens, text_lang))
+        if opens
+        else "",
+        "phones": [{"number": p, "tel": "tel:" + p.replace("-", "")} for p in desk.phones],
+    }
+
+
+def chat_context(
+    catalog: Catalog, partner: Partner, desk: Desk, lang: str, query: dict[str, str]
+) -> dict[str, Any]:
+    page = section(lang, "page")
+    return {
+        "t": page,
+        "lang": catalogues()[lang].get("html_lang", lang),
+        "chat_lang": lang,
+        "partner": partner.key,
+        "query": query,
+        "exit_url": partner.exit_url or DEFAULT_EXIT_URL,
+        "desk": desk_view(catalog, desk, lang, page),
+        "who": page["who"].replace("{desk}", desk.name),
+        "contacts": contacts(catalog, lang),
+        "languages": language_links(lang, query, "/chat"),
+        "safety_url": f"/safety?{urlencode({'lang': lang})}",
+        "loader": section(lang, "loader"),
+    }
 
 
 class WidgetController(Controller):
@@ -46,25 +167,46 @@ class WidgetController(Controller):
     ) -> Template:
         catalog = ctx.catalog
         found = catalog.partners.get(partner) if partner else catalog.default_partner()
-        chosen_lang = pick_lang(lang)
+        chosen = widget_lang(lang)
         if found is None or not found.enabled:
             return Template(
                 "widget/unavailable.html",
-                context={"t": TEXT[chosen_lang], "lang": chosen_lang},
+                context={"t": section(chosen, "page"), "lang": chosen},
                 status_code=404,
                 headers={**NO_STORE, "Content-Security-Policy": csp("'self'")},
             )
+        desk_key = desk if desk in catalog.desks else None
+        live = catalog.live_campaign(campaign)
+        query = {"partner": found.key}
+        if desk_key:
+            query["desk"] = desk_key
+        if live:
+            query["campaign"] = live.code
+        context = chat_context(
+            catalog, found, catalog.desk_to_start(desk_key, found, campaign), chosen, query
+        )
         ancestors = " ".join(["'self'", *found.origins])
         return Template(
             "widget/chat.html",
-            context={
-                "t": TEXT[chosen_lang],
-                "lang": chosen_lang,
-                "partner": found.key,
-                "desk": desk if desk in catalog.desks else "",
-                "campaign": campaign or "",
-            },
+            context=context,
             headers={**NO_STORE, "Content-Security-Policy": csp(ancestors)},
+        )
+
+    @get("/safety")
+    async def safety(self, ctx: Context, lang: str | None = None) -> Template:
+        chosen = widget_lang(lang)
+        return Template(
+            "safety.html",
+            context={
+                "t": section(chosen, "page"),
+                "s": section(chosen, "safety"),
+                "loader": section(chosen, "loader"),
+                "lang": catalogues()[chosen].get("html_lang", chosen),
+                "languages": language_links(chosen, {}, "/safety"),
+                "contacts": contacts(ctx.catalog, chosen),
+                "exit_url": DEFAULT_EXIT_URL,
+            },
+            headers={**NO_STORE, "Content-Security-Policy": csp()},
         )
 
     @get("/demo")

@@ -1,101 +1,82 @@
 // The visitor's chat, inside the iframe the loader opens (or full page at /chat). It runs on our
-// origin, so the host page can read nothing of it. The conversation token is the visitor's only
-// key: it lives in this frame's sessionStorage (memory when storage is blocked), never anywhere
-// else, and is wiped when the conversation ends or the visitor exits.
+// origin, so the host page can read nothing of it. The server renders the page (the first
+// screen, the forms); this script runs the conversation. The conversation token is the visitor's
+// only key: it lives in this frame's sessionStorage (memory when storage is blocked), never
+// anywhere else, and is wiped when the conversation ends, on quick exit and after inactivity.
+import STRINGS from 'mg-i18n:chat'
 import { io } from 'socket.io-client'
 import { EXIT_URL, dropReferrer, watchShift } from './exit.js'
+import { chooseLang, fill, strings } from './i18n.js'
+import { watchIdle } from './idle.js'
 import { createOutbox } from './outbox.js'
-import { createThread, followBottom, h } from './thread.js'
-
-const STRINGS = {
-  ja: {
-    title: '相談チャット',
-    heading: 'チャットで相談する',
-    about: '相談員が順番にお答えします。お名前や連絡先を書く必要はありません。',
-    exitNote: '「緊急退出」を押すか、Shiftキーを3回続けて押すと、この画面をすぐに消して天気予報のページに移ります。ブラウザーの履歴は消えません。',
-    start: '相談を始める',
-    connecting: '接続しています…',
-    waiting: '相談員を待っています。待っている間にも書き始められます。',
-    waitingAt: (n) => `相談員を待っています（${n}番目）。待っている間にも書き始められます。`,
-    active: '相談員が対応しています。',
-    activeWith: (name) => `相談員の${name}さんが対応しています。`,
-    typing: '相談員が入力しています…',
-    log: 'メッセージ',
-    message: 'メッセージを入力',
-    send: '送信',
-    sending: '送信中…',
-    failed: '送信できませんでした',
-    leave: '相談を終える',
-    closed: '相談は終了しました。',
-    restart: '最初の画面に戻る',
-    offline: '接続が切れました。再接続しています…',
-    unavailable: '現在チャットに接続できません。時間をおいてもう一度お試しください。',
-    tooLong: 'メッセージは2000文字以内にしてください。',
-    offlineLeave: '接続が戻ってから、もう一度お試しください。',
-    you: 'あなた：',
-    counselor: '相談員：',
-    system: {
-      counselor_joined: '相談員が入室しました。',
-      conversation_closed: '相談員が相談を終了しました。',
-      visitor_left: '相談を終了しました。'
-    },
-    exit: '緊急退出',
-    more: (n) => `Shiftキーをあと${n}回押すと退出します`,
-    expired: '緊急退出の操作は取り消されました'
-  },
-  en: {
-    title: 'Consultation chat',
-    heading: 'Talk to a counselor by chat',
-    about: 'A counselor will answer you in turn. You do not need to give your name or contact details.',
-    exitNote: 'Press "Exit" or press Shift three times to clear this screen at once and go to a weather page. Your browser history is not erased.',
-    start: 'Start',
-    connecting: 'Connecting…',
-    waiting: 'Waiting for a counselor. You can start writing now.',
-    waitingAt: (n) => `Waiting for a counselor (you are number ${n}). You can start writing now.`,
-    active: 'A counselor is with you.',
-    activeWith: (name) => `${name}, a counselor, is with you.`,
-    typing: 'The counselor is typing…',
-    log: 'Messages',
-    message: 'Type a message',
-    send: 'Send',
-    sending: 'Sending…',
-    failed: 'Not sent',
-    leave: 'End the chat',
-    closed: 'This chat has ended.',
-    restart: 'Back to the start',
-    offline: 'Connection lost. Reconnecting…',
-    unavailable: 'The chat cannot connect right now. Please try again later.',
-    tooLong: 'Please keep a message under 2,000 characters.',
-    offlineLeave: 'Please try again when the connection is back.',
-    you: 'You: ',
-    counselor: 'Counselor: ',
-    system: {
-      counselor_joined: 'A counselor joined.',
-      conversation_closed: 'The counselor ended the chat.',
-      visitor_left: 'You ended the chat.'
-    },
-    exit: 'Exit',
-    more: (n) => `Press Shift ${n} more time${n > 1 ? 's' : ''} to exit`,
-    expired: 'Exit cancelled'
-  }
-}
+import { wireCodeWord, wireSurvey } from './survey.js'
+import { createThread, followBottom } from './thread.js'
 
 const ACK_TIMEOUT_MS = 8000
 const RETRY_MS = 2000
 const TYPING_EVERY_MS = 2000
 const TYPING_SHOWN_MS = 4000
 const MAX_BODY_CHARS = 2000
+// A reload of the first screen at the desk's opening time, if it is this close.
+const DAY_MS = 24 * 60 * 60 * 1000
 const TOKEN_KEY = 'madoguchi.token'
+const URGENT_KEY = 'madoguchi.urgent'
 
 const cfg = document.body.dataset
-const lang = cfg.lang === 'en' ? 'en' : 'ja'
-const T = STRINGS[lang]
+const lang = chooseLang(STRINGS, cfg.lang)
+const T = strings(STRINGS, lang)
 // Framed by our loader, whose panel header already holds the exit and the title.
 const embedded = location.hash === '#embedded' && window.parent !== window
+const exitUrl = cfg.exitUrl || EXIT_URL
+
+const $ = (hook) => document.querySelector(`.mg-js-${hook}`)
+const $app = document.getElementById('mg-app')
+const $banner = $('banner')
+const $intro = $('intro')
+const $heading = document.getElementById('mg-heading')
+const $start = $('start') // absent out of hours: no form that nobody reads
+const $urgent = $('urgent')
+const $convo = $('convo')
+const $urgentBox = $('urgent-box')
+const $status = $('status')
+const $scroll = $('scroll')
+const $typing = $('typing')
+const $compose = $('compose')
+const $text = document.getElementById('mg-text')
+const $tools = $('tools')
+const $leave = $('leave')
+const $codeOpen = $('code-open')
+const $code = $('code')
+const $closed = $('closed')
+const $closedText = document.getElementById('mg-closed-heading')
+const $restart = $('restart')
+const $idle = $('idle')
+const $live = $('live')
 
 // Third-party storage may be blocked in a partner's iframe; the chat then still works for as long
 // as the page stays open.
-let token = readToken()
+function stored (key) {
+  try {
+    return window.sessionStorage.getItem(key)
+  } catch {
+    return null
+  }
+}
+
+function store (key, value) {
+  try {
+    window.sessionStorage.setItem(key, value)
+  } catch {}
+}
+
+function wipeStorage () {
+  try {
+    window.sessionStorage.clear()
+  } catch {}
+}
+
+let token = stored(TOKEN_KEY)
+let urgent = Boolean(token && stored(URGENT_KEY))
 let phase = token ? 'open' : 'intro' // intro → starting → open → closed
 let position = 0
 let counselorName = ''
@@ -106,120 +87,41 @@ let panelOpen = !embedded
 let unread = 0
 let exited = false
 
-function readToken () {
-  try {
-    return window.sessionStorage.getItem(TOKEN_KEY)
-  } catch {
-    return null
-  }
-}
-
-function saveToken (value) {
-  token = value
-  try {
-    window.sessionStorage.setItem(TOKEN_KEY, value)
-  } catch {}
-}
-
-function wipeToken () {
-  token = null
-  try {
-    window.sessionStorage.clear()
-  } catch {}
-}
-
-// ---- the page ----
-
-const $app = document.getElementById('mg-app')
-const $banner = h('p', 'mg-banner')
-$banner.setAttribute('role', 'status')
-$banner.hidden = true
-
-const $intro = h('section', 'mg-intro')
-const $heading = h('h1', 'mg-heading', T.heading)
-$heading.tabIndex = -1
-const $start = h('button', 'mg-primary', T.start)
-$start.type = 'button'
-$intro.append($heading, h('p', '', T.about), h('p', 'mg-note', T.exitNote), $start)
-
-const $convo = h('section', 'mg-convo')
-const $status = h('p', 'mg-status')
-$status.setAttribute('role', 'status')
 const thread = createThread({
   own: 'visitor',
   locale: lang,
   who: (author) => (author === 'visitor' ? T.you : T.counselor),
-  text: (code) => T.system[code] || code,
+  text: (code) => T[code] || code,
   status: (state) => T[state]
 })
-const $scroll = h('div', 'mg-scroll')
 thread.$log.setAttribute('role', 'log')
 thread.$log.setAttribute('aria-live', 'polite')
-thread.$log.setAttribute('aria-label', T.log)
+thread.$log.setAttribute('aria-label', $scroll.dataset.label)
 $scroll.appendChild(thread.$log)
-const $typing = h('p', 'mg-typing', T.typing)
-$typing.hidden = true
-
-const $compose = h('form', 'mg-compose')
-const $text = h('textarea', 'mg-text')
-$text.id = 'mg-text'
-$text.rows = 2
 $text.maxLength = MAX_BODY_CHARS * 2 // UTF-16 units; the real limit is checked on send
-const $label = h('label', 'mg-sr', T.message)
-$label.htmlFor = 'mg-text'
-$text.placeholder = T.message
-const $send = h('button', 'mg-primary', T.send)
-$send.type = 'submit'
-$compose.append($label, $text, $send)
 
-const $leave = h('button', 'mg-secondary', T.leave)
-$leave.type = 'button'
-const $closed = h('div', 'mg-closed')
-const $closedText = h('p', 'mg-closed-text', T.closed)
-$closedText.tabIndex = -1
-const $restart = h('button', 'mg-secondary', T.restart)
-$restart.type = 'button'
-$closed.append($closedText, $restart)
-$closed.hidden = true
-$convo.append($status, $scroll, $typing, $compose, $leave, $closed)
-
-const $live = h('p', 'mg-sr')
-$live.setAttribute('aria-live', 'polite')
-
-if (!embedded) {
-  const $top = h('header', 'mg-top')
-  const $exit = h('a', 'mg-exit', T.exit)
-  $exit.href = EXIT_URL
-  $exit.rel = 'nofollow noreferrer'
-  $exit.addEventListener('click', (event) => {
-    event.preventDefault()
-    quickExit()
-  })
-  $top.append($exit, h('span', 'mg-top-title', T.title))
-  $app.appendChild($top)
-}
-$app.append($banner, $intro, $convo, $live)
-document.title = T.title
+const $exit = $('exit')
+if (embedded) $('top').remove()
 
 function setBanner (text) {
   $banner.textContent = text
   $banner.hidden = !text
 }
 
-function setStatus (text) {
-  $status.textContent = text
-}
-
 function showPhase () {
   $intro.hidden = phase !== 'intro'
   $convo.hidden = phase === 'intro'
-  $compose.hidden = $leave.hidden = phase === 'closed'
-  $leave.disabled = phase !== 'open'
+  $compose.hidden = $tools.hidden = phase === 'closed'
+  $leave.disabled = $codeOpen.disabled = phase !== 'open'
   $closed.hidden = phase !== 'closed'
+  $urgentBox.hidden = !urgent || phase === 'intro'
+  $convo.classList.toggle('mg-convo--closed', phase === 'closed')
+  if (phase === 'intro') idle.disarm()
+  else idle.arm()
 }
 
 function focusMain () {
-  if (phase === 'intro') $start.focus()
+  if (phase === 'intro') ($start || $heading).focus()
   else if (phase === 'closed') $restart.focus()
   else $text.focus()
 }
@@ -239,6 +141,12 @@ const socket = io('/visitor', {
   reconnectionDelay: 1000,
   reconnectionDelayMax: 5000
 })
+
+function call (event, payload, done) {
+  socket.timeout(ACK_TIMEOUT_MS).emit(event, payload, (err, ack) => {
+    done(!err && ack.ok, err ? '' : ack.ok ? '' : ack.error.code, ack)
+  })
+}
 
 const outbox = createOutbox(socket, {
   payload: (item) => ({ client_id: item.clientId, body: item.body }),
@@ -272,39 +180,44 @@ function applyStatus (state) {
   }
   if (state.status === 'waiting') {
     if (state.queue_position) position = state.queue_position
-    setStatus(position ? T.waitingAt(position) : T.waiting)
+    $status.textContent = position ? fill(T.waiting_at, { n: position }) : T.waiting
   } else if (state.status === 'active') {
     if (state.counselor) counselorName = state.counselor
-    setStatus(counselorName ? T.activeWith(counselorName) : T.active)
+    $status.textContent = counselorName ? fill(T.active_with, { name: counselorName }) : T.active
   }
 }
 
 function requestStart () {
-  socket.timeout(ACK_TIMEOUT_MS).emit('start', cfg.desk ? { desk: cfg.desk } : {}, (err, ack) => {
+  const payload = urgent ? { urgent: true } : {}
+  if (cfg.desk) payload.desk = cfg.desk
+  call('start', payload, (ok, code, ack) => {
     if (phase !== 'starting') return
-    if (err) {
-      // On the same connection a second `start` answers the same conversation.
-      if (socket.connected) setTimeout(requestStart, RETRY_MS)
-      return
+    if (ok) {
+      token = ack.conversation.token
+      store(TOKEN_KEY, token)
+      if (urgent) store(URGENT_KEY, '1')
+      phase = 'open'
+      showPhase()
+      applyStatus(ack.conversation)
+      outbox.flush()
+    } else if (code === 'desk_closed') {
+      // Closed since the page was drawn: draw it again, with the hours and the phones.
+      location.reload()
+    } else if (code) {
+      backToIntro(T.unavailable)
+    } else if (socket.connected) {
+      // No answer: on the same connection a second `start` answers the same conversation.
+      setTimeout(requestStart, RETRY_MS)
     }
-    if (!ack.ok) {
-      setBanner(T.unavailable)
-      return
-    }
-    saveToken(ack.conversation.token)
-    phase = 'open'
-    showPhase()
-    applyStatus(ack.conversation)
-    outbox.flush()
   })
 }
 
 // After a reconnect or a reload: everything after the last message shown, in seq order.
 function catchUp () {
   if (phase !== 'open') return
-  socket.timeout(ACK_TIMEOUT_MS).emit('history', { after_seq: thread.lastSeq }, (err, ack) => {
+  call('history', { after_seq: thread.lastSeq }, (ok, code, ack) => {
     if (phase !== 'open') return
-    if (err || !ack.ok) {
+    if (!ok) {
       if (socket.connected) setTimeout(catchUp, RETRY_MS)
       return
     }
@@ -317,15 +230,37 @@ function catchUp () {
 function closeDown () {
   if (phase === 'closed') return
   phase = 'closed'
-  wipeToken()
+  // Off the device at once. The token stays in memory only, while this screen offers the
+  // survey and the code word; a reload or "back to the start" forgets it too.
+  wipeStorage()
   outbox.failWhere(() => true, 'conversation_closed')
   $typing.hidden = true
-  setStatus('')
+  $status.textContent = ''
   setBanner('')
+  survey.reset()
+  $code.hidden = false
+  $closed.insertBefore($code, $restart)
   showPhase()
   $closedText.focus()
-  // Nothing more will come; a new consultation connects afresh.
+}
+
+// Forget the conversation entirely: nothing of it stays on the screen or the device.
+function backToIntro (notice) {
+  if (token && phase === 'open' && socket.connected) socket.emit('leave', {})
   socket.disconnect()
+  token = null
+  urgent = false
+  wipeStorage()
+  outbox.failWhere(() => true, 'forgotten')
+  thread.clear()
+  $code.hidden = true
+  $tools.after($code)
+  $codeOpen.setAttribute('aria-expanded', 'false')
+  $('code-said').textContent = ''
+  phase = 'intro'
+  setBanner(notice)
+  showPhase()
+  $heading.focus()
 }
 
 socket.on('connect', () => {
@@ -341,12 +276,7 @@ socket.on('connect_error', (err) => {
   const code = err && err.data && err.data.code
   if (code === 'invalid_token') {
     // The conversation is gone (ended, expired): start over, leaving nothing behind.
-    wipeToken()
-    thread.clear()
-    outbox.failWhere(() => true, code)
-    phase = 'intro'
-    setBanner('')
-    showPhase()
+    backToIntro('')
   } else if (code) {
     // A refusal (unknown partner, origin): socket.io does not retry these, and neither do we.
     setBanner(T.unavailable)
@@ -356,8 +286,8 @@ socket.on('connect_error', (err) => {
 })
 
 socket.on('disconnect', (reason) => {
-  if (phase === 'closed' || exited || reason === 'io client disconnect') return
-  setBanner(T.offline)
+  if (exited || phase === 'intro' || reason === 'io client disconnect') return
+  if (phase !== 'closed') setBanner(T.offline)
   if (reason === 'io server disconnect') socket.connect()
 })
 
@@ -371,24 +301,33 @@ socket.on('typing', () => {
 
 // ---- what the visitor does ----
 
-$start.addEventListener('click', () => {
+function begin (inDanger) {
   phase = 'starting'
+  urgent = inDanger
   position = 0
   counselorName = ''
   thread.clear()
-  setStatus(T.connecting)
+  setBanner('')
+  $status.textContent = T.connecting
   showPhase()
-  $text.focus()
+  // "I am in danger right now" shows 110 at once, before any answer from us (and offline too).
+  if (inDanger) $urgentBox.querySelector('a').focus()
+  else $text.focus()
   if (socket.connected) requestStart()
   else socket.connect()
-})
+}
+
+if ($start) {
+  $start.addEventListener('click', () => begin(false))
+  $urgent.addEventListener('click', () => begin(true))
+}
 
 $compose.addEventListener('submit', (event) => {
   event.preventDefault()
   const body = $text.value.trim()
   if (!body) return
   if (Array.from(body).length > MAX_BODY_CHARS) {
-    setBanner(T.tooLong)
+    setBanner(T.too_long)
     return
   }
   setBanner('')
@@ -402,7 +341,7 @@ $text.addEventListener('keydown', (event) => {
   // Enter sends, Shift+Enter is a new line; Enter that confirms an IME conversion is neither.
   if (event.key !== 'Enter' || event.shiftKey || event.isComposing || event.keyCode === 229) return
   event.preventDefault()
-  $send.click()
+  $compose.querySelector('[type=submit]').click()
 })
 
 $text.addEventListener('input', () => {
@@ -414,22 +353,49 @@ $text.addEventListener('input', () => {
 
 $leave.addEventListener('click', () => {
   if (!socket.connected) {
-    setBanner(T.offlineLeave)
+    setBanner(T.offline_leave)
     return
   }
-  socket.timeout(ACK_TIMEOUT_MS).emit('leave', {}, (err, ack) => {
-    if (!err && ack.ok) closeDown()
-    else setBanner(T.offlineLeave)
+  call('leave', {}, (ok) => {
+    if (ok) closeDown()
+    else setBanner(T.offline_leave)
   })
 })
 
-$restart.addEventListener('click', () => {
-  thread.clear()
-  phase = 'intro'
-  setStatus('')
-  showPhase()
-  $heading.focus()
+$codeOpen.addEventListener('click', () => {
+  $code.hidden = !$code.hidden
+  $codeOpen.setAttribute('aria-expanded', String(!$code.hidden))
+  if (!$code.hidden) $code.querySelector('input').focus()
 })
+
+const send = (event, payload, done) => {
+  if (socket.connected) call(event, payload, done)
+  else done(false, '')
+}
+wireCodeWord($code, $('code-said'), T, send)
+const survey = wireSurvey($('survey'), $('thanks'), T, send, () => $restart.focus())
+$restart.addEventListener('click', () => backToIntro(''))
+
+// Language links on the first screen: one history entry for the whole chat, in the frame too.
+for (const $a of document.querySelectorAll('.mg-js-lang')) {
+  $a.addEventListener('click', (event) => {
+    event.preventDefault()
+    location.replace($a.href + (embedded ? '#embedded' : ''))
+  })
+}
+
+const idle = watchIdle(document, {
+  onWarn: () => {
+    $idle.hidden = false
+    $idle.querySelector('button').focus()
+  },
+  onActive: () => { $idle.hidden = true },
+  onExpire: () => {
+    $idle.hidden = true
+    backToIntro(T.idle_closed)
+  }
+})
+$idle.querySelector('button').addEventListener('click', () => focusMain())
 
 // ---- quick exit and the loader ----
 
@@ -441,12 +407,13 @@ function tellParent (message) {
 // conversation on the server if the connection is up, so nobody keeps writing into it.
 function wipe () {
   // The reason lets the counselor see that the visitor had to leave in a hurry.
-  if (!exited && token && socket.connected) socket.emit('leave', { reason: 'quick_exit' })
+  if (!exited && token && phase === 'open' && socket.connected) socket.emit('leave', { reason: 'quick_exit' })
   // Whatever still arrives is not shown or counted. The `leave` above is already on its way:
   // socket.io writes to an open connection at once.
   socket.off()
   exited = true
-  wipeToken()
+  token = null
+  wipeStorage()
   thread.clear()
   $app.textContent = ''
   document.title = ''
@@ -459,13 +426,18 @@ function quickExit () {
   } else if (embedded) {
     // The loader never said hello; leave the whole page ourselves (a click allows it).
     try {
-      window.top.location.replace(EXIT_URL)
+      window.top.location.replace(exitUrl)
     } catch {}
   } else {
     dropReferrer(document)
-    location.replace(EXIT_URL)
+    location.replace(exitUrl)
   }
 }
+
+$exit.addEventListener('click', (event) => {
+  event.preventDefault()
+  quickExit()
+})
 
 window.addEventListener('message', (event) => {
   if (!embedded || event.source !== window.parent) return
@@ -473,7 +445,11 @@ window.addEventListener('message', (event) => {
   if (!message || typeof message !== 'object') return
   // The frame-ancestors policy admits only the partner's pages as our parent, so the origin of
   // the parent's first message is the one to answer to.
-  if (message.type === 'madoguchi:hello' && !parentOrigin) parentOrigin = event.origin
+  if (message.type === 'madoguchi:hello' && !parentOrigin) {
+    parentOrigin = event.origin
+    // The partner's own neutral page, for an exit from the host page from now on.
+    tellParent({ type: 'madoguchi:exit-url', url: exitUrl })
+  }
   if (event.origin !== parentOrigin) return
   if (message.type === 'madoguchi:open') {
     panelOpen = true
@@ -488,12 +464,28 @@ window.addEventListener('message', (event) => {
   }
 })
 
+// Back (or Forward) into this page from the back/forward cache: never the old screen. A page
+// left by quick exit starts afresh; a conversation still going is read again from the server.
+window.addEventListener('pageshow', (event) => {
+  if (!event.persisted) return
+  if (exited || !token) {
+    location.reload()
+    return
+  }
+  thread.clear()
+  catchUp()
+})
+
 watchShift(document, quickExit, (n) => {
-  $live.textContent = n ? T.more(3 - n) : T.expired
+  $live.textContent = n ? T[`shift_${3 - n}`] : T.expired
 })
 
 showPhase()
 if (token) {
-  setStatus(T.connecting)
+  $status.textContent = T.connecting
   socket.connect()
+}
+if (phase === 'intro' && cfg.nextOpen) {
+  const wait = Date.parse(cfg.nextOpen) - Date.now()
+  if (wait > 0 && wait < DAY_MS) setTimeout(() => location.reload(), wait + 1000)
 }

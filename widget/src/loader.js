@@ -2,30 +2,9 @@
 // exit, and makes no request of its own until the visitor opens the chat: a partner's visitors
 // who never open it leave no trace with us. The conversation itself runs in an iframe served from
 // our origin, so the host page can never read it; only UI signals cross, never message text.
+import STRINGS from 'mg-i18n:loader'
 import { EXIT_URL, dropReferrer, watchShift } from './exit.js'
-
-const STRINGS = {
-  ja: {
-    open: '相談する',
-    exit: '緊急退出',
-    close: '閉じる',
-    title: '相談チャット',
-    leaving: '移動しています',
-    unread: (n) => `新着${n}件`,
-    more: (n) => `Shiftキーをあと${n}回押すと退出します`,
-    expired: '緊急退出の操作は取り消されました'
-  },
-  en: {
-    open: 'Chat with us',
-    exit: 'Exit',
-    close: 'Close',
-    title: 'Consultation chat',
-    leaving: 'Loading',
-    unread: (n) => `${n} new`,
-    more: (n) => `Press Shift ${n} more time${n > 1 ? 's' : ''} to exit`,
-    expired: 'Exit cancelled'
-  }
-}
+import { chooseLang, fill, strings } from './i18n.js'
 
 // The launcher lives in a shadow root: the host page's stylesheet cannot reach inside, and ours
 // cannot leak out. px, not rem: a host page may change the root font size.
@@ -57,9 +36,23 @@ iframe{flex:1;width:100%;border:0;background:#fff}
 const $script = document.currentScript
 const data = ($script && $script.dataset) || {}
 const origin = $script ? new URL($script.src, location.href).origin : ''
-const lang = /^en/.test(data.lang || document.documentElement.lang) ? 'en' : 'ja'
-const T = STRINGS[lang]
+const lang = chooseLang(STRINGS, data.lang || document.documentElement.lang)
+const T = strings(STRINGS, lang)
 
+// Only http(s): a javascript: URL here would run on the partner's page.
+function safeUrl (value) {
+  if (!value) return ''
+  try {
+    const url = new URL(value, location.href)
+    return /^https?:$/.test(url.protocol) ? url.href : ''
+  } catch {
+    return ''
+  }
+}
+
+// The partner's own neutral page if its tag names one; the chat tells us the one the partner
+// set with us once it has loaded (no request of our own before the visitor opens the chat).
+let exitUrl = safeUrl(data.exitUrl) || EXIT_URL
 let $host, $bar, $launch, $badge, $panel, $cover, $live, $frame
 let exiting = false
 let navigated = false
@@ -76,7 +69,7 @@ function el (tag, cls, text) {
 function exitLink () {
   // A real link: it still leads somewhere safe if our click handler never runs.
   const $a = el('a', 'mg-exit', T.exit)
-  $a.href = EXIT_URL
+  $a.href = exitUrl
   $a.rel = 'nofollow noreferrer'
   $a.addEventListener('click', (event) => {
     event.preventDefault()
@@ -112,6 +105,7 @@ function mount () {
   $bar = el('div', data.position === 'left' ? 'mg-bar mg-left' : 'mg-bar')
   $launch = el('button', 'mg-launch', data.label || T.open)
   $launch.type = 'button'
+  paint($launch, data.color)
   $launch.setAttribute('aria-expanded', 'false')
   $badge = el('span', 'mg-badge')
   $badge.hidden = true
@@ -141,6 +135,28 @@ function mount () {
   root.append($bar, $panel, $live, $cover)
   // First in the body, so the exit is also first in the host page's tab order.
   document.body.insertBefore($host, document.body.firstChild)
+}
+
+// data-color: the partner's own colour for the launcher (#rgb or #rrggbb), with black or white
+// text, whichever contrasts more (WCAG 1.4.3). Set through the CSSOM, which no CSP forbids.
+function paint ($button, color) {
+  if (!/^#([0-9a-f]{3}){1,2}$/i.test(color || '')) return
+  const hex = color.length === 4 ? color.replace(/[0-9a-f]/gi, '$&$&') : color
+  const [r, g, b] = [1, 3, 5].map((i) => {
+    const c = parseInt(hex.slice(i, i + 2), 16) / 255
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4
+  })
+  const light = 0.2126 * r + 0.7152 * g + 0.0722 * b
+  $button.style.setProperty('background', color, 'important')
+  // White on the colour vs the colour against black: (1.05)/(L+.05) vs (L+.05)/(.05).
+  $button.style.setProperty('color', 1.05 / (light + 0.05) >= (light + 0.05) / 0.05 ? '#fff' : '#000', 'important')
+}
+
+function setExitUrl (value) {
+  const url = safeUrl(value)
+  if (!url || !$host) return
+  exitUrl = url
+  for (const $a of $host.shadowRoot.querySelectorAll('.mg-exit')) $a.href = url
 }
 
 function post (message) {
@@ -178,7 +194,7 @@ function close () {
 }
 
 function setUnread (count) {
-  $badge.textContent = count > 0 ? T.unread(count) : ''
+  $badge.textContent = count > 0 ? fill(T.unread, { n: count }) : ''
   $badge.hidden = !(count > 0)
 }
 
@@ -215,7 +231,7 @@ function navigate () {
   if (!exiting || navigated) return
   navigated = true
   // replace: Back does not return to this page (safety.md A6).
-  location.replace(EXIT_URL)
+  location.replace(exitUrl)
 }
 
 // Back from the exit page may restore this page from the back/forward cache: show it clean,
@@ -244,6 +260,7 @@ function onMessage (event) {
   if (message.type === 'madoguchi:quick-exit') quickExit()
   else if (message.type === 'madoguchi:wiped') navigate()
   else if (message.type === 'madoguchi:unread' && typeof message.count === 'number') setUnread(message.count)
+  else if (message.type === 'madoguchi:exit-url' && typeof message.url === 'string') setExitUrl(message.url)
 }
 
 // A page that includes the script twice gets one launcher and one set of listeners.
@@ -254,7 +271,7 @@ if (!window.Madoguchi && $script) {
     if (event.persisted && exiting && $host) resetAfterExit()
   })
   watchShift(document, quickExit, (n) => {
-    if ($live) $live.textContent = n ? T.more(3 - n) : T.expired
+    if ($live) $live.textContent = n ? T[`shift_${3 - n}`] : T.expired
   })
   if (document.body) mount()
   else document.addEventListener('DOMContentLoaded', mount)
