@@ -9,7 +9,7 @@ CHROMIUM ?= /usr/bin/chromium
 # Two workers: this machine has two cores; each browser test module keeps one browser.
 PYTEST_WORKERS ?= 2
 
-WIDGET_SOURCES := $(wildcard widget/src/*) widget/build.mjs
+WIDGET_SOURCES := $(wildcard widget/src/* widget/src/i18n/*) widget/build.mjs
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
