@@ -65,6 +65,25 @@ class Settings:
     desk gets when the first start creates it; later changes are made with ``madoguchi desk
     update`` or the admin pages. ``24/7`` suits a demo or a test machine."""
 
+    max_concurrent_chats: int = 3
+    """``MADOGUCHI_MAX_CONCURRENT_CHATS``: how many chats one counselor may hold at once; a
+    claim or a transfer beyond it is refused with ``chat_limit``."""
+
+    visitor_gone_minutes: float = 10.0
+    """``MADOGUCHI_VISITOR_GONE_MINUTES``: an open conversation whose visitor has had no
+    connection this long closes as "visitor left" (fractions allowed; ``0``: never)."""
+
+    login_failures_per_account: int = 5
+    """``MADOGUCHI_LOGIN_FAILURES_PER_ACCOUNT``: failed logins for one username within
+    ``MADOGUCHI_LOGIN_LOCKOUT_MINUTES`` after which its logins are refused for a while."""
+
+    login_failures_per_address: int = 20
+    """``MADOGUCHI_LOGIN_FAILURES_PER_ADDRESS``: the same, for one client address (kept in
+    memory only, never stored)."""
+
+    login_lockout_minutes: float = 15.0
+    """``MADOGUCHI_LOGIN_LOCKOUT_MINUTES``: the window in which failed logins are counted."""
+
     def __post_init__(self) -> None:
         if not self.public_url:
             object.__setattr__(self, "public_url", f"http://{self.host}:{self.port}")
@@ -75,6 +94,14 @@ class Settings:
             raise ValueError(f"MADOGUCHI_PORT out of range: {self.port}")
         if self.visitor_message_rate <= 0 or self.visitor_message_burst < 1:
             raise ValueError("message rate and burst must be positive")
+        if self.max_concurrent_chats < 1:
+            raise ValueError("MADOGUCHI_MAX_CONCURRENT_CHATS must be at least 1")
+        if self.visitor_gone_minutes < 0:
+            raise ValueError("MADOGUCHI_VISITOR_GONE_MINUTES must not be negative")
+        if min(self.login_failures_per_account, self.login_failures_per_address) < 1:
+            raise ValueError("login failure limits must be at least 1")
+        if self.login_lockout_minutes <= 0:
+            raise ValueError("MADOGUCHI_LOGIN_LOCKOUT_MINUTES must be positive")
         try:
             parse_hours(self.default_desk_hours)
         except HoursError as exc:

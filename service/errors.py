@@ -26,6 +26,9 @@ class ErrorCode(StrEnum):
     LAST_ADMIN = "last_admin"
     CONVERSATION_OPEN = "conversation_open"
     ALREADY_ANSWERED = "already_answered"
+    FORBIDDEN = "forbidden"
+    CHAT_LIMIT = "chat_limit"
+    UNKNOWN_USER = "unknown_user"
 
 
 class AppError(Exception):

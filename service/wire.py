@@ -37,6 +37,8 @@ def queue_item(
         "waiting_since": conv.created_at,
         "urgent": conv.urgent,
         "mine": mine,
+        "risk": conv.risk,
+        "claimed_at": conv.claimed_at,
     }
     if counselor is not None:
         item["counselor"] = counselor

@@ -64,6 +64,9 @@ class Server:
             # The ward's hours would close the default desk at night and at weekends; tests that
             # are about hours make their own desks.
             "MADOGUCHI_DEFAULT_DESK_HOURS": "24/7",
+            # A module's server keeps its conversations open from test to test; the tests of
+            # the limit on concurrent chats start servers with their own.
+            "MADOGUCHI_MAX_CONCURRENT_CHATS": "1000",
             **self.env,
         }
 

@@ -58,7 +58,7 @@ async def send_status(ctx: Context, sid: str, conv: Conversation) -> None:
 
 
 async def claim_conversation(ctx: Context, user: User, conv: Conversation) -> None:
-    joined = await ctx.store.claim_conversation(conv.id, user.id)
+    joined = await ctx.store.claim_conversation(conv.id, user.id, ctx.settings.max_concurrent_chats)
     room = conversation_room(conv.id)
     for sid, _ in list(ctx.sio.manager.get_participants(COUNSELOR, user_room(user.id))):
         await ctx.sio.enter_room(sid, room, namespace=COUNSELOR)
@@ -72,14 +72,23 @@ async def claim_conversation(ctx: Context, user: User, conv: Conversation) -> No
 
 
 async def close_conversation(
-    ctx: Context, conv: Conversation, *, outcome: str, by: User | None, quick_exit: bool = False
+    ctx: Context,
+    conv: Conversation,
+    *,
+    outcome: str,
+    by: User | None,
+    quick_exit: bool = False,
+    holder_id: int | None = None,
+    system: bool = False,
 ) -> None:
-    """Close by a counselor (``by``) or by the visitor (``by=None``, maybe by quick exit)."""
+    """Close by a counselor (``by``), by the visitor (``by=None``, maybe by quick exit), or by
+    the service when the visitor has been gone too long (``system``). Only a conversation that
+    ``holder_id`` holds closes, when given."""
     closed = await ctx.store.close_conversation(
         conv.id,
         outcome,
-        "counselor" if by else "visitor",
-        holder_id=by.id if by else None,
+        "system" if system else "counselor" if by else "visitor",
+        holder_id=holder_id,
         quick_exit=quick_exit,
     )
     room = conversation_room(conv.id)

@@ -23,6 +23,7 @@ import aiosqlite
 
 from service.clock import now_iso
 from service.db.admin import AdminQueries
+from service.db.casework import CaseworkQueries
 from service.db.migrate import apply_migrations
 from service.db.rows import USER_COLUMNS, insert_user, user_of
 from service.db.visitors import VisitorQueries
@@ -139,11 +140,12 @@ async def _run_on(db: aiosqlite.Connection, fn: Callable[..., T], *args: Any) ->
     return await db._execute(fn, db._conn, *args)  # type: ignore[no-any-return,no-untyped-call]
 
 
-class Store(AdminQueries, VisitorQueries):
+class Store(AdminQueries, VisitorQueries, CaseworkQueries):
     """The service's database. Open with :meth:`open`; all methods are coroutine-safe.
 
     Desks, partners, campaigns and the other things admins set up are in ``db/admin.py``; a
-    visitor's urgent choice, code word and survey in ``db/visitors.py``.
+    visitor's urgent choice, code word and survey in ``db/visitors.py``; notes, tags, risk,
+    transfers and handoffs in ``db/casework.py``.
     """
 
     def __init__(self, path: Path, reader: aiosqlite.Connection, writer: aiosqlite.Connection):
@@ -249,12 +251,15 @@ class Store(AdminQueries, VisitorQueries):
     async def list_held_conversations(self, user_id: int) -> list[Conversation]:
         return await self._read(_list_held_conversations, user_id)
 
-    async def claim_conversation(self, conversation_id: str, user_id: int) -> Message:
+    async def claim_conversation(
+        self, conversation_id: str, user_id: int, max_chats: int | None = None
+    ) -> Message:
         """Mark a waiting conversation as held by ``user_id`` and record the system message.
 
-        Raises ALREADY_CLAIMED if it is no longer waiting. The caller has checked the desk.
+        Raises ALREADY_CLAIMED if it is no longer waiting, CHAT_LIMIT if the counselor already
+        holds ``max_chats`` active conversations. The caller has checked the desk.
         """
-        return await self._write(_claim_conversation, conversation_id, user_id)
+        return await self._write(_claim_conversation, conversation_id, user_id, max_chats)
 
     async def close_conversation(
         self,
@@ -345,7 +350,8 @@ def _touch_session(conn: sqlite3.Connection, id_hash: str) -> None:
 
 _CONVERSATION_SELECT = (
     "SELECT c.id, c.desk_id, c.partner_id, c.campaign, c.lang, c.topic, c.status, c.urgent, "
-    "c.counselor_id, c.last_seq, c.outcome, c.created_at, u.display_name AS counselor_name "
+    "c.counselor_id, c.last_seq, c.outcome, c.created_at, u.display_name AS counselor_name, "
+    "c.risk, c.claimed_at "
     "FROM conversation AS c LEFT JOIN user AS u ON u.id = c.counselor_id"
 )
 
@@ -365,6 +371,8 @@ def _conversation(row: sqlite3.Row) -> Conversation:
         outcome=row["outcome"],
         created_at=row["created_at"],
         counselor_name=row["counselor_name"],
+        risk=row["risk"],
+        claimed_at=row["claimed_at"],
     )
 
 
@@ -485,7 +493,18 @@ def _insert_message(
     )
 
 
-def _claim_conversation(conn: sqlite3.Connection, conversation_id: str, user_id: int) -> Message:
+def _claim_conversation(
+    conn: sqlite3.Connection, conversation_id: str, user_id: int, max_chats: int | None
+) -> Message:
+    # Counted in the claim's own transaction: two quick claims cannot both slip under the limit.
+    # A conversation taken already says so first: that is the answer the counselor can act on.
+    if max_chats is not None and _is_waiting(conn, conversation_id):
+        held = conn.execute(
+            "SELECT COUNT(*) FROM conversation WHERE counselor_id = ? AND status = 'active'",
+            (user_id,),
+        ).fetchone()[0]
+        if held >= max_chats:
+            raise AppError(ErrorCode.CHAT_LIMIT, f"at most {max_chats} chats at once")
     # The WHERE clause is the race guard: of two simultaneous claims only one finds 'waiting'.
     changed = conn.execute(
         "UPDATE conversation SET status = 'active', counselor_id = ?, claimed_at = ? "
@@ -495,6 +514,13 @@ def _claim_conversation(conn: sqlite3.Connection, conversation_id: str, user_id:
     if changed != 1:
         raise AppError(ErrorCode.ALREADY_CLAIMED, "another counselor took this conversation")
     return _append(conn, conversation_id, "system", None, None, "counselor_joined")
+
+
+def _is_waiting(conn: sqlite3.Connection, conversation_id: str) -> bool:
+    row = conn.execute(
+        "SELECT status FROM conversation WHERE id = ?", (conversation_id,)
+    ).fetchone()
+    return row is not None and row[0] == "waiting"
 
 
 def _close_conversation(
@@ -518,7 +544,8 @@ def _close_conversation(
     ).rowcount
     if changed != 1:
         raise AppError(ErrorCode.CONVERSATION_CLOSED)
-    body = "visitor_left" if closed_by == "visitor" else "conversation_closed"
+    # Closed by the system: the visitor was gone too long, which counts as leaving.
+    body = "conversation_closed" if closed_by == "counselor" else "visitor_left"
     if quick_exit:
         body = "visitor_quick_exit"
     return _append(conn, conversation_id, "system", None, None, body)

@@ -35,6 +35,14 @@ class Conversation:
     outcome: str | None = None
     counselor_name: str | None = None
     """The holding counselor's display name (never the login name)."""
+    risk: str = "none"
+    """The counselor's risk level: ``none``, ``concern`` or ``urgent`` (domain/casework.py)."""
+    claimed_at: str | None = None
+
+    @property
+    def pressing(self) -> bool:
+        """The visitor said they are in danger now, or a counselor flagged the risk urgent."""
+        return self.urgent or self.risk == "urgent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +56,9 @@ class Message:
 
 
 def queue_order(conversations: Iterable[Conversation]) -> list[Conversation]:
-    """Urgent first, then longest waiting: the order in which counselors should answer."""
-    return sorted(conversations, key=lambda c: (not c.urgent, c.created_at, c.id))
+    """Urgent first (the visitor's choice or a counselor's flag), then longest waiting: the
+    order in which counselors should answer."""
+    return sorted(conversations, key=lambda c: (not c.pressing, c.created_at, c.id))
 
 
 def queue_positions(waiting: Sequence[Conversation]) -> dict[str, int]:

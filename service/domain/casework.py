@@ -1,0 +1,257 @@
+"""Casework rules: who may send which staff event, notes, tags, risk, the handoff summary, the
+closed-conversation filters and the login throttle. Pure: no I/O, times are passed in.
+
+Roles follow the centre's practice (safety.md B6, B9): a counselor works the queue of their
+desks and the conversations they hold; a supervisor sees everything on their desks, watches
+live chats and writes private notes to the counselor; an admin manages the service and reads
+no conversation at all.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from service.domain.accounts import Role
+from service.errors import AppError, ErrorCode
+
+Risk = Literal["none", "concern", "urgent"]
+RISKS: tuple[Risk, ...] = ("none", "concern", "urgent")
+NoteKind = Literal["note", "transfer", "supervisor"]
+
+MAX_NOTE_CHARS = 2000
+MAX_SUMMARY_CHARS = 4000
+MAX_TAGS = 20
+# Why an opening of a closed conversation happens: recorded in the audit log with it.
+PURPOSES = ("handoff", "supervision", "follow_up", "records")
+
+COUNSELOR_EVENTS = frozenset(
+    {"claim", "message", "history", "typing", "close", "case", "note", "tag", "risk"}
+    | {"transfer", "summary"}
+)
+SUPERVISOR_EVENTS = COUNSELOR_EVENTS | {"monitor", "unmonitor", "supervisor_note"}
+STAFF_EVENTS: dict[Role, frozenset[str]] = {
+    "counselor": COUNSELOR_EVENTS,
+    "supervisor": SUPERVISOR_EVENTS,
+    "admin": frozenset(),
+}
+INBOX_ROLES: frozenset[Role] = frozenset({"counselor", "supervisor"})
+
+
+def may_send(role: Role, event: str) -> bool:
+    """Whether a role may ever send ``event`` on ``/counselor`` (else: ``forbidden``)."""
+    return event in STAFF_EVENTS.get(role, frozenset())
+
+
+def works_inbox(role: Role) -> bool:
+    """Counselors and supervisors answer chats; admins manage and read none (B9)."""
+    return role in INBOX_ROLES
+
+
+def is_supervisor(role: Role) -> bool:
+    return role == "supervisor"
+
+
+def _text(raw: str, max_chars: int, *, required: bool = True) -> str:
+    text = raw.strip()
+    if required and not text:
+        raise AppError(ErrorCode.EMPTY_BODY, "write something first")
+    if len(text) > max_chars:
+        raise AppError(ErrorCode.TOO_LARGE, f"at most {max_chars} characters")
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text):
+        raise AppError(ErrorCode.INVALID_PAYLOAD, "plain text only")
+    return text.replace("\r\n", "\n")
+
+
+def normalise_note(raw: str) -> str:
+    return _text(raw.replace("\r\n", "\n"), MAX_NOTE_CHARS)
+
+
+def normalise_summary(raw: str) -> str | None:
+    """A handoff summary; empty means none."""
+    return _text(raw.replace("\r\n", "\n"), MAX_SUMMARY_CHARS, required=False) or None
+
+
+def check_tags(keys: Sequence[str], enabled: Iterable[str]) -> list[str]:
+    """The tags to keep, each once, in the order given; a key not in the list is refused."""
+    known = set(enabled)
+    unknown = [k for k in keys if k not in known]
+    if unknown:
+        raise AppError(ErrorCode.INVALID_PAYLOAD, f"unknown tags: {', '.join(unknown[:3])}")
+    return list(dict.fromkeys(keys))[:MAX_TAGS]
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    id: int
+    kind: NoteKind
+    author: str
+    """The writer's display name."""
+    body: str
+    created_at: str
+    to: str | None = None
+    """A supervisor note's reader (display name)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """What staff keep about a conversation beside its messages."""
+
+    conversation_id: str
+    desk_id: int
+    status: str
+    risk: Risk
+    tags: tuple[str, ...]
+    code_word: str | None
+    quick_exit: bool
+    summary: str | None
+    notes: tuple[Note, ...] = ()
+
+
+def case_payload(case: Case) -> dict[str, Any]:
+    """The ``case`` event: everything staff keep, for the holder and their supervisors only."""
+    return {
+        "conversation_id": case.conversation_id,
+        "risk": case.risk,
+        "tags": list(case.tags),
+        "code_word": case.code_word,
+        "quick_exit": case.quick_exit,
+        "summary": case.summary,
+        "notes": [
+            {
+                "id": n.id,
+                "kind": n.kind,
+                "author": n.author,
+                "body": n.body,
+                "created_at": n.created_at,
+                **({"to": n.to} if n.to else {}),
+            }
+            for n in case.notes
+        ],
+    }
+
+
+# -- closed conversations -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedFilter:
+    """What the list of closed conversations is narrowed to; dates are local (Asia/Tokyo)."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    desk_id: int | None = None
+    tag: str | None = None
+    outcome: str | None = None
+    code_word: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedItem:
+    id: str
+    desk_id: int
+    created_at: str
+    closed_at: str | None
+    outcome: str | None
+    risk: Risk
+    quick_exit: bool
+    counselor: str | None
+    tags: tuple[str, ...]
+    has_summary: bool
+
+
+def parse_day(raw: str | None) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise AppError(ErrorCode.INVALID_PAYLOAD, "dates are YYYY-MM-DD") from None
+
+
+def check_purpose(raw: str) -> str:
+    if raw not in PURPOSES:
+        raise AppError(ErrorCode.INVALID_PAYLOAD, "say why the conversation is opened")
+    return raw
+
+
+# -- the visitor who left -------------------------------------------------------------------------
+
+
+def gone_too_long(missing_since: float, now: float, minutes: float) -> bool:
+    """A visitor away from their conversation this long has left it (0 minutes: never)."""
+    return minutes > 0 and now - missing_since >= minutes * 60
+
+
+def autoclose_interval(minutes: float) -> float:
+    """How often to look for visitors who left: a fifth of the limit, between 0.2 s and 30 s."""
+    return min(30.0, max(0.2, minutes * 60 / 5))
+
+
+# -- login throttling -----------------------------------------------------------------------------
+
+
+@dataclass
+class FailureLog:
+    """Failed logins per key (an account or an address) within a sliding window.
+
+    Kept in memory only: an address is a staff member's, never stored, and a restart forgets.
+    """
+
+    limit: int
+    window_seconds: float
+    failures: dict[str, deque[float]] = field(default_factory=dict)
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        times = self.failures.get(key)
+        if times is None:
+            return deque()
+        while times and now - times[0] >= self.window_seconds:
+            times.popleft()
+        if not times:
+            del self.failures[key]
+        return times
+
+    def blocked(self, key: str, now: float) -> bool:
+        return len(self._recent(key, now)) >= self.limit
+
+    def record(self, key: str, now: float) -> None:
+        if len(self.failures) > 10_000:  # a flood of keys: forget the stale ones
+            for stale in list(self.failures):
+                self._recent(stale, now)
+        self.failures.setdefault(key, deque()).append(now)
+
+    def clear(self, key: str) -> None:
+        self.failures.pop(key, None)
+
+
+@dataclass
+class LoginThrottle:
+    """Too many failed logins for one account or from one address refuse further tries for a
+    while, whatever the password (security.md row 24's neighbour: password guessing)."""
+
+    per_account: FailureLog
+    per_address: FailureLog
+
+    @classmethod
+    def create(cls, account_limit: int, address_limit: int, minutes: float) -> LoginThrottle:
+        window = minutes * 60
+        return cls(FailureLog(account_limit, window), FailureLog(address_limit, window))
+
+    def allowed(self, username: str, address: str, now: float) -> bool:
+        account = username.strip().casefold()
+        return not (
+            self.per_account.blocked(account, now) or self.per_address.blocked(address, now)
+        )
+
+    def failed(self, username: str, address: str, now: float) -> None:
+        self.per_account.record(username.strip().casefold(), now)
+        self.per_address.record(address, now)
+
+    def succeeded(self, username: str) -> None:
+        # The address keeps its count: one good login must not reset a guesser's tally.
+        self.per_account.clear(username.strip().casefold())
