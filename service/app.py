@@ -23,6 +23,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from service.actions.autoclose import watch_gone_visitors
 from service.catalog import Catalog
 from service.config import PACKAGE_DIR, PROJECT_DIR, Settings
 from service.context import Context
@@ -34,7 +35,7 @@ from service.http.api import list_desks
 from service.http.campaigns import open_campaign
 from service.http.headers import with_security_headers
 from service.http.health import healthz
-from service.http.inbox import InboxController
+from service.http.inbox import INBOX_PAGES, login_throttle
 from service.http.widget import WidgetController
 from service.realtime import jsonshim
 from service.realtime.counselor import CounselorNamespace
@@ -85,12 +86,14 @@ def create_app(settings: Settings) -> Any:
         await catalog.reload()
         ctx.attach(store, catalog)
         watcher = asyncio.create_task(catalog.watch(), name="madoguchi-catalog")
+        autoclose = asyncio.create_task(watch_gone_visitors(ctx), name="madoguchi-autoclose")
         try:
             yield
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            for task in (watcher, autoclose):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await store.close()
 
     environment = Environment(
@@ -101,7 +104,7 @@ def create_app(settings: Settings) -> Any:
         route_handlers=[
             healthz,
             WidgetController,
-            InboxController,
+            *INBOX_PAGES,
             list_desks,
             open_campaign,
             *ADMIN_API,
@@ -115,7 +118,9 @@ def create_app(settings: Settings) -> Any:
             ),
         ],
         dependencies={"ctx": Provide(lambda: ctx, sync_to_thread=False)},
-        state=State({"ctx": ctx}),  # for guards, which run before dependencies are resolved
+        # For guards, which run before dependencies are resolved; the login throttle is kept in
+        # memory only (a staff member's address is never stored).
+        state=State({"ctx": ctx, "throttle": login_throttle(settings)}),
         lifespan=[open_store],
         logging_config=LoggingConfig(log_exceptions="never", configure_root_logger=False),
         after_exception=[log_unexpected],

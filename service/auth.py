@@ -43,6 +43,11 @@ async def authenticate(store: Store, username: str, password: str) -> User | Non
     return creds.user
 
 
+async def verify_password(store: Store, username: str, password: str) -> bool:
+    """Whether ``password`` is the active account's current one (to change it)."""
+    return await authenticate(store, username, password) is not None
+
+
 async def open_session(store: Store, user: User) -> str:
     session_id = secrets.token_urlsafe(32)
     await store.insert_session(session_id, user.id)

@@ -126,3 +126,44 @@ class SurveyRequest(Request):
     rating: Rating | None = None
     helpful: bool | None = None
     comment: RawComment | None = None
+
+
+# -- Casework of staff (issue 5) -----------------------------------------------------------------
+
+Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+\Z")]
+Risk = Literal["none", "concern", "urgent"]
+
+
+class CaseCloseRequest(Request):
+    """``close``: the core contract's fields, and the handoff summary if there is one."""
+
+    conversation_id: ConversationId
+    outcome: Outcome
+    summary: RawBody | None = None
+
+
+class NoteRequest(Request):
+    conversation_id: ConversationId
+    body: RawBody
+
+
+class TagRequest(Request):
+    conversation_id: ConversationId
+    tags: Annotated[list[Key], msgspec.Meta(max_length=20)]
+
+
+class RiskRequest(Request):
+    conversation_id: ConversationId
+    level: Risk
+
+
+class TransferRequest(Request):
+    conversation_id: ConversationId
+    to_user: Username | None = None
+    to_desk: Key | None = None
+    note: RawBody | None = None
+
+
+class SummaryRequest(Request):
+    conversation_id: ConversationId
+    summary: RawBody

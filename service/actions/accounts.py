@@ -25,3 +25,13 @@ async def log_out(ctx: Context, session_id: str) -> None:
         session = await ctx.sio.get_session(sid, namespace=COUNSELOR)
         if session.get("login") == login:
             await ctx.sio.disconnect(sid, namespace=COUNSELOR)
+
+
+async def drop_other_logins(ctx: Context, user_id: int, *, keep_session_id: str) -> None:
+    """After a password change: the account's sockets of every other login go at once (their
+    sessions ended in the same transaction as the change); this login's stay."""
+    keep = sha256(keep_session_id)
+    for sid, _ in list(ctx.sio.manager.get_participants(COUNSELOR, user_room(user_id))):
+        session = await ctx.sio.get_session(sid, namespace=COUNSELOR)
+        if session.get("login") != keep:
+            await ctx.sio.disconnect(sid, namespace=COUNSELOR)

@@ -1,8 +1,10 @@
-"""The counselors' inbox: login, logout and the single-page inbox shell."""
+"""The counselors' inbox: login (throttled), logout, changing one's own password, and the inbox
+and supervisors' board pages (the script draws them from the ``/counselor`` socket)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import time
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
@@ -11,18 +13,57 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
-from service.actions.accounts import log_out
-from service.auth import SESSION_COOKIE, authenticate, open_session, user_of_session
+from service.actions.accounts import drop_other_logins, log_out
+from service.auth import (
+    SESSION_COOKIE,
+    authenticate,
+    hash_password,
+    open_session,
+    verify_password,
+)
+from service.config import Settings
 from service.context import Context
+from service.db.store import sha256
+from service.domain.accounts import User
+from service.domain.casework import LoginThrottle
+from service.domain.checks import check_password
 from service.domain.conversations import OUTCOMES
-from service.i18n import TEXT, pick_lang
+from service.errors import AppError
+from service.http.canned import CannedController
+from service.http.casebook import CasebookController
+from service.http.staff_pages import (
+    ANY_STAFF,
+    COUNSELING,
+    NO_STORE,
+    STAFF_EXCEPTIONS,
+    SUPERVISING,
+    actor_of,
+    staff_of,
+    staff_only,
+    text_of,
+)
+from service.i18n import pick_lang
 
-NO_STORE = {"Cache-Control": "no-store"}
+Req = Request[Any, Any, Any]
 
 
 class LoginForm(msgspec.Struct):
     username: Annotated[str, msgspec.Meta(max_length=150)] = ""
     password: Annotated[str, msgspec.Meta(max_length=1024)] = ""
+
+
+class PasswordForm(msgspec.Struct):
+    current: Annotated[str, msgspec.Meta(max_length=1024)] = ""
+    new: Annotated[str, msgspec.Meta(max_length=1024)] = ""
+    again: Annotated[str, msgspec.Meta(max_length=1024)] = ""
+
+
+def login_throttle(settings: Settings) -> LoginThrottle:
+    return LoginThrottle.create(
+        settings.login_failures_per_account,
+        settings.login_failures_per_address,
+        settings.login_lockout_minutes,
+    )
 
 
 def _session_cookie(ctx: Context, value: str, max_age: int | None = None) -> Cookie:
@@ -37,40 +78,64 @@ def _session_cookie(ctx: Context, value: str, max_age: int | None = None) -> Coo
     )
 
 
+def _address(request: Req) -> str:
+    # The staff member's address, for the throttle in memory; never stored nor logged.
+    return request.client.host if request.client else ""
+
+
+def _login_page(lang: str | None, problem: str = "", status_code: int = 200) -> Template:
+    chosen = pick_lang(lang)
+    return Template(
+        "inbox/login.html",
+        context={"t": text_of(chosen), "lang": chosen, "problem": problem},
+        status_code=status_code,
+        headers=NO_STORE,
+    )
+
+
+def _staff_context(ctx: Context, user: User, lang: str) -> dict[str, Any]:
+    text = text_of(lang)
+    return {
+        "t": text,
+        "lang": lang,
+        "user": user,
+        "outcomes": [(outcome, text[f"outcome_{outcome}"]) for outcome in OUTCOMES],
+    }
+
+
 class InboxController(Controller):
     path = "/inbox"
     include_in_schema = False
+    exception_handlers = STAFF_EXCEPTIONS  # type: ignore[assignment]
 
     @get("/login")
     async def login_page(self, lang: str | None = None) -> Template:
-        chosen = pick_lang(lang)
-        return Template(
-            "inbox/login.html",
-            context={"t": TEXT[chosen], "lang": chosen, "failed": False},
-            headers=NO_STORE,
-        )
+        return _login_page(lang)
 
     @post("/login")
     async def login(
         self,
+        request: Req,
         ctx: Context,
         data: Annotated[LoginForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
         lang: str | None = None,
     ) -> Template | Redirect:
+        throttle: LoginThrottle = request.app.state.throttle
+        address = _address(request)
+        # Refused before the password is even checked: guessing gains nothing while locked.
+        if not throttle.allowed(data.username, address, time.monotonic()):
+            return _login_page(lang, "login_throttled", status_code=429)
         user = await authenticate(ctx.store, data.username, data.password)
         if user is None:
-            chosen = pick_lang(lang)
-            return Template(
-                "inbox/login.html",
-                context={"t": TEXT[chosen], "lang": chosen, "failed": True},
-                status_code=401,
-                headers=NO_STORE,
-            )
+            throttle.failed(data.username, address, time.monotonic())
+            return _login_page(lang, "login_failed", status_code=401)
+        throttle.succeeded(data.username)
         session_id = await open_session(ctx.store, user)
-        return Redirect("/inbox", status_code=303, cookies=[_session_cookie(ctx, session_id)])
+        home = "/admin" if user.role == "admin" else "/inbox"
+        return Redirect(home, status_code=303, cookies=[_session_cookie(ctx, session_id)])
 
     @post("/logout")
-    async def logout(self, request: Request, ctx: Context) -> Redirect:  # type: ignore[type-arg]
+    async def logout(self, request: Req, ctx: Context) -> Redirect:
         session_id = request.cookies.get(SESSION_COOKIE)
         if session_id:
             await log_out(ctx, session_id)
@@ -78,25 +143,102 @@ class InboxController(Controller):
             "/inbox/login", status_code=303, cookies=[_session_cookie(ctx, "", max_age=0)]
         )
 
-    @get("/")
-    async def inbox(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        ctx: Context,
-        lang: str | None = None,
-    ) -> Template | Redirect:
-        user = await user_of_session(ctx.store, ctx.settings, request.cookies.get(SESSION_COOKIE))
-        if user is None:
-            return Redirect("/inbox/login", status_code=303)
-        chosen = pick_lang(lang)
-        text = TEXT[chosen]
+    @get("/", guards=[staff_only], opt=COUNSELING)
+    async def inbox(self, request: Req, ctx: Context, lang: str | None = None) -> Template:
+        return await self._page("inbox/index.html", request, ctx, lang)
+
+    @get("/board", guards=[staff_only], opt=SUPERVISING)
+    async def board(self, request: Req, ctx: Context, lang: str | None = None) -> Template:
+        return await self._page("inbox/board.html", request, ctx, lang)
+
+    async def _page(self, name: str, request: Req, ctx: Context, lang: str | None) -> Template:
+        user, chosen = staff_of(request), pick_lang(lang)
+        context = _staff_context(ctx, user, chosen)
+        desks = [d for d in ctx.catalog.desks.values() if user.works_desk(d.id)]
+        canned = [
+            c
+            for c in await ctx.store.list_canned_responses()
+            if c.desk_id is None or user.works_desk(c.desk_id)
+        ]
+        colleagues = [
+            u
+            for u in await ctx.store.list_users()
+            if u.active and u.role in ("counselor", "supervisor") and u.id != user.id
+        ]
         return Template(
-            "inbox/index.html",
+            name,
             context={
-                "t": text,
-                "lang": chosen,
-                "user": user,
-                "outcomes": [(outcome, text[f"outcome_{outcome}"]) for outcome in OUTCOMES],
+                **context,
+                "desks": desks,
+                "all_desks": list(ctx.catalog.desks.values()),
+                "canned": [
+                    {"title": c.title, "body": c.body, "desk": _desk_key(ctx, c.desk_id)}
+                    for c in canned
+                ],
+                "tags": [t for t in await ctx.store.list_topic_tags() if t.enabled],
+                "colleagues": colleagues,
             },
             headers=NO_STORE,
         )
+
+    @get("/password", guards=[staff_only], opt=ANY_STAFF)
+    async def password_page(self, request: Req, lang: str | None = None) -> Template:
+        return _password_page(staff_of(request), lang)
+
+    @post("/password", guards=[staff_only], opt=ANY_STAFF)
+    async def change_password(
+        self,
+        request: Req,
+        ctx: Context,
+        data: Annotated[PasswordForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+        lang: str | None = None,
+    ) -> Template:
+        """Change one's own password: every other login of the account ends, with its sockets
+        (security.md row 20); this one goes on."""
+        user = staff_of(request)
+        throttle: LoginThrottle = request.app.state.throttle
+        address = _address(request)
+        if not throttle.allowed(user.username, address, time.monotonic()):
+            return _password_page(user, lang, "login_throttled", 429)
+        if not await verify_password(ctx.store, user.username, data.current):
+            throttle.failed(user.username, address, time.monotonic())
+            return _password_page(user, lang, "password_wrong", 400)
+        if data.new != data.again:
+            return _password_page(user, lang, "password_mismatch", 400)
+        try:
+            check_password(data.new)
+        except AppError:
+            return _password_page(user, lang, "password_short", 400)
+        session_id = request.cookies.get(SESSION_COOKIE, "")
+        await ctx.store.change_own_password(
+            actor_of(request), user.id, hash_password(data.new), sha256(session_id)
+        )
+        await drop_other_logins(ctx, user.id, keep_session_id=session_id)
+        return _password_page(user, lang, done=True)
+
+
+def _password_page(
+    user: User, lang: str | None, problem: str = "", status_code: int = 200, done: bool = False
+) -> Template:
+    chosen = pick_lang(lang)
+    return Template(
+        "inbox/password.html",
+        context={
+            "t": text_of(chosen),
+            "lang": chosen,
+            "user": user,
+            "problem": problem,
+            "done": done,
+            "home": "/admin" if user.role == "admin" else "/inbox",
+        },
+        status_code=status_code,
+        headers=NO_STORE,
+    )
+
+
+def _desk_key(ctx: Context, desk_id: int | None) -> str:
+    desk = ctx.catalog.desk_by_id(desk_id) if desk_id is not None else None
+    return desk.key if desk else ""
+
+
+INBOX_PAGES = [InboxController, CasebookController, CannedController]

@@ -1,4 +1,9 @@
-"""The ``/counselor`` namespace: logged-in staff, authenticated by the inbox session cookie."""
+"""The ``/counselor`` namespace: logged-in staff, authenticated by the inbox session cookie.
+
+Counselors and supervisors connect; an admin manages the service and is refused (``forbidden``).
+Every event first passes the role check (``access.check_event``), then asks ``access`` for the
+conversation. Casework and supervisors' events live in ``casework.py`` and ``supervisor.py``.
+"""
 
 from __future__ import annotations
 
@@ -6,42 +11,80 @@ from collections.abc import Mapping
 from typing import Any
 
 from service import access
+from service.actions.casework import set_summary
 from service.actions.conversations import claim_conversation, close_conversation
 from service.actions.messages import post_message, send_typing
 from service.actions.queue import send_queue
 from service.auth import session_id_from_cookie_header, user_of_session
 from service.context import Context
 from service.db.store import sha256
-from service.domain.accounts import User
+from service.domain.casework import is_supervisor, normalise_summary, works_inbox
 from service.domain.messages import normalise_body
 from service.errors import AppError, ErrorCode
 from service.protocol import (
-    CloseRequest,
+    CaseCloseRequest,
     ConversationRequest,
     CounselorHistoryRequest,
     CounselorMessageRequest,
     decode,
 )
-from service.realtime.acks import DispatchingNamespace, Handler, refuse
-from service.realtime.rooms import COUNSELOR, conversation_room, desk_room, user_room
+from service.realtime.acks import Handler, refuse
+from service.realtime.casework import CaseworkHandlers
+from service.realtime.rooms import (
+    COUNSELOR,
+    conversation_room,
+    desk_room,
+    supervisors_room,
+    user_room,
+)
+from service.realtime.supervisor import SupervisorHandlers
 from service.wire import message_payload
 
 
-class CounselorNamespace(DispatchingNamespace):
+class CounselorNamespace(CaseworkHandlers, SupervisorHandlers):
     def __init__(self, ctx: Context) -> None:
         super().__init__(COUNSELOR)
         self.ctx = ctx
         rate, burst = ctx.settings.counselor_message_rate, ctx.settings.counselor_message_burst
-        self.limits = {"message": (rate, burst), "typing": (4.0, 10), "history": (4.0, 20)}
+        self.limits = {
+            "message": (rate, burst),
+            "typing": (4.0, 10),
+            "history": (4.0, 20),
+            "case": (4.0, 20),
+            "note": (2.0, 10),
+            "supervisor_note": (2.0, 10),
+            "tag": (4.0, 10),
+            "risk": (2.0, 10),
+            "summary": (2.0, 10),
+            "transfer": (1.0, 5),
+            "monitor": (4.0, 20),
+        }
 
     def handlers(self) -> Mapping[str, Handler]:
-        return {
+        events: dict[str, Handler] = {
             "claim": self.claim,
             "message": self.message,
             "history": self.history,
             "typing": self.typing,
             "close": self.close,
+            "case": self.case,
+            "note": self.note,
+            "tag": self.tag,
+            "risk": self.risk,
+            "summary": self.summary,
+            "transfer": self.transfer,
+            "monitor": self.monitor,
+            "unmonitor": self.unmonitor,
+            "supervisor_note": self.supervisor_note,
         }
+        return {event: self._for_role(event, handler) for event, handler in events.items()}
+
+    def _for_role(self, event: str, handler: Handler) -> Handler:
+        async def checked(sid: str, data: Any) -> Mapping[str, Any]:
+            access.check_event(await self._user(sid), event)
+            return await handler(sid, data)
+
+        return checked
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         # The cookie is SameSite=Strict, but a socket is not bound by CORS: check the Origin
@@ -53,19 +96,19 @@ class CounselorNamespace(DispatchingNamespace):
         user = await user_of_session(self.ctx.store, self.ctx.settings, session_id)
         if user is None:
             raise refuse(ErrorCode.UNAUTHORIZED, "please log in")
+        if not works_inbox(user.role):
+            raise refuse(ErrorCode.FORBIDDEN, "admins manage the service and read no chats")
         # The login session is remembered so that logging out drops this socket too.
         await self.save_session(sid, {"user": user, "login": sha256(session_id or "")})
         await self.enter_room(sid, user_room(user.id))
         for desk in self.ctx.catalog.desks.values():
             if user.works_desk(desk.id):
                 await self.enter_room(sid, desk_room(desk.id))
+                if is_supervisor(user.role):
+                    await self.enter_room(sid, supervisors_room(desk.id))
         for conv in await self.ctx.store.list_held_conversations(user.id):
             await self.enter_room(sid, conversation_room(conv.id))
         await send_queue(self.ctx, sid, user)
-
-    async def _user(self, sid: str) -> User:
-        user: User = (await self.get_session(sid))["user"]
-        return user
 
     async def claim(self, sid: str, data: Any) -> dict[str, Any]:
         req = decode(data, ConversationRequest)
@@ -95,7 +138,7 @@ class CounselorNamespace(DispatchingNamespace):
     async def history(self, sid: str, data: Any) -> dict[str, Any]:
         req = decode(data, CounselorHistoryRequest)
         user = await self._user(sid)
-        await access.conversation_held_by(self.ctx.store, user, req.conversation_id)
+        await access.conversation_to_read(self.ctx.store, user, req.conversation_id)
         found = await self.ctx.store.get_history(req.conversation_id, req.after_seq, req.limit)
         if found is None:
             raise AppError(ErrorCode.NOT_FOUND)
@@ -111,15 +154,29 @@ class CounselorNamespace(DispatchingNamespace):
 
     async def typing(self, sid: str, data: Any) -> dict[str, Any]:
         req = decode(data, ConversationRequest)
-        # Holding a conversation is what put this socket in its room.
-        if conversation_room(req.conversation_id) not in self.rooms(sid):
+        # Holding a conversation is what put this socket in its room; a supervisor watching
+        # it is in the room too, but only to read.
+        watching = await self._watching(sid)
+        if (
+            conversation_room(req.conversation_id) not in self.rooms(sid)
+            or req.conversation_id in watching
+        ):
             raise AppError(ErrorCode.NOT_FOUND)
         await send_typing(self.ctx, req.conversation_id, to_side="visitor")
         return {}
 
     async def close(self, sid: str, data: Any) -> dict[str, Any]:
-        req = decode(data, CloseRequest)
+        req = decode(data, CaseCloseRequest)
         user = await self._user(sid)
-        conv = await access.conversation_held_by(self.ctx.store, user, req.conversation_id)
-        await close_conversation(self.ctx, conv, outcome=req.outcome, by=user)
+        conv = await access.conversation_to_work(self.ctx.store, user, req.conversation_id)
+        if conv.status == "closed":
+            raise AppError(ErrorCode.CONVERSATION_CLOSED)
+        if conv.status == "waiting" and not is_supervisor(user.role):
+            raise AppError(ErrorCode.NOT_FOUND)
+        # The summary first: if the visitor leaves at the same moment, it is kept all the same.
+        if req.summary is not None and (summary := normalise_summary(req.summary)):
+            await set_summary(self.ctx, user, conv, summary)
+        # A supervisor may close any chat of their desks; a counselor only the one they hold.
+        holder = conv.counselor_id if is_supervisor(user.role) else user.id
+        await close_conversation(self.ctx, conv, outcome=req.outcome, by=user, holder_id=holder)
         return {}

@@ -17,3 +17,8 @@ def user_room(user_id: int) -> str:
 
 def desk_room(desk_id: int) -> str:
     return f"desk:{desk_id}"
+
+
+def supervisors_room(desk_id: int) -> str:
+    """The supervisors working a desk: urgent alerts reach all of them at once."""
+    return f"supervisors:desk:{desk_id}"

@@ -1,0 +1,69 @@
+"""Closing conversations whose visitor has gone: no visitor socket in the conversation for
+``MADOGUCHI_VISITOR_GONE_MINUTES`` closes it as "visitor left" (safety.md A7, B15: a chat left
+open invites someone else at the device to read or write in it).
+
+A background task started in the application's lifespan looks every few seconds. Absence is
+timed from when the task first saw the conversation without a visitor, so after a restart every
+visitor gets the full time to reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from service.actions.conversations import close_conversation
+from service.context import Context
+from service.domain.casework import autoclose_interval, gone_too_long
+from service.errors import AppError, ErrorCode
+from service.realtime.rooms import VISITOR, conversation_room
+
+log = logging.getLogger(__name__)
+
+
+def visitor_present(ctx: Context, conversation_id: str) -> bool:
+    participants = ctx.sio.manager.get_participants(VISITOR, conversation_room(conversation_id))
+    return next(iter(participants), None) is not None
+
+
+async def close_gone_conversations(
+    ctx: Context, missing_since: dict[str, float], now: float
+) -> int:
+    """One look: remember who is missing since when, close those gone too long. Returns how
+    many closed."""
+    minutes = ctx.settings.visitor_gone_minutes
+    open_conversations = await ctx.store.list_open_conversations(None)
+    still_open = {c.id for c in open_conversations}
+    for forgotten in set(missing_since) - still_open:
+        del missing_since[forgotten]
+    closed = 0
+    for conv in open_conversations:
+        if visitor_present(ctx, conv.id):
+            missing_since.pop(conv.id, None)
+            continue
+        since = missing_since.setdefault(conv.id, now)
+        if not gone_too_long(since, now, minutes):
+            continue
+        del missing_since[conv.id]
+        try:
+            await close_conversation(ctx, conv, outcome="visitor_left", by=None, system=True)
+            closed += 1
+        except AppError as exc:  # closed by someone else meanwhile
+            if exc.code != ErrorCode.CONVERSATION_CLOSED:
+                raise
+    return closed
+
+
+async def watch_gone_visitors(ctx: Context) -> None:
+    """Runs until cancelled; a fault in one round is logged and the next round goes on."""
+    minutes = ctx.settings.visitor_gone_minutes
+    if minutes <= 0:
+        return
+    missing_since: dict[str, float] = {}
+    while True:
+        await asyncio.sleep(autoclose_interval(minutes))
+        try:
+            await close_gone_conversations(ctx, missing_since, time.monotonic())
+        except Exception:
+            log.exception("closing conversations of visitors who left failed")

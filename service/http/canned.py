@@ -1,0 +1,118 @@
+"""Canned responses for supervisors: the practice of their desks is theirs to keep (issue 5).
+
+Plain forms with CSRF, as the admin pages; every change is audited with the supervisor as the
+actor. A supervisor edits the responses of the desks they work; the ones for every desk only if
+they work every desk.
+"""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect, Template
+
+from service.context import Context
+from service.domain.accounts import User
+from service.domain.checks import check_text
+from service.domain.replies import CannedResponse
+from service.errors import AppError
+from service.http.staff_pages import (
+    NO_STORE,
+    STAFF_EXCEPTIONS,
+    SUPERVISING,
+    Req,
+    actor_of,
+    staff_of,
+    staff_only,
+    text_of,
+)
+from service.i18n import pick_lang
+
+
+def _may_edit(user: User, desk_id: int | None) -> bool:
+    return user.desk_ids is None if desk_id is None else user.works_desk(desk_id)
+
+
+class CannedController(Controller):
+    path = "/inbox/canned"
+    include_in_schema = False
+    guards = [staff_only]  # noqa: RUF012 (Litestar's declarative controller attributes)
+    opt = SUPERVISING
+    exception_handlers = STAFF_EXCEPTIONS  # type: ignore[assignment]
+
+    async def _page(
+        self, request: Req, ctx: Context, lang: str | None, error: str = "", status: int = 200
+    ) -> Template:
+        user, chosen = staff_of(request), pick_lang(lang)
+        items = [c for c in await ctx.store.list_canned_responses() if _may_edit(user, c.desk_id)]
+        desks = [d for d in ctx.catalog.desks.values() if user.works_desk(d.id)]
+        return Template(
+            "inbox/canned.html",
+            context={
+                "t": text_of(chosen),
+                "lang": chosen,
+                "user": user,
+                "items": [
+                    {"id": c.id, "title": c.title, "body": c.body, "desk": _key(ctx, c)}
+                    for c in items
+                ],
+                "desks": desks,
+                "every_desk": user.desk_ids is None,
+                "error": error,
+            },
+            status_code=status,
+            headers=NO_STORE,
+        )
+
+    @get("/")
+    async def canned(self, request: Req, ctx: Context, lang: str | None = None) -> Template:
+        return await self._page(request, ctx, lang)
+
+    @post("/")
+    async def add(self, request: Req, ctx: Context, lang: str | None = None) -> Template | Redirect:
+        user = staff_of(request)
+        form = await request.form()
+        desk_key = str(form.get("desk", "")) or None
+        desk = ctx.catalog.desks.get(desk_key) if desk_key else None
+        if (desk_key and desk is None) or not _may_edit(user, desk.id if desk else None):
+            return await self._page(request, ctx, lang, "canned_desk", 400)
+        try:
+            title = check_text(str(form.get("title", "")), "title", max_length=100)
+            body = check_text(str(form.get("body", "")), "text", max_length=4000)
+        except AppError as exc:
+            return await self._page(request, ctx, lang, exc.message, 400)
+        await ctx.store.insert_canned_response(actor_of(request), desk_key, title, body)
+        return Redirect("/inbox/canned", status_code=303)
+
+    @post("/{canned_id:int}")
+    async def update(
+        self, request: Req, ctx: Context, canned_id: int, lang: str | None = None
+    ) -> Template | Redirect:
+        await self._own(request, ctx, canned_id)
+        form = await request.form()
+        if form.get("delete"):
+            await ctx.store.delete_canned_response(actor_of(request), canned_id)
+            return Redirect("/inbox/canned", status_code=303)
+        try:
+            fields = {
+                "title": check_text(str(form.get("title", "")), "title", max_length=100),
+                "body": check_text(str(form.get("body", "")), "text", max_length=4000),
+            }
+        except AppError as exc:
+            return await self._page(request, ctx, lang, exc.message, 400)
+        await ctx.store.update_canned_response(actor_of(request), canned_id, fields)
+        return Redirect("/inbox/canned", status_code=303)
+
+    async def _own(self, request: Req, ctx: Context, canned_id: int) -> CannedResponse:
+        user = staff_of(request)
+        found = next(
+            (c for c in await ctx.store.list_canned_responses() if c.id == canned_id), None
+        )
+        if found is None or not _may_edit(user, found.desk_id):
+            raise NotFoundException()
+        return found
+
+
+def _key(ctx: Context, canned: CannedResponse) -> str:
+    desk = ctx.catalog.desk_by_id(canned.desk_id) if canned.desk_id is not None else None
+    return desk.name if desk else ""

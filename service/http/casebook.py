@@ -1,0 +1,175 @@
+"""Closed conversations: a list filtered by date, desk, tag, outcome and code word, and a record
+opened on purpose, each opening written to the audit log in the same transaction as the read.
+
+Field-level access (safety.md B9, B10): the list never shows a summary or a message. Opening
+shows the handoff (summary, code word, outcome, tags, risk) to every counselor who may list the
+conversation; the transcript and the staff notes only to the counselor who held it and to the
+supervisors of its desk. A counselor lists only what they held, unless they give the exact code
+word a visitor told them (how a phone counselor finds the handoff, B2).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, get, post
+from litestar.exceptions import NotFoundException
+from litestar.response import Template
+
+from service.context import Context
+from service.domain.accounts import User
+from service.domain.casework import (
+    PURPOSES,
+    ClosedFilter,
+    check_purpose,
+    is_supervisor,
+    parse_day,
+)
+from service.domain.conversations import OUTCOMES
+from service.domain.visitors import normalise_code_word
+from service.errors import AppError
+from service.http.staff_pages import (
+    COUNSELING,
+    NO_STORE,
+    STAFF_EXCEPTIONS,
+    Req,
+    actor_of,
+    staff_of,
+    staff_only,
+    text_of,
+)
+from service.i18n import pick_lang
+
+
+def _filter(ctx: Context, user: User, query: dict[str, str]) -> tuple[ClosedFilter, str]:
+    """The filter from the query string, and a problem key if a field was refused."""
+    try:
+        desk = ctx.catalog.desks.get(query.get("desk", ""))
+        word = query.get("code_word", "").strip()
+        return (
+            ClosedFilter(
+                date_from=parse_day(query.get("from")),
+                date_to=parse_day(query.get("to")),
+                desk_id=desk.id if desk and user.works_desk(desk.id) else None,
+                tag=query.get("tag") or None,
+                outcome=query.get("outcome") if query.get("outcome") in OUTCOMES else None,
+                code_word=normalise_code_word(word) if word else None,
+            ),
+            "",
+        )
+    except AppError:
+        return ClosedFilter(), "filter_invalid"
+
+
+def _desk_ids(ctx: Context, user: User) -> list[int] | None:
+    if user.desk_ids is None:
+        return None
+    return [d.id for d in ctx.catalog.desks.values() if user.works_desk(d.id)]
+
+
+class CasebookController(Controller):
+    path = "/inbox/closed"
+    include_in_schema = False
+    guards = [staff_only]  # noqa: RUF012 (Litestar's declarative controller attributes)
+    opt = COUNSELING
+    exception_handlers = STAFF_EXCEPTIONS  # type: ignore[assignment]
+
+    @get("/")
+    async def closed(self, request: Req, ctx: Context, lang: str | None = None) -> Template:
+        user, chosen = staff_of(request), pick_lang(lang)
+        query = {k: str(v) for k, v in request.query_params.items()}
+        where, problem = _filter(ctx, user, query)
+        held_by = None if is_supervisor(user.role) else user.id
+        items = await ctx.store.list_closed(_desk_ids(ctx, user), held_by, where)
+        text = text_of(chosen)
+        tags = await ctx.store.list_topic_tags()
+        return Template(
+            "inbox/closed.html",
+            context={
+                "t": text,
+                "lang": chosen,
+                "user": user,
+                "query": query,
+                "problem": problem,
+                "items": [
+                    {
+                        "id": i.id,
+                        "desk": _desk_name(ctx, i.desk_id),
+                        "created_at": i.created_at,
+                        "closed_at": i.closed_at or "",
+                        "outcome": text.get(f"outcome_{i.outcome}", i.outcome or ""),
+                        "risk": text[f"risk_{i.risk}"],
+                        "urgent": i.risk == "urgent",
+                        "quick_exit": i.quick_exit,
+                        "counselor": i.counselor or "",
+                        "tags": [_tag_label(tags, k, chosen) for k in i.tags],
+                        "has_summary": i.has_summary,
+                    }
+                    for i in items
+                ],
+                "desks": [d for d in ctx.catalog.desks.values() if user.works_desk(d.id)],
+                "tags": tags,
+                "outcomes": [(o, text[f"outcome_{o}"]) for o in OUTCOMES],
+                "purposes": [(p, text[f"purpose_{p}"]) for p in PURPOSES],
+            },
+            headers=NO_STORE,
+        )
+
+    @post("/{conversation_id:str}")
+    async def open_record(
+        self, request: Req, ctx: Context, conversation_id: str, lang: str | None = None
+    ) -> Template:
+        """Open one closed conversation, saying why; the opening is audited."""
+        user, chosen = staff_of(request), pick_lang(lang)
+        form = await request.form()
+        try:
+            purpose = check_purpose(str(form.get("purpose", "")))
+        except AppError:
+            raise NotFoundException() from None
+        conv = await ctx.store.get_conversation(conversation_id)
+        if conv is None or conv.status != "closed" or not user.works_desk(conv.desk_id):
+            raise NotFoundException()
+        held = conv.counselor_id == user.id or await ctx.store.was_held_by(conv.id, user.id)
+        full = held or is_supervisor(user.role)
+        if not full:
+            # Without having held it, a counselor gets the handoff only by its code word.
+            word = str(form.get("code_word", "")).strip()
+            case = await ctx.store.get_case(conv.id)
+            if not word or case is None or case.code_word != normalise_code_word(word):
+                raise NotFoundException()
+        case, messages = await ctx.store.open_closed(actor_of(request), conv.id, purpose, full)
+        text = text_of(chosen)
+        tags = await ctx.store.list_topic_tags()
+        survey = await ctx.store.get_survey(conv.id) if is_supervisor(user.role) else None
+        return Template(
+            "inbox/record.html",
+            context={
+                "t": text,
+                "lang": chosen,
+                "user": user,
+                "conv": conv,
+                "desk": _desk_name(ctx, conv.desk_id),
+                "outcome": text.get(f"outcome_{conv.outcome}", conv.outcome or ""),
+                "risk": text[f"risk_{case.risk}"],
+                "case": case,
+                "tags": [_tag_label(tags, k, chosen) for k in case.tags],
+                "full": full,
+                "messages": messages,
+                "notes": case.notes if full else (),
+                "survey": survey,
+                "purpose": text[f"purpose_{purpose}"],
+            },
+            headers=NO_STORE,
+        )
+
+
+def _desk_name(ctx: Context, desk_id: int) -> str:
+    desk = ctx.catalog.desk_by_id(desk_id)
+    return desk.name if desk else ""
+
+
+def _tag_label(tags: list[Any], key: str, lang: str) -> str:
+    tag = next((t for t in tags if t.key == key), None)
+    if tag is None:
+        return key
+    return str(tag.label_en or tag.label_ja) if lang == "en" else str(tag.label_ja)
