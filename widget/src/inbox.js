@@ -1,77 +1,13 @@
-// The counselors' inbox: the live queue, claiming, and one conversation at a time.
-// Same origin as the page, so the HttpOnly session cookie goes with the socket by itself.
+// The counselors' inbox (the live queue, claiming, one conversation at a time with its record)
+// and the supervisors' board (every chat of their desks, watched read-only), one script for both
+// pages. Same origin as the page, so the HttpOnly session cookie goes with the socket by itself.
 import { io } from 'socket.io-client'
+import { createAlerts } from './inbox-alerts.js'
+import { createCanned } from './inbox-canned.js'
+import { createCase } from './inbox-case.js'
+import { STRINGS } from './inbox-strings.js'
 import { createOutbox } from './outbox.js'
 import { createThread, followBottom, h } from './thread.js'
-
-const STRINGS = {
-  ja: {
-    waiting: '待機中',
-    active: '対応中',
-    closed: '終了',
-    urgent: '緊急',
-    mine: '自分が担当',
-    heldBy: (name) => `担当：${name}`,
-    claim: '対応する',
-    open: '開く',
-    newMessage: '新着',
-    wait: (m, s) => (m >= 60 ? `${Math.floor(m / 60)}時間${m % 60}分` : `${m}分${s}秒`),
-    langs: { ja: '日本語', en: '英語' },
-    sources: { direct: '直接', partner: 'パートナー', campaign: 'キャンペーン' },
-    desk: 'デスク',
-    visitor: '相談者：',
-    me: '自分：',
-    system: {
-      counselor_joined: '相談員が入室しました。',
-      conversation_closed: '相談を終了しました。',
-      visitor_left: '相談者が退出しました。',
-      visitor_quick_exit: '相談者が緊急退出しました。'
-    },
-    sending: '送信中…',
-    failed: '送信できませんでした',
-    title: (source) => `相談（${source}）`,
-    statusWaiting: '相談者は待っています。',
-    statusActive: '対応中です。',
-    statusClosed: (outcome) => `この相談は終了しました${outcome ? `（${outcome}）` : ''}。`,
-    offline: '接続が切れました。再接続しています…',
-    refused: '接続できません。ページを再読み込みしてください。',
-    claimed: 'ほかの相談員が先に対応を始めました。',
-    failedAction: '操作できませんでした。もう一度お試しください。'
-  },
-  en: {
-    waiting: 'Waiting',
-    active: 'Active',
-    closed: 'Closed',
-    urgent: 'Urgent',
-    mine: 'Yours',
-    heldBy: (name) => `With ${name}`,
-    claim: 'Take',
-    open: 'Open',
-    newMessage: 'New',
-    wait: (m, s) => (m >= 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${m} min ${s} s`),
-    langs: { ja: 'Japanese', en: 'English' },
-    sources: { direct: 'direct', partner: 'partner', campaign: 'campaign' },
-    desk: 'desk',
-    visitor: 'Visitor: ',
-    me: 'You: ',
-    system: {
-      counselor_joined: 'A counselor joined.',
-      conversation_closed: 'The conversation was closed.',
-      visitor_left: 'The visitor left.',
-      visitor_quick_exit: 'The visitor left by quick exit.'
-    },
-    sending: 'Sending…',
-    failed: 'Not sent',
-    title: (source) => `Conversation (${source})`,
-    statusWaiting: 'The visitor is waiting.',
-    statusActive: 'Active.',
-    statusClosed: (outcome) => `This conversation is closed${outcome ? ` (${outcome})` : ''}.`,
-    offline: 'Connection lost. Reconnecting…',
-    refused: 'Cannot connect. Please reload the page.',
-    claimed: 'Another counselor took this conversation first.',
-    failedAction: 'That did not work. Please try again.'
-  }
-}
 
 const ACK_TIMEOUT_MS = 8000
 const RETRY_MS = 2000
@@ -81,8 +17,10 @@ const MAX_BODY_CHARS = 2000
 
 const lang = document.body.dataset.lang === 'en' ? 'en' : 'ja'
 const T = STRINGS[lang]
+const BOARD = document.body.dataset.page === 'board'
 const $ = (id) => document.getElementById(id)
 const $banner = $('mg-banner')
+const $alert = $('mg-alert')
 const $queueList = $('mg-queue-list')
 const $queueEmpty = $('mg-queue-empty')
 const $paneEmpty = $('mg-pane-empty')
@@ -95,6 +33,8 @@ const $composer = $('mg-composer')
 const $text = $('mg-text')
 const $close = $('mg-close')
 const $outcome = $('mg-outcome')
+const $closeSummary = $('mg-close-summary')
+const alerts = createAlerts({ userId: document.body.dataset.user, title: document.body.dataset.title, T })
 
 let queue = []
 // Conversations this counselor has seen messages of: id → { id, status, outcome, thread, synced }.
@@ -114,14 +54,14 @@ function conversation (id) {
     const thread = createThread({
       own: 'counselor',
       locale: lang,
-      who: (author) => (author === 'visitor' ? T.visitor : T.me),
+      who: (author) => (author === 'visitor' ? T.visitor : BOARD ? T.counselor : T.me),
       text: (code) => T.system[code] || code,
       status: (state) => T[state]
     })
     thread.$log.setAttribute('role', 'log')
     thread.$log.setAttribute('aria-live', 'polite')
     // synced: every message up to thread.lastSeq is on screen, so a catch-up may start there.
-    conv = { id, status: '', outcome: '', thread, synced: false, unread: false }
+    conv = { id, status: '', outcome: '', thread, synced: false, unread: false, watched: false }
     conversations.set(id, conv)
   }
   return conv
@@ -139,9 +79,17 @@ function metaText (item) {
   return [`${T.desk}: ${item.desk}`, T.langs[item.lang] || item.lang, sourceText(item.source)].join(' · ')
 }
 
-function waitText (since) {
-  const seconds = Math.max(0, Math.floor((Date.now() - Date.parse(since)) / 1000))
+function waitText (since, until) {
+  const end = until ? Date.parse(until) : Date.now()
+  const seconds = Math.max(0, Math.floor((end - Date.parse(since)) / 1000))
   return T.wait(Math.floor(seconds / 60), seconds % 60)
+}
+
+function timer (label, since) {
+  const $wait = h('span', 'mg-js-wait', waitText(since))
+  $wait.dataset.since = since
+  $wait.setAttribute('aria-label', label)
+  return $wait
 }
 
 function queueEntry (item) {
@@ -151,17 +99,23 @@ function queueEntry (item) {
   $li.classList.toggle('mg-q--current', item.id === current)
   const $head = h('p', 'mg-q-head')
   $head.appendChild(h('span', 'mg-q-state', item.status === 'waiting' ? T.waiting : T.active))
-  if (item.urgent) $head.appendChild(h('span', 'mg-q-urgent', T.urgent))
+  if (item.urgent || item.risk === 'urgent') $head.appendChild(h('span', 'mg-q-urgent', T.urgent))
+  else if (item.risk === 'concern') $head.appendChild(h('span', 'mg-q-concern', T.risks.concern))
   if (item.status === 'waiting') {
-    const $wait = h('span', 'mg-js-wait', waitText(item.waiting_since))
-    $wait.dataset.since = item.waiting_since
-    $head.appendChild($wait)
+    $head.appendChild(timer(T.waitLabel, item.waiting_since))
+  } else if (BOARD && item.claimed_at) {
+    $head.appendChild(h('span', 'mg-q-wait', `${T.waitLabel} ${waitText(item.waiting_since, item.claimed_at)}`))
+    $head.appendChild(h('span', null, T.durationLabel))
+    $head.appendChild(timer(T.durationLabel, item.claimed_at))
   }
   if (conv && conv.unread) $head.appendChild(h('span', 'mg-q-new', T.newMessage))
   $li.append($head, h('p', 'mg-q-meta', metaText(item)))
   if (item.status === 'active') $li.appendChild(h('p', 'mg-q-who', item.mine ? T.mine : T.heldBy(item.counselor || '')))
   let $button = null
-  if (item.status === 'waiting') {
+  if (BOARD) {
+    $button = h('button', 'mg-secondary', T.monitor)
+    $button.addEventListener('click', () => openConversation(item.id))
+  } else if (item.status === 'waiting') {
     $button = h('button', 'mg-primary', T.claim)
     $button.addEventListener('click', () => claim(item.id))
   } else if (item.mine) {
@@ -187,6 +141,8 @@ function renderQueue () {
     .concat(queue.filter((item) => item.status !== 'waiting' && !item.mine))
   $queueList.replaceChildren(...ordered.map(queueEntry))
   $queueEmpty.hidden = ordered.length > 0
+  const unread = Array.from(conversations.values()).filter((c) => c.unread).length
+  alerts.setCount(BOARD ? 0 : queue.filter((item) => item.status === 'waiting').length + unread)
   if (focusedKey) {
     const $again = Array.from($queueList.querySelectorAll('button')).find(($b) => $b.dataset.key === focusedKey)
     if ($again) $again.focus()
@@ -210,15 +166,33 @@ function renderConversation () {
   const item = queue.find((entry) => entry.id === current)
   if (item) $title.textContent = T.title(metaText(item))
   if (conv.status === 'closed') $status.textContent = T.statusClosed(outcomeLabel(conv.outcome))
+  else if (conv.status === 'transferred') $status.textContent = T.statusTransferred
+  else if (BOARD) $status.textContent = T.statusWatching(item && item.counselor)
   else $status.textContent = conv.status === 'waiting' ? T.statusWaiting : conv.status === 'active' ? T.statusActive : ''
-  const canWrite = conv.status === 'active'
-  $composer.hidden = !canWrite
-  $close.hidden = !canWrite
-  if (!canWrite) $typing.hidden = true
+  const canWrite = conv.status === 'active' && !BOARD
+  if ($composer) {
+    $composer.hidden = !canWrite
+    $close.hidden = !canWrite
+  }
+  if (!canWrite) $typing.hidden = BOARD ? $typing.hidden : true
+}
+
+function showCase (conv) {
+  const item = queue.find((entry) => entry.id === conv.id)
+  const open = conv.status === 'active' || conv.status === 'waiting'
+  if (BOARD) {
+    caseView.show(conv.id, { work: true, whisper: conv.status === 'active' && Boolean(item && item.counselor) && !item.mine, open })
+  } else {
+    caseView.show(conv.id, { work: conv.status !== 'transferred', whisper: false, open: conv.status === 'active' })
+  }
 }
 
 function openConversation (id) {
   const conv = conversation(id)
+  if (BOARD && current && current !== id) {
+    socket.emit('unmonitor', { conversation_id: current })
+    conversations.get(current).watched = false
+  }
   current = id
   conv.unread = false
   $paneEmpty.hidden = true
@@ -228,9 +202,25 @@ function openConversation (id) {
   $scroll.scrollTop = $scroll.scrollHeight
   renderConversation()
   renderQueue()
-  catchUp(conv)
-  if (conv.status === 'active') $text.focus()
+  if (BOARD) watch(conv)
+  else catchUp(conv)
+  showCase(conv)
+  if (conv.status === 'active' && !BOARD) $text.focus()
   else $title.focus()
+}
+
+// A supervisor joins the conversation's room read-only, then reads it back.
+function watch (conv) {
+  socket.timeout(ACK_TIMEOUT_MS).emit('monitor', { conversation_id: conv.id }, (err, ack) => {
+    if (err || !ack.ok) {
+      setBanner(T.failedAction)
+      return
+    }
+    conv.watched = true
+    conv.status = ack.conversation.status
+    catchUp(conv)
+    renderConversation()
+  })
 }
 
 // Every message after the last one shown (all of them the first time), in seq order.
@@ -241,7 +231,7 @@ function catchUp (conv) {
       if (socket.connected && (err || ack.error.code === 'rate_limited')) setTimeout(() => catchUp(conv), RETRY_MS)
       return
     }
-    const apply = () => ack.messages.forEach(receive)
+    const apply = () => ack.messages.forEach((message) => receive(message, false))
     if (conv.id === current) followBottom($scroll, apply)
     else apply()
     conv.synced = true
@@ -251,10 +241,11 @@ function catchUp (conv) {
   })
 }
 
-function receive (message) {
+function receive (message, live) {
   const conv = conversation(message.conversation_id)
   if (message.client_id) outbox.settle(message.client_id, message)
   if (!conv.thread.add(message) || message.author !== 'visitor') return
+  if (live && !BOARD) alerts.notify('message')
   if (conv.id === current) {
     $typing.hidden = true
   } else {
@@ -268,7 +259,8 @@ function claim (id) {
     if (err) {
       setBanner(T.failedAction)
     } else if (!ack.ok) {
-      setBanner(ack.error.code === 'already_claimed' ? T.claimed : T.failedAction)
+      const code = ack.error.code
+      setBanner(code === 'already_claimed' ? T.claimed : code === 'chat_limit' ? T.chatLimit : T.failedAction)
     } else {
       setBanner('')
       conversation(id).status = 'active'
@@ -280,6 +272,9 @@ function claim (id) {
 // ---- the connection ----
 
 const socket = io('/counselor', { reconnectionDelay: 1000, reconnectionDelayMax: 5000 })
+const caseView = createCase({ socket, T, lang, setBanner })
+// Waiting visitors already announced; the first queue after loading announces nobody.
+let announced = null
 
 const outbox = createOutbox(socket, {
   payload: (item) => ({ conversation_id: item.conversationId, client_id: item.clientId, body: item.body }),
@@ -305,7 +300,8 @@ socket.on('connect', () => {
   // Live messages missed while away are fetched again: now for the open conversation, on
   // opening for the others.
   for (const conv of conversations.values()) if (conv.id !== current) conv.synced = false
-  if (current) catchUp(conversations.get(current))
+  if (current && BOARD) watch(conversations.get(current))
+  else if (current) catchUp(conversations.get(current))
   outbox.flush()
 })
 
@@ -322,24 +318,45 @@ socket.on('disconnect', (reason) => {
 
 socket.on('queue', (payload) => {
   queue = payload.conversations
+  const waiting = queue.filter((item) => item.status === 'waiting').map((item) => item.id)
+  if (announced && !BOARD && waiting.some((id) => !announced.has(id))) alerts.notify('visitor')
+  announced = new Set([...(announced || []), ...waiting])
   for (const item of queue) if (conversations.has(item.id)) conversations.get(item.id).status = item.status
   renderQueue()
   if (current) renderConversation()
 })
 
 socket.on('message', (message) => {
-  if (message.conversation_id === current) followBottom($scroll, () => receive(message))
-  else receive(message)
+  if (message.conversation_id === current) followBottom($scroll, () => receive(message, true))
+  else receive(message, true)
+})
+
+socket.on('case', (record) => caseView.render(record))
+
+socket.on('alert', (payload) => {
+  $alert.replaceChildren(h('span', null, T.alert(payload.desk, payload.by)))
+  const $go = h('button', 'mg-primary', T.alertOpen)
+  $go.type = 'button'
+  $go.addEventListener('click', () => {
+    if (BOARD) openConversation(payload.conversation_id)
+    else location.assign('/inbox/board')
+  })
+  $alert.appendChild($go)
+  $alert.hidden = false
+  alerts.notify('urgent')
 })
 
 socket.on('status', (state) => {
   const conv = conversation(state.conversation_id)
   conv.status = state.status
   if (state.outcome) conv.outcome = state.outcome
-  if (state.status === 'closed') {
+  if (state.status === 'closed' || state.status === 'transferred') {
     outbox.failWhere((item) => item.conversationId === conv.id, 'conversation_closed')
   }
-  if (conv.id === current) renderConversation()
+  if (conv.id === current) {
+    renderConversation()
+    showCase(conv)
+  }
 })
 
 socket.on('typing', (payload) => {
@@ -350,6 +367,15 @@ socket.on('typing', (payload) => {
 })
 
 // ---- what the counselor does ----
+
+if ($composer) {
+  createCanned({
+    $text,
+    $list: $('mg-canned'),
+    $button: $('mg-canned-open'),
+    deskOf: () => (queue.find((item) => item.id === current) || {}).desk || '',
+    T
+  })
 
 $composer.addEventListener('submit', (event) => {
   event.preventDefault()
@@ -383,12 +409,15 @@ $text.addEventListener('input', () => {
 $close.addEventListener('submit', (event) => {
   event.preventDefault()
   const id = current
-  socket.timeout(ACK_TIMEOUT_MS).emit('close', { conversation_id: id, outcome: $outcome.value }, (err, ack) => {
+  const payload = { conversation_id: id, outcome: $outcome.value }
+  if ($closeSummary.value.trim()) payload.summary = $closeSummary.value
+  socket.timeout(ACK_TIMEOUT_MS).emit('close', payload, (err, ack) => {
     if (err || !ack.ok) {
       setBanner(T.failedAction)
       return
     }
     setBanner('')
+    $closeSummary.value = ''
     const conv = conversation(id)
     conv.status = 'closed'
     conv.outcome = $outcome.value
@@ -398,3 +427,18 @@ $close.addEventListener('submit', (event) => {
     }
   })
 })
+}
+
+const $unwatch = $('mg-unwatch')
+if ($unwatch) {
+  $unwatch.addEventListener('click', () => {
+    if (!current) return
+    socket.emit('unmonitor', { conversation_id: current })
+    conversations.get(current).watched = false
+    current = null
+    $convo.hidden = true
+    $paneEmpty.hidden = false
+    caseView.hide()
+    renderQueue()
+  })
+}
