@@ -317,7 +317,9 @@ function begin (inDanger) {
   else socket.connect()
 }
 
+$('nojs').remove()
 if ($start) {
+  $('actions').hidden = false
   $start.addEventListener('click', () => begin(false))
   $urgent.addEventListener('click', () => begin(true))
 }
