@@ -16,8 +16,11 @@ export function createCanned ({ $text, $list, $button, deskOf, T }) {
   function matches (query) {
     const desk = deskOf()
     const q = query.toLowerCase()
-    return all.filter((c) => (!c.desk || c.desk === desk) &&
+    const found = all.filter((c) => (!c.desk || c.desk === desk) &&
       (!q || c.title.toLowerCase().includes(q) || c.body.toLowerCase().includes(q)))
+    // Titles that start with what was typed come first.
+    return found.filter((c) => c.title.toLowerCase().startsWith(q))
+      .concat(found.filter((c) => !c.title.toLowerCase().startsWith(q)))
   }
 
   function draw () {

@@ -156,8 +156,8 @@ setInterval(() => {
 // ---- one conversation ----
 
 function outcomeLabel (value) {
-  const $option = Array.from($outcome.options).find(($o) => $o.value === value)
-  return $option ? $option.textContent : value
+  const $item = Array.from(document.querySelectorAll('#mg-outcome-data li')).find(($li) => $li.dataset.value === value)
+  return $item ? $item.dataset.label : value
 }
 
 function renderConversation () {
@@ -204,7 +204,7 @@ function openConversation (id) {
   renderQueue()
   if (BOARD) watch(conv)
   else catchUp(conv)
-  showCase(conv)
+  if (!BOARD) showCase(conv)
   if (conv.status === 'active' && !BOARD) $text.focus()
   else $title.focus()
 }
@@ -220,6 +220,7 @@ function watch (conv) {
     conv.status = ack.conversation.status
     catchUp(conv)
     renderConversation()
+    if (conv.id === current) showCase(conv)
   })
 }
 
