@@ -25,6 +25,7 @@ from service.clock import now_iso
 from service.db.admin import AdminQueries
 from service.db.casework import CaseworkQueries
 from service.db.migrate import apply_migrations
+from service.db.reports import ReportQueries
 from service.db.rows import USER_COLUMNS, insert_user, user_of
 from service.db.visitors import VisitorQueries
 from service.domain.accounts import Role, User
@@ -140,12 +141,13 @@ async def _run_on(db: aiosqlite.Connection, fn: Callable[..., T], *args: Any) ->
     return await db._execute(fn, db._conn, *args)  # type: ignore[no-any-return,no-untyped-call]
 
 
-class Store(AdminQueries, VisitorQueries, CaseworkQueries):
+class Store(AdminQueries, VisitorQueries, CaseworkQueries, ReportQueries):
     """The service's database. Open with :meth:`open`; all methods are coroutine-safe.
 
     Desks, partners, campaigns and the other things admins set up are in ``db/admin.py``; a
     visitor's urgent choice, code word and survey in ``db/visitors.py``; notes, tags, risk,
-    transfers and handoffs in ``db/casework.py``.
+    transfers and handoffs in ``db/casework.py``; the facts that reports count in
+    ``db/reports.py``.
     """
 
     def __init__(self, path: Path, reader: aiosqlite.Connection, writer: aiosqlite.Connection):
