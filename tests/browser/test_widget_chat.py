@@ -272,3 +272,16 @@ def test_the_loader_takes_position_label_colour_and_language_from_its_tag(
     box = launcher.bounding_box()
     assert box is not None and box["x"] < 100
     expect(page.get_by_role("link", name="Exit")).to_be_visible()
+
+
+def test_the_staying_safe_page_has_its_own_quick_exit(
+    server: Server, open_page: Callable[..., Page]
+) -> None:
+    page = open_page()
+    page.goto(f"{server.url}/safety?lang=ja")
+    expect(page.get_by_role("heading", name="安全にインターネットを使うために")).to_be_visible()
+    page.keyboard.press("Shift")
+    expect(page.get_by_text("Shiftキーをあと2回押すと退出します")).to_be_attached()
+    page.keyboard.press("Shift")
+    page.keyboard.press("Shift")
+    expect(page).to_have_url(EXIT_URL)
