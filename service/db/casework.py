@@ -18,7 +18,7 @@ from service.db.admin import audit
 from service.db.rows import USER_COLUMNS, user_of
 from service.domain.accounts import User
 from service.domain.audit import Actor
-from service.domain.casework import Case, ClosedFilter, ClosedItem, Note
+from service.domain.casework import Case, ClosedFilter, ClosedItem, Note, works_inbox
 from service.domain.conversations import Message
 from service.errors import AppError, ErrorCode
 
@@ -239,7 +239,7 @@ def _works_desk(conn: sqlite3.Connection, user: User, desk_id: int) -> bool:
     row = conn.execute(
         "SELECT active, role, all_desks FROM user WHERE id = ?", (user.id,)
     ).fetchone()
-    if row is None or not row["active"] or row["role"] not in ("counselor", "supervisor"):
+    if row is None or not row["active"] or not works_inbox(row["role"]):
         return False
     if row["all_desks"]:
         return True

@@ -3,8 +3,8 @@ closed-conversation filters and the login throttle. Pure: no I/O, times are pass
 
 Roles follow the centre's practice (safety.md B6, B9): a counselor works the queue of their
 desks and the conversations they hold; a supervisor sees everything on their desks, watches
-live chats and writes private notes to the counselor; an admin manages the service and reads
-no conversation at all.
+live chats and writes private notes to the counselor; an admin manages the service and, in the
+inbox, has a supervisor's rights (a small centre's admin is one of its senior counselors).
 """
 
 from __future__ import annotations
@@ -37,9 +37,10 @@ SUPERVISOR_EVENTS = COUNSELOR_EVENTS | {"monitor", "unmonitor", "supervisor_note
 STAFF_EVENTS: dict[Role, frozenset[str]] = {
     "counselor": COUNSELOR_EVENTS,
     "supervisor": SUPERVISOR_EVENTS,
-    "admin": frozenset(),
+    "admin": SUPERVISOR_EVENTS,
 }
-INBOX_ROLES: frozenset[Role] = frozenset({"counselor", "supervisor"})
+INBOX_ROLES: frozenset[Role] = frozenset({"counselor", "supervisor", "admin"})
+SUPERVISING_ROLES: frozenset[Role] = frozenset({"supervisor", "admin"})
 
 
 def may_send(role: Role, event: str) -> bool:
@@ -48,12 +49,13 @@ def may_send(role: Role, event: str) -> bool:
 
 
 def works_inbox(role: Role) -> bool:
-    """Counselors and supervisors answer chats; admins manage and read none (B9)."""
+    """Every staff role answers chats; what each may see is narrowed by ``is_supervisor``."""
     return role in INBOX_ROLES
 
 
 def is_supervisor(role: Role) -> bool:
-    return role == "supervisor"
+    """Supervisors, and admins above them, see everything on their desks."""
+    return role in SUPERVISING_ROLES
 
 
 def _text(raw: str, max_chars: int, *, required: bool = True) -> str:

@@ -25,7 +25,7 @@ from service.config import Settings
 from service.context import Context
 from service.db.store import sha256
 from service.domain.accounts import User
-from service.domain.casework import LoginThrottle
+from service.domain.casework import LoginThrottle, works_inbox
 from service.domain.checks import check_password
 from service.domain.conversations import OUTCOMES
 from service.errors import AppError
@@ -131,8 +131,7 @@ class InboxController(Controller):
             return _login_page(lang, "login_failed", status_code=401)
         throttle.succeeded(data.username)
         session_id = await open_session(ctx.store, user)
-        home = "/admin" if user.role == "admin" else "/inbox"
-        return Redirect(home, status_code=303, cookies=[_session_cookie(ctx, session_id)])
+        return Redirect("/inbox", status_code=303, cookies=[_session_cookie(ctx, session_id)])
 
     @post("/logout")
     async def logout(self, request: Req, ctx: Context) -> Redirect:
@@ -163,7 +162,7 @@ class InboxController(Controller):
         colleagues = [
             u
             for u in await ctx.store.list_users()
-            if u.active and u.role in ("counselor", "supervisor") and u.id != user.id
+            if u.active and works_inbox(u.role) and u.id != user.id
         ]
         return Template(
             name,

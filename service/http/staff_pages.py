@@ -21,14 +21,14 @@ from service.auth import SESSION_COOKIE, user_of_session
 from service.context import Context
 from service.domain.accounts import ROLES, User
 from service.domain.audit import Actor
-from service.domain.casework import INBOX_ROLES
+from service.domain.casework import INBOX_ROLES, SUPERVISING_ROLES
 from service.i18n import CASEWORK_TEXT, TEXT, pick_lang
 
 Req = Request[Any, Any, Any]
 NO_STORE = {"Cache-Control": "no-store"}
 _USER = "madoguchi_staff"
 COUNSELING = {"roles": INBOX_ROLES}
-SUPERVISING = {"roles": frozenset({"supervisor"})}
+SUPERVISING = {"roles": SUPERVISING_ROLES}
 ANY_STAFF = {"roles": frozenset(ROLES)}
 
 

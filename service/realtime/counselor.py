@@ -1,6 +1,6 @@
 """The ``/counselor`` namespace: logged-in staff, authenticated by the inbox session cookie.
 
-Counselors and supervisors connect; an admin manages the service and is refused (``forbidden``).
+Counselors, supervisors and admins (who have a supervisor's rights here) connect.
 Every event first passes the role check (``access.check_event``), then asks ``access`` for the
 conversation. Casework and supervisors' events live in ``casework.py`` and ``supervisor.py``.
 """
@@ -97,7 +97,7 @@ class CounselorNamespace(CaseworkHandlers, SupervisorHandlers):
         if user is None:
             raise refuse(ErrorCode.UNAUTHORIZED, "please log in")
         if not works_inbox(user.role):
-            raise refuse(ErrorCode.FORBIDDEN, "admins manage the service and read no chats")
+            raise refuse(ErrorCode.FORBIDDEN, "this account may not work the inbox")
         # The login session is remembered so that logging out drops this socket too.
         await self.save_session(sid, {"user": user, "login": sha256(session_id or "")})
         await self.enter_room(sid, user_room(user.id))
