@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.support import Client, Clients, Server, assert_error, snapshot
+from tests.conftest import PASSWORD
+from tests.support import Client, Clients, Server, assert_error, login_sync, snapshot
 
 INVALID = "invalid_payload"
 
@@ -240,3 +241,20 @@ async def test_a_survey_needs_a_conversation(server: Server, clients: Clients) -
     before = state(server)
     assert_error(await (await clients.visitor()).call("survey", {"rating": 3}), "no_conversation")
     assert state(server) == before
+
+
+async def test_an_urgent_start_alerts_every_online_supervisor_at_once(
+    server: Server, clients: Clients, hana_session: str
+) -> None:
+    server.add_user("kei", PASSWORD, role="supervisor", display_name="恵")
+    kei = await clients.counselor(login_sync(server, "kei", PASSWORD))
+    hana = await clients.counselor(hana_session)
+    in_danger = await start(await clients.visitor(), urgent=True)
+
+    alert = await kei.wait_for("alert", lambda a: a["conversation_id"] == in_danger["id"])
+    assert alert["level"] == "urgent" and alert["by"] is None
+    # A counselor sees the queue move but gets no supervisor alert: the queue arrives after it.
+    await hana.wait_for(
+        "queue", lambda q: any(c["id"] == in_danger["id"] for c in q["conversations"])
+    )
+    assert not hana.received("alert")

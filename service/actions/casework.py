@@ -57,16 +57,29 @@ async def set_risk(ctx: Context, user: User, conv: Conversation, level: str) -> 
     if before == level:
         return
     if level == "urgent":
-        desk = ctx.catalog.desk_by_id(conv.desk_id)
-        alert = {
-            "conversation_id": conv.id,
-            "level": "urgent",
-            "desk": desk.key if desk else "",
-            "by": user.display_name,
-            "at": now_iso(),
-        }
-        await ctx.sio.emit("alert", alert, room=supervisors_room(conv.desk_id), namespace=COUNSELOR)
+        await alert_supervisors(ctx, conv, by=user.display_name)
     await queue_changed(ctx, conv.desk_id)
+
+
+async def mark_urgent_by_visitor(ctx: Context, conv: Conversation) -> None:
+    """The visitor chose "in danger right now": first in the queue, and every online supervisor
+    of the desk hears of it at once, as when a counselor flags a chat urgent."""
+    if await ctx.store.mark_urgent(conv.id):
+        await alert_supervisors(ctx, conv, by=None)
+        await queue_changed(ctx, conv.desk_id)
+
+
+async def alert_supervisors(ctx: Context, conv: Conversation, *, by: str | None) -> None:
+    """``by`` is the counselor's display name, or None when the visitor raised it."""
+    desk = ctx.catalog.desk_by_id(conv.desk_id)
+    alert = {
+        "conversation_id": conv.id,
+        "level": "urgent",
+        "desk": desk.key if desk else "",
+        "by": by,
+        "at": now_iso(),
+    }
+    await ctx.sio.emit("alert", alert, room=supervisors_room(conv.desk_id), namespace=COUNSELOR)
 
 
 async def send_supervisor_note(ctx: Context, user: User, conv: Conversation, body: str) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from service import access
+from service.actions.casework import mark_urgent_by_visitor
 from service.actions.conversations import (
     close_conversation,
     queue_position,
@@ -13,7 +14,6 @@ from service.actions.conversations import (
     start_consultation,
 )
 from service.actions.messages import post_message, send_typing
-from service.actions.queue import queue_changed
 from service.clock import utcnow
 from service.context import Context
 from service.domain.directory import origin_allowed
@@ -120,8 +120,8 @@ class VisitorNamespace(DispatchingNamespace):
             session.update(conversation_id=conv.id, token=token)
             await self.save_session(sid, session)
         # Also on a repeated start (a retry whose first answer was lost): the visitor said so.
-        if req.urgent and await self.ctx.store.mark_urgent(conv.id):
-            await queue_changed(self.ctx, conv.desk_id)
+        if req.urgent:
+            await mark_urgent_by_visitor(self.ctx, conv)
         return {
             "conversation": {
                 "id": conv.id,

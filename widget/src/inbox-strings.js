@@ -47,7 +47,9 @@ export const STRINGS = {
     noCodeWord: '（なし）',
     saved: '保存しました。',
     transferred: '引き継ぎました。',
-    alert: (desk, by) => `緊急：${desk} の相談がリスク「緊急」になりました（${by}）。`,
+    alert: (desk, by) => by
+      ? `緊急：${desk} の相談がリスク「緊急」になりました（${by}）。`
+      : `緊急：${desk} で相談者が「今すぐ危険」を選びました。`,
     alertOpen: '見守る',
     notifyVisitor: '新しい相談者が待っています',
     notifyMessage: '相談者から新しいメッセージがあります',
@@ -100,7 +102,9 @@ export const STRINGS = {
     noCodeWord: '(none)',
     saved: 'Saved.',
     transferred: 'Transferred.',
-    alert: (desk, by) => `Urgent: a conversation at ${desk} was raised to urgent (${by}).`,
+    alert: (desk, by) => by
+      ? `Urgent: a conversation at ${desk} was raised to urgent (${by}).`
+      : `Urgent: a visitor at ${desk} said they are in danger right now.`,
     alertOpen: 'Watch',
     notifyVisitor: 'A new visitor is waiting',
     notifyMessage: 'A visitor wrote a new message',
