@@ -36,6 +36,7 @@ from service.http.campaigns import open_campaign
 from service.http.headers import with_security_headers
 from service.http.health import healthz
 from service.http.inbox import INBOX_PAGES, login_throttle
+from service.http.reports import REPORT_PAGES
 from service.http.widget import WidgetController
 from service.realtime import jsonshim
 from service.realtime.counselor import CounselorNamespace
@@ -110,6 +111,7 @@ def create_app(settings: Settings) -> Any:
             *ADMIN_API,
             *ADMIN_API_STAFF,
             *ADMIN_PAGES,
+            *REPORT_PAGES,
             create_static_files_router(
                 path="/static",
                 directories=[settings.static_dir, PACKAGE_DIR / "static"],

@@ -84,6 +84,10 @@ class Settings:
     login_lockout_minutes: float = 15.0
     """``MADOGUCHI_LOGIN_LOCKOUT_MINUTES``: the window in which failed logins are counted."""
 
+    report_monthly_target: int = 10
+    """``MADOGUCHI_REPORT_MONTHLY_TARGET``: the consultations a month the ward aims at (10 in
+    the first year); the reports page sets each month's count against it."""
+
     def __post_init__(self) -> None:
         if not self.public_url:
             object.__setattr__(self, "public_url", f"http://{self.host}:{self.port}")
@@ -102,6 +106,8 @@ class Settings:
             raise ValueError("login failure limits must be at least 1")
         if self.login_lockout_minutes <= 0:
             raise ValueError("MADOGUCHI_LOGIN_LOCKOUT_MINUTES must be positive")
+        if self.report_monthly_target < 1:
+            raise ValueError("MADOGUCHI_REPORT_MONTHLY_TARGET must be at least 1")
         try:
             parse_hours(self.default_desk_hours)
         except HoursError as exc:

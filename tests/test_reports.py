@@ -23,6 +23,7 @@ from service.domain.reports import (
     utc_bounds,
 )
 from service.errors import AppError
+from service.http.report_charts import heat_level, month_chart
 
 
 @pytest.mark.parametrize(
@@ -271,3 +272,25 @@ def test_keys_are_ordered_direct_partners_campaigns_and_outcomes_as_the_inbox_li
 def test_a_key_that_could_start_a_spreadsheet_formula_is_quoted() -> None:
     rows = csv_rows(build_report([consultation(lang="=cmd")], Month(2026, 2), Month(2026, 2)))
     assert ["2026-02", "language", "'=cmd"] in [r[:3] for r in rows]
+
+
+@pytest.mark.parametrize(
+    ("count", "top", "level"),
+    [(0, 0, 0), (0, 9, 0), (1, 9, 1), (3, 12, 1), (4, 12, 2), (9, 12, 3), (12, 12, 4)],
+)
+def test_the_hour_grid_shades_by_quarters_of_the_busiest_hour(
+    count: int, top: int, level: int
+) -> None:
+    assert heat_level(count, top) == level
+
+
+def test_the_month_chart_hatches_months_below_target_and_labels_years_without_overlap() -> None:
+    chart = month_chart([("2025-12", 0), ("2026-01", 10), ("2026-02", 12)], target=10)
+    assert [(b.label, b.year, b.count, b.met) for b in chart.bars] == [
+        ("12月", "", 0, False),
+        ("1月", "2026年", 10, True),
+        ("2月", "", 12, True),
+    ]
+    assert chart.bars[0].height == 0 and chart.bars[0].y == chart.baseline
+    assert chart.bars[1].y == chart.target_y  # a bar at the target reaches the line
+    assert [b.year for b in month_chart([("2026-04", 1)], 10).bars] == ["2026年"]
