@@ -9,6 +9,7 @@ the one line that scripts read. The whole JSON goes to bench/results/latest.json
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -144,6 +145,14 @@ def measure(args: argparse.Namespace, workdir: Path) -> tuple[dict[str, Any], st
         relay.stop()
 
 
+def cpu_model() -> str | None:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or None
+
+
 def git_state() -> dict[str, Any]:
     """The commit measured, and whether the service's files differ from it."""
 
@@ -185,7 +194,7 @@ def main() -> None:
         "git": git_state(),
         "machine": {
             "cores": os.cpu_count(),
-            "processor": platform.processor() or None,
+            "processor": cpu_model(),
             # Other work on the machine shows here first: a busy machine lowers every figure.
             "load_average_before": load_before,
         },
