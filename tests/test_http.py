@@ -14,7 +14,15 @@ import httpx
 import pytest
 
 from tests.conftest import PASSWORD, STAFF
-from tests.support import Clients, Server, refusal, running_seeded_server, sha256_hex
+from tests.support import (
+    Clients,
+    Server,
+    refusal,
+    running_seeded_server,
+    running_server,
+    sha256_hex,
+    visitor,
+)
 
 SHELTER = "https://shelter.example"
 
@@ -266,3 +274,14 @@ async def test_the_openapi_schema_is_json_at_schema(http: httpx.AsyncClient) -> 
     assert schema["openapi"].startswith("3.")
     assert schema["info"]["title"] == "Madoguchi"
     assert "/healthz" in schema["paths"]
+
+
+async def test_the_server_log_keeps_no_visitor_address_even_at_info_level() -> None:
+    with running_server(env={"MADOGUCHI_LOG_LEVEL": "info"}) as srv:
+        guest = await visitor(srv, partner="demo")
+        await guest.call("start", {})
+        await guest.disconnect()
+        srv.stop()
+        log = srv.logs()
+    assert "Madoguchi on" in log  # the log is there, at info level
+    assert "127.0.0.1:" not in log.replace(srv.url, "")

@@ -35,6 +35,8 @@ async def deliver(ctx: Context, message: Message, *, sender_sid: str | None) -> 
     room = conversation_room(message.conversation_id)
     for namespace, side in ((VISITOR, "visitor"), (COUNSELOR, "counselor")):
         own = message.author == side
+        if own and not _others_in(ctx, namespace, room, sender_sid):
+            continue  # usually the sender is alone on its side: skip an emit to nobody
         await ctx.sio.emit(
             "message",
             message_payload(message, with_client_id=own),
@@ -42,6 +44,10 @@ async def deliver(ctx: Context, message: Message, *, sender_sid: str | None) -> 
             namespace=namespace,
             skip_sid=sender_sid if own else None,
         )
+
+
+def _others_in(ctx: Context, namespace: str, room: str, sender_sid: str | None) -> bool:
+    return any(sid != sender_sid for sid, _ in ctx.sio.manager.get_participants(namespace, room))
 
 
 async def send_typing(ctx: Context, conversation_id: str, *, to_side: Author) -> None:

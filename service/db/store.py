@@ -115,6 +115,33 @@ class _Writer:
 
 
 def _commit_batch(conn: sqlite3.Connection, ops: list[SyncOp[Any]]) -> list[tuple[bool, Any]]:
+    """Commit a batch in one transaction.
+
+    Refusals are rare, so the batch first runs without a SAVEPOINT per operation (each costs
+    two more statements). If any operation raises, that attempt is rolled back whole and the
+    batch runs again with savepoints, so the refusal undoes only its own operation. Operations
+    read the state they change, so running one again is safe.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        results = [(True, op(conn)) for op in ops]
+    except Exception:
+        conn.execute("ROLLBACK")
+        return _commit_isolated(conn, ops)
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    try:
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return results
+
+
+def _commit_isolated(conn: sqlite3.Connection, ops: list[SyncOp[Any]]) -> list[tuple[bool, Any]]:
     outcomes: list[tuple[bool, Any]] = []
     conn.execute("BEGIN IMMEDIATE")
     try:
