@@ -42,10 +42,11 @@ test: setup chromium ## Run every test, browser tests included
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 .PHONY: lint
-lint: setup ## ruff, ruff format --check and mypy
+lint: setup ## ruff, ruff format --check, mypy and ESLint (Standard style) on the widget
 	$(BIN)/ruff check service tests bench
 	$(BIN)/ruff format --check service tests bench
 	$(BIN)/mypy
+	cd widget && npx eslint .
 
 .PHONY: fmt
 fmt: setup ## Format the Python code

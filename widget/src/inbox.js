@@ -378,56 +378,56 @@ if ($composer) {
     T
   })
 
-$composer.addEventListener('submit', (event) => {
-  event.preventDefault()
-  const body = $text.value.trim()
-  if (!current || !body) return
-  if (Array.from(body).length > MAX_BODY_CHARS) {
-    setBanner(T.failedAction)
-    return
-  }
-  $text.value = ''
-  const item = outbox.send({ conversationId: current, body })
-  const conv = conversation(current)
-  conv.thread.addPending(item.clientId, body)
-  $scroll.scrollTop = $scroll.scrollHeight
-})
-
-$text.addEventListener('keydown', (event) => {
-  // Enter sends, Shift+Enter is a new line; Enter that confirms an IME conversion is neither.
-  if (event.key !== 'Enter' || event.shiftKey || event.isComposing || event.keyCode === 229) return
-  event.preventDefault()
-  $composer.requestSubmit ? $composer.requestSubmit() : $composer.dispatchEvent(new Event('submit', { cancelable: true }))
-})
-
-$text.addEventListener('input', () => {
-  const now = Date.now()
-  if (!current || !socket.connected || now - lastTypingSent < TYPING_EVERY_MS) return
-  lastTypingSent = now
-  socket.emit('typing', { conversation_id: current })
-})
-
-$close.addEventListener('submit', (event) => {
-  event.preventDefault()
-  const id = current
-  const payload = { conversation_id: id, outcome: $outcome.value }
-  if ($closeSummary.value.trim()) payload.summary = $closeSummary.value
-  socket.timeout(ACK_TIMEOUT_MS).emit('close', payload, (err, ack) => {
-    if (err || !ack.ok) {
+  $composer.addEventListener('submit', (event) => {
+    event.preventDefault()
+    const body = $text.value.trim()
+    if (!current || !body) return
+    if (Array.from(body).length > MAX_BODY_CHARS) {
       setBanner(T.failedAction)
       return
     }
-    setBanner('')
-    $closeSummary.value = ''
-    const conv = conversation(id)
-    conv.status = 'closed'
-    conv.outcome = $outcome.value
-    if (id === current) {
-      renderConversation()
-      $title.focus()
-    }
+    $text.value = ''
+    const item = outbox.send({ conversationId: current, body })
+    const conv = conversation(current)
+    conv.thread.addPending(item.clientId, body)
+    $scroll.scrollTop = $scroll.scrollHeight
   })
-})
+
+  $text.addEventListener('keydown', (event) => {
+  // Enter sends, Shift+Enter is a new line; Enter that confirms an IME conversion is neither.
+    if (event.key !== 'Enter' || event.shiftKey || event.isComposing || event.keyCode === 229) return
+    event.preventDefault()
+    $composer.requestSubmit ? $composer.requestSubmit() : $composer.dispatchEvent(new Event('submit', { cancelable: true }))
+  })
+
+  $text.addEventListener('input', () => {
+    const now = Date.now()
+    if (!current || !socket.connected || now - lastTypingSent < TYPING_EVERY_MS) return
+    lastTypingSent = now
+    socket.emit('typing', { conversation_id: current })
+  })
+
+  $close.addEventListener('submit', (event) => {
+    event.preventDefault()
+    const id = current
+    const payload = { conversation_id: id, outcome: $outcome.value }
+    if ($closeSummary.value.trim()) payload.summary = $closeSummary.value
+    socket.timeout(ACK_TIMEOUT_MS).emit('close', payload, (err, ack) => {
+      if (err || !ack.ok) {
+        setBanner(T.failedAction)
+        return
+      }
+      setBanner('')
+      $closeSummary.value = ''
+      const conv = conversation(id)
+      conv.status = 'closed'
+      conv.outcome = $outcome.value
+      if (id === current) {
+        renderConversation()
+        $title.focus()
+      }
+    })
+  })
 }
 
 const $unwatch = $('mg-unwatch')
