@@ -27,6 +27,7 @@ from service.actions.autoclose import watch_gone_visitors
 from service.catalog import Catalog
 from service.config import PACKAGE_DIR, PROJECT_DIR, Settings
 from service.context import Context
+from service.crypto import load_keys
 from service.db.store import Store
 from service.http.admin_api import ADMIN_API
 from service.http.admin_api_staff import ADMIN_API_STAFF
@@ -81,7 +82,8 @@ def create_app(settings: Settings) -> Any:
 
     @contextlib.asynccontextmanager
     async def open_store(_: Litestar) -> AsyncIterator[None]:
-        store = await Store.open(settings.db_path)
+        sealer = load_keys(settings.encryption_key, settings.key_path, create=True)
+        store = await Store.open(settings.db_path, sealer)
         await store.ensure_defaults(settings.default_desk_hours)
         catalog = Catalog(store)
         await catalog.reload()

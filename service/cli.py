@@ -1,5 +1,5 @@
-"""``madoguchi serve | migrate | add-user | desk | partner | campaign``: parse arguments, then
-call into the service (the admin commands are in ``cli_admin.py``)."""
+"""``madoguchi serve | migrate | add-user | new-key | rotate-key``, and ``desk |
+partner | campaign`` (in ``cli_admin.py``): parse arguments, then call into the service."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from typing import Any
 from service.auth import hash_password, new_password
 from service.cli_admin import add_admin_commands
 from service.config import Settings
+from service.crypto import Sealer, SealError, load_keys, new_key, rotate_keys
 from service.db.store import Store, migrate
 from service.domain.accounts import ROLES, Role
 from service.errors import AppError
@@ -61,7 +62,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_user.set_defaults(run=_add_user)
 
-    for sub in (serve, mig, add_user, *add_admin_commands(commands)):
+    new_key_cmd = commands.add_parser("new-key", help="print a new encryption key")
+    new_key_cmd.set_defaults(run=_new_key)
+
+    rotate = commands.add_parser(
+        "rotate-key", help="reseal all content with a new key (run with the service stopped)"
+    )
+    rotate.set_defaults(run=_rotate_key)
+
+    for sub in (serve, mig, add_user, rotate, *add_admin_commands(commands)):
         sub.add_argument("--db", type=Path, help="database file (default: $MADOGUCHI_DB)")
     return parser
 
@@ -100,6 +109,10 @@ def _serve(settings: Settings, _: argparse.Namespace) -> None:
     from service.app import create_app
 
     migrate(settings.db_path)
+    try:  # made on first start, reused after; the lifespan checks it against the database
+        load_keys(settings.encryption_key, settings.key_path, create=True)
+    except SealError as exc:
+        sys.exit(f"madoguchi: {exc}")
     asyncio.run(_ensure_defaults(settings))
     log.info("Madoguchi on %s (database %s)", settings.public_url, settings.db_path)
     app = create_app(settings)
@@ -173,3 +186,30 @@ def _read_password() -> str:
     if len(password) < 8:
         sys.exit("madoguchi: a password needs at least 8 characters")
     return password
+
+
+def _new_key(_: Settings, __: argparse.Namespace) -> None:
+    print(new_key())  # noqa: T201 (the operator asked for it; never logged)
+
+
+def _rotate_key(settings: Settings, _: argparse.Namespace) -> None:
+    """With a key file: write a new key in front of the old, reseal, then drop the old key.
+    With ``MADOGUCHI_ENCRYPTION_KEY``: reseal with its first key (the operator put the new key
+    first) so that the others can be removed."""
+    try:
+        sealer = rotate_keys(settings.encryption_key, settings.key_path)
+        count = asyncio.run(_reseal(settings, sealer))
+        if not settings.encryption_key.strip():
+            rotate_keys(settings.encryption_key, settings.key_path, finish=True)
+    except SealError as exc:
+        sys.exit(f"madoguchi: {exc}")
+    log.info("resealed %d values with key %s", count, sealer.key_id.hex())
+
+
+async def _reseal(settings: Settings, sealer: Sealer) -> int:
+    store = await Store.open(settings.db_path, sealer)
+    try:
+        return await store.reseal(sealer)
+    finally:
+        await store.close()
+

@@ -88,6 +88,17 @@ class Settings:
     """``MADOGUCHI_REPORT_MONTHLY_TARGET``: the consultations a month the ward aims at (10 in
     the first year); the reports page sets each month's count against it."""
 
+    encryption_key: str = ""
+    """``MADOGUCHI_ENCRYPTION_KEY``: the key that seals messages, notes, summaries, code words
+    and survey comments (32 bytes, URL-safe base64; ``madoguchi new-key`` prints one). Several,
+    separated by commas, while rotating: the first seals, all open. Unset: the key file."""
+
+    key_file: Path = Path("")
+    """``MADOGUCHI_KEY_FILE``: the file holding the key when ``MADOGUCHI_ENCRYPTION_KEY`` is
+    unset; ``madoguchi serve`` creates it (mode 0600) on first start. Default: ``madoguchi.key``
+    beside the database (``var/madoguchi.key``); in production keep it away from the database
+    and its backups."""
+
     def __post_init__(self) -> None:
         if not self.public_url:
             object.__setattr__(self, "public_url", f"http://{self.host}:{self.port}")
@@ -112,6 +123,14 @@ class Settings:
             parse_hours(self.default_desk_hours)
         except HoursError as exc:
             raise ValueError(f"MADOGUCHI_DEFAULT_DESK_HOURS: {exc}") from None
+
+    @property
+    def key_path(self) -> Path:
+        return (
+            self.key_file
+            if str(self.key_file) not in ("", ".")
+            else self.db_path.with_name("madoguchi.key")
+        )
 
     @property
     def origin(self) -> str:

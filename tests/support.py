@@ -28,6 +28,9 @@ import aiohttp
 import httpx
 import socketio
 
+from service.crypto import Sealer, SealError, load_keys
+from service.db.sealing import SEALED_LABELS
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 CALL_TIMEOUT = 10.0
 EVENT_TIMEOUT = 10.0
@@ -130,12 +133,43 @@ class Server:
         )
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        """Read the database file directly, as an auditor would."""
+        """Read the database file directly, as an auditor holding the key would: sealed values
+        come back opened (tests/test_encryption.py reads the raw bytes)."""
         conn = sqlite3.connect(self.db_path, timeout=30)
         try:
-            return conn.execute(sql, params).fetchall()
+            conversations = [r[0] for r in conn.execute("SELECT id FROM conversation")]
+            sealer = self.sealer() if self.key_path.exists() else None
+            # In SQL, ``opened(m.body)`` is the text of a sealed column.
+            conn.create_function(
+                "opened", 1, lambda v: v if sealer is None else _opened(sealer, v, conversations)
+            )
+            rows = conn.execute(sql, params).fetchall()
+            if not any(isinstance(v, bytes) for row in rows for v in row):
+                return rows
+            conversations = [r[0] for r in conn.execute("SELECT id FROM conversation")]
         finally:
             conn.close()
+        sealer = self.sealer()
+        return [tuple(_opened(sealer, v, conversations) for v in row) for row in rows]
+
+    @property
+    def key_path(self) -> Path:
+        return Path(self.env.get("MADOGUCHI_KEY_FILE") or self.db_path.with_name("madoguchi.key"))
+
+    def sealer(self) -> Sealer:
+        return load_keys(self.env.get("MADOGUCHI_ENCRYPTION_KEY", ""), self.key_path, create=False)
+
+
+def _opened(sealer: Sealer, value: Any, conversations: list[str]) -> Any:
+    """A sealed value's text: its associated data is one of the sealed columns and one of the
+    conversations, tried in turn."""
+    if not isinstance(value, bytes) or value == b"":
+        return value
+    for column in SEALED_LABELS:
+        for conversation_id in conversations:
+            with contextlib.suppress(SealError):
+                return sealer.open(value, f"{column}:{conversation_id}")
+    return value
 
 
 @contextlib.contextmanager

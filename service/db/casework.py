@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from service.clock import iso, now_iso
 from service.db.admin import audit
 from service.db.rows import USER_COLUMNS, user_of
+from service.db.sealing import code_word_mac, seal, unseal, unseal_or_none
 from service.domain.accounts import User
 from service.domain.audit import Actor
 from service.domain.casework import Case, ClosedFilter, ClosedItem, Note, works_inbox
@@ -134,7 +135,14 @@ def _get_case(conn: sqlite3.Connection, conversation_id: str) -> Case | None:
         )
     )
     notes = tuple(
-        Note(r["id"], r["kind"], r["author"], r["body"], r["created_at"], r["reader"])
+        Note(
+            r["id"],
+            r["kind"],
+            r["author"],
+            unseal(conn, "note.body", conversation_id, r["body"]),
+            r["created_at"],
+            r["reader"],
+        )
         for r in conn.execute(
             "SELECT n.id, n.kind, n.body, n.created_at, a.display_name AS author, "
             "r.display_name AS reader FROM note AS n JOIN user AS a ON a.id = n.user_id "
@@ -149,9 +157,9 @@ def _get_case(conn: sqlite3.Connection, conversation_id: str) -> Case | None:
         status=row["status"],
         risk=row["risk"],
         tags=tags,
-        code_word=row["code_word"],
+        code_word=unseal_or_none(conn, "conversation.code_word", conversation_id, row["code_word"]),
         quick_exit=bool(row["quick_exit"]),
-        summary=row["summary"],
+        summary=unseal_or_none(conn, "conversation.summary", conversation_id, row["summary"]),
         notes=notes,
     )
 
@@ -194,7 +202,14 @@ def _insert_note(
     conn.execute(
         "INSERT INTO note (conversation_id, user_id, kind, to_user_id, body, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",
-        (conversation_id, user_id, kind, to_user_id, body, now_iso()),
+        (
+            conversation_id,
+            user_id,
+            kind,
+            to_user_id,
+            seal(conn, "note.body", conversation_id, body),
+            now_iso(),
+        ),
     )
 
 
@@ -230,7 +245,14 @@ def _set_summary(
     _conversation_row(conn, conversation_id)
     conn.execute(
         "UPDATE conversation SET summary = ?, summary_by = ?, summary_at = ? WHERE id = ?",
-        (summary, user_id, now_iso(), conversation_id),
+        (
+            None
+            if summary is None
+            else seal(conn, "conversation.summary", conversation_id, summary),
+            user_id,
+            now_iso(),
+            conversation_id,
+        ),
     )
 
 
@@ -325,8 +347,8 @@ def _list_closed(
     if where.code_word:
         # A visitor's code word, told to a phone counselor, finds their handoff on any
         # conversation of the counselor's desks; nothing else widens a counselor's list.
-        sql += " AND c.code_word = ?"
-        params.append(where.code_word)
+        sql += " AND c.code_word_mac = ?"
+        params.append(code_word_mac(conn, where.code_word))
     elif held_by is not None:
         sql += (
             " AND (c.counselor_id = ? OR EXISTS (SELECT 1 FROM transfer AS t "
@@ -395,7 +417,14 @@ def _open_closed(
             (conversation_id,),
         )
         messages = [
-            Message(conversation_id, r["seq"], r["author"], r["body"], r["created_at"], None)
+            Message(
+                conversation_id,
+                r["seq"],
+                r["author"],
+                unseal(conn, "message.body", conversation_id, r["body"]),
+                r["created_at"],
+                None,
+            )
             for r in rows
         ]
     return case, messages
@@ -409,7 +438,8 @@ def _get_survey(conn: sqlite3.Connection, conversation_id: str) -> dict[str, Any
     if row is None:
         return None
     helpful = None if row["helpful"] is None else bool(row["helpful"])
-    return {"rating": row["rating"], "helpful": helpful, "comment": row["comment"]}
+    comment = unseal_or_none(conn, "survey.comment", conversation_id, row["comment"])
+    return {"rating": row["rating"], "helpful": helpful, "comment": comment}
 
 
 def _change_own_password(

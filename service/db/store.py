@@ -22,11 +22,13 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from service.clock import now_iso
+from service.crypto import Sealer
 from service.db.admin import AdminQueries
 from service.db.casework import CaseworkQueries
 from service.db.migrate import apply_migrations
 from service.db.reports import ReportQueries
 from service.db.rows import USER_COLUMNS, insert_user, user_of
+from service.db.sealing import SealedConnection, check_key, reseal, seal, unseal
 from service.db.visitors import VisitorQueries
 from service.domain.accounts import Role, User
 from service.domain.conversations import Author, Conversation, Message
@@ -184,13 +186,24 @@ class Store(AdminQueries, VisitorQueries, CaseworkQueries, ReportQueries):
         self._writer = _Writer(writer)
 
     @classmethod
-    async def open(cls, path: Path) -> Store:
+    async def open(cls, path: Path, sealer: Sealer | None = None) -> Store:
+        """Open (creating or migrating) the database. Without ``sealer`` (the admin commands),
+        reading or writing sealed content fails; with one, a key that did not seal this
+        database is refused (:func:`service.db.sealing.check_key`)."""
         await asyncio.to_thread(migrate, path)
-        reader = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
-        writer = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
+        options: dict[str, Any] = {"isolation_level": None, "check_same_thread": False}
+        reader = await aiosqlite.connect(path, factory=SealedConnection, **options)
+        writer = await aiosqlite.connect(path, factory=SealedConnection, **options)
         for db in (reader, writer):
-            await _run_on(db, _configure)
-        return cls(path, reader, writer)
+            await _run_on(db, _configure, sealer)
+        store = cls(path, reader, writer)
+        if sealer is not None:
+            try:
+                await store._write(check_key, sealer)
+            except BaseException:
+                await store.close()
+                raise
+        return store
 
     async def close(self) -> None:
         await self._writer.close()
@@ -202,6 +215,10 @@ class Store(AdminQueries, VisitorQueries, CaseworkQueries, ReportQueries):
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
         return await self._writer.submit(lambda conn: fn(conn, *args))
+
+    async def reseal(self, sealer: Sealer) -> int:
+        """Seal every sealed value with ``sealer``'s first key (``madoguchi rotate-key``)."""
+        return await self._write(reseal, sealer)
 
     # -- change detection -------------------------------------------------------------------
 
@@ -333,7 +350,9 @@ class Store(AdminQueries, VisitorQueries, CaseworkQueries, ReportQueries):
 # -- synchronous SQL, run on the connections' threads -----------------------------------------
 
 
-def _configure(conn: sqlite3.Connection) -> None:
+def _configure(conn: sqlite3.Connection, sealer: Sealer | None = None) -> None:
+    if isinstance(conn, SealedConnection):
+        conn.sealer = sealer
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA foreign_keys = ON")
@@ -479,7 +498,15 @@ def _append(
     conn.execute(
         "INSERT INTO message (conversation_id, seq, author, user_id, client_id, body, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (conversation_id, seq, author, user_id, client_id, body, created_at),
+        (
+            conversation_id,
+            seq,
+            author,
+            user_id,
+            client_id,
+            seal(conn, "message.body", conversation_id, body),
+            created_at,
+        ),
     )
     return Message(conversation_id, seq, author, body, created_at, client_id)
 
@@ -510,7 +537,7 @@ def _insert_message(
             conversation_id,
             row["seq"],
             author,
-            row["body"],
+            unseal(conn, "message.body", conversation_id, row["body"]),
             row["created_at"],
             client_id,
         )
@@ -589,7 +616,14 @@ def _list_messages(
         (conversation_id, after_seq, limit + 1),
     ).fetchall()
     messages = [
-        Message(conversation_id, r["seq"], r["author"], r["body"], r["created_at"], r["client_id"])
+        Message(
+            conversation_id,
+            r["seq"],
+            r["author"],
+            unseal(conn, "message.body", conversation_id, r["body"]),
+            r["created_at"],
+            r["client_id"],
+        )
         for r in rows[:limit]
     ]
     return messages, len(rows) > limit

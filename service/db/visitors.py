@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from service.clock import now_iso
+from service.db.sealing import code_word_mac, seal
 from service.domain.visitors import Survey
 from service.errors import AppError, ErrorCode
 
@@ -49,7 +50,12 @@ def _mark_urgent(conn: sqlite3.Connection, conversation_id: str) -> bool:
 
 def _set_code_word(conn: sqlite3.Connection, conversation_id: str, word: str) -> None:
     changed = conn.execute(
-        "UPDATE conversation SET code_word = ? WHERE id = ?", (word, conversation_id)
+        "UPDATE conversation SET code_word = ?, code_word_mac = ? WHERE id = ?",
+        (
+            seal(conn, "conversation.code_word", conversation_id, word),
+            code_word_mac(conn, word),
+            conversation_id,
+        ),
     ).rowcount
     if changed != 1:
         raise AppError(ErrorCode.NOT_FOUND)
@@ -71,7 +77,9 @@ def _insert_survey(conn: sqlite3.Connection, conversation_id: str, survey: Surve
             conversation_id,
             survey.rating,
             None if survey.helpful is None else int(survey.helpful),
-            survey.comment,
+            None
+            if survey.comment is None
+            else seal(conn, "survey.comment", conversation_id, survey.comment),
             now_iso(),
         ),
     ).rowcount

@@ -97,7 +97,9 @@ def test_every_state_of_a_conversation(server: Server, open_page: Callable[..., 
     page.get_by_role("button", name="合言葉を決める").click()
     found["waiting, urgent, code word open"] = serious_violations(page.main_frame)
 
-    rows = server.query("SELECT conversation_id FROM message WHERE body = ?", ("いま話せます",))
+    rows = server.query(
+        "SELECT conversation_id FROM message WHERE opened(body) = ?", ("いま話せます",)
+    )
     as_counselor(server, rows[0][0], "こんにちは。いまは安全な場所にいますか？")
     expect(page.locator(".mg-msg--theirs")).to_have_count(1)
     expect(page.locator(".mg-status")).to_contain_text("花子")

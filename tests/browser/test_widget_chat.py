@@ -72,7 +72,7 @@ def counselor_queue(server: Server) -> list[dict[str, Any]]:
 
 def conversation_of(server: Server, words: str) -> str:
     """The id of the conversation in which the visitor wrote ``words``."""
-    rows = server.query("SELECT conversation_id FROM message WHERE body = ?", (words,))
+    rows = server.query("SELECT conversation_id FROM message WHERE opened(body) = ?", (words,))
     assert len(rows) == 1, rows
     return str(rows[0][0])
 

@@ -138,7 +138,7 @@ def quick_exit_closed(server: Server, text: str, timeout: float = 10.0) -> bool:
     sent on the way out, so the server may still be handling it: poll the file, as an auditor)."""
     sql = (
         "SELECT c.status, c.quick_exit FROM conversation AS c JOIN message AS m "
-        "ON m.conversation_id = c.id WHERE m.body = ?"
+        "ON m.conversation_id = c.id WHERE opened(m.body) = ?"
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
