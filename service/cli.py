@@ -1,4 +1,4 @@
-"""``madoguchi serve | migrate | add-user | new-key | rotate-key``, and ``desk |
+"""``madoguchi serve | migrate | add-user | backup | new-key | rotate-key``, and ``desk |
 partner | campaign`` (in ``cli_admin.py``): parse arguments, then call into the service."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from service.auth import hash_password, new_password
+from service.backup import backup_database
 from service.cli_admin import add_admin_commands
 from service.config import Settings
 from service.crypto import Sealer, SealError, load_keys, new_key, rotate_keys
@@ -70,7 +71,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     rotate.set_defaults(run=_rotate_key)
 
-    for sub in (serve, mig, add_user, rotate, *add_admin_commands(commands)):
+    backup = commands.add_parser(
+        "backup", help="copy the database, consistently, even while the service runs"
+    )
+    backup.add_argument("path", type=Path, help="the file to write (replaced if it exists)")
+    backup.set_defaults(run=_backup)
+
+    for sub in (serve, mig, add_user, rotate, backup, *add_admin_commands(commands)):
         sub.add_argument("--db", type=Path, help="database file (default: $MADOGUCHI_DB)")
     return parser
 
@@ -213,3 +220,10 @@ async def _reseal(settings: Settings, sealer: Sealer) -> int:
     finally:
         await store.close()
 
+
+def _backup(settings: Settings, args: argparse.Namespace) -> None:
+    try:
+        backup_database(settings.db_path, args.path)
+    except (OSError, RuntimeError) as exc:
+        sys.exit(f"madoguchi: {exc}")
+    log.info("copied %s to %s", settings.db_path, args.path)
