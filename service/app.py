@@ -41,6 +41,7 @@ from service.http.reports import REPORT_PAGES
 from service.http.widget import WidgetController
 from service.realtime import jsonshim
 from service.realtime.counselor import CounselorNamespace
+from service.realtime.textonly import TextOnlyServer
 from service.realtime.visitor import VisitorNamespace
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ async def log_unexpected(exc: Exception, scope: Any) -> None:
 
 
 def create_socketio(settings: Settings) -> socketio.AsyncServer:
-    return socketio.AsyncServer(
+    return TextOnlyServer(
         async_mode="asgi",
         # Origins are checked per namespace (each knows which origins it accepts and answers
         # with a stable code); the transport lets the handshake through so that the refusal

@@ -50,6 +50,18 @@ class Settings:
     counselor_message_burst: int = 40
     """``MADOGUCHI_COUNSELOR_MESSAGE_BURST``: messages one counselor socket may send at once."""
 
+    visitor_connections_per_address: int = 20
+    """``MADOGUCHI_VISITOR_CONNECTIONS_PER_ADDRESS``: visitor connections one client address may
+    hold open at once (a ward's shared network or a carrier's NAT puts several people behind
+    one address); one more is refused with ``rate_limited``. Addresses are kept in memory only."""
+
+    visitor_starts_per_minute: float = 10.0
+    """``MADOGUCHI_VISITOR_STARTS_PER_MINUTE``: ``start`` calls a minute one client address may
+    keep making, across all its connections; beyond it ``start`` answers ``rate_limited``."""
+
+    visitor_start_burst: int = 5
+    """``MADOGUCHI_VISITOR_START_BURST``: ``start`` calls one client address may make at once."""
+
     session_idle_minutes: int = 120
     """``MADOGUCHI_SESSION_IDLE_MINUTES``: a counselor's login ends after this long unused."""
 
@@ -109,6 +121,10 @@ class Settings:
             raise ValueError(f"MADOGUCHI_PORT out of range: {self.port}")
         if self.visitor_message_rate <= 0 or self.visitor_message_burst < 1:
             raise ValueError("message rate and burst must be positive")
+        if self.visitor_connections_per_address < 1:
+            raise ValueError("MADOGUCHI_VISITOR_CONNECTIONS_PER_ADDRESS must be at least 1")
+        if self.visitor_starts_per_minute <= 0 or self.visitor_start_burst < 1:
+            raise ValueError("start rate and burst per address must be positive")
         if self.max_concurrent_chats < 1:
             raise ValueError("MADOGUCHI_MAX_CONCURRENT_CHATS must be at least 1")
         if self.visitor_gone_minutes < 0:

@@ -70,6 +70,10 @@ class Server:
             # A module's server keeps its conversations open from test to test; the tests of
             # the limit on concurrent chats start servers with their own.
             "MADOGUCHI_MAX_CONCURRENT_CHATS": "1000",
+            # Every test client connects from 127.0.0.1; tests/test_limits.py sets its own.
+            "MADOGUCHI_VISITOR_CONNECTIONS_PER_ADDRESS": "100000",
+            "MADOGUCHI_VISITOR_STARTS_PER_MINUTE": "1000000",
+            "MADOGUCHI_VISITOR_START_BURST": "100000",
             **self.env,
         }
 

@@ -36,7 +36,6 @@ BODY_TYPES = {
     "list": ["hi"],
     "object": {"text": "hi"},
     "operator": {"$gt": ""},
-    "bytes": b"binary attachment",
 }
 CLIENT_ID_TYPES = {"number": 7, "null": None, "true": True, "list": ["c"], "operator": {"$ne": ""}}
 BAD_CLIENT_IDS = {

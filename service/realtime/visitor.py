@@ -32,6 +32,7 @@ from service.protocol import (
     decode,
 )
 from service.realtime.acks import DispatchingNamespace, Handler, refuse
+from service.realtime.addresses import Addresses
 from service.realtime.rooms import VISITOR, conversation_room
 from service.wire import message_payload
 
@@ -51,6 +52,7 @@ class VisitorNamespace(DispatchingNamespace):
             "code_word": (1.0, 5),
             "survey": (0.5, 3),
         }
+        self.addresses = Addresses(ctx.settings, self._is_live)
 
     def handlers(self) -> Mapping[str, Handler]:
         return {
@@ -64,6 +66,22 @@ class VisitorNamespace(DispatchingNamespace):
         }
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        if not self.addresses.admit(sid, environ):
+            raise refuse(ErrorCode.RATE_LIMITED, "too many connections from your address")
+        try:
+            await self._connect(sid, environ, auth)
+        except BaseException:
+            self.addresses.release(sid)
+            raise
+
+    async def on_disconnect(self, sid: str, reason: str = "") -> None:
+        self.addresses.release(sid)
+
+    def _is_live(self, sid: str) -> bool:
+        manager = self.server.manager
+        return bool(manager.is_connected(sid, VISITOR) or manager.is_pre_connected(sid, VISITOR))
+
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
         try:
             creds = decode(auth, VisitorAuth)
         except AppError as exc:
@@ -103,6 +121,9 @@ class VisitorNamespace(DispatchingNamespace):
         if conv is None or conv.status == "closed":
             if conv is not None:
                 await self.leave_room(sid, conversation_room(conv.id))
+            # Only a new conversation costs: a retried start of an open one creates nothing.
+            if not self.addresses.may_start(sid):
+                raise AppError(ErrorCode.RATE_LIMITED, "too many new chats from your address")
             partner = self.ctx.catalog.partners[session["partner"]]
             desk = self.ctx.catalog.desk_to_start(req.desk, partner, session["campaign"])
             # Only new chats wait for opening hours; a chat running past closing time goes on.
