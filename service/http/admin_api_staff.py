@@ -25,6 +25,7 @@ from service.errors import AppError, ErrorCode
 from service.http.admin_api import AdminApi, Json, Req
 from service.http.admin_views import canned_json, tag_json, user_json
 from service.http.guards import actor_of
+from service.http.params import RowId
 
 Body = Annotated[str, msgspec.Meta(max_length=4000)]
 
@@ -165,7 +166,7 @@ class CannedResponsesApi(AdminApi):
 
     @patch("/{canned_id:int}")
     async def update_canned(
-        self, request: Req, ctx: Context, canned_id: int, data: CannedUpdate
+        self, request: Req, ctx: Context, canned_id: RowId, data: CannedUpdate
     ) -> Json:
         fields: dict[str, Any] = {}
         if data.title is not None:
@@ -178,7 +179,7 @@ class CannedResponsesApi(AdminApi):
         return canned_json(canned, ctx.catalog)
 
     @delete("/{canned_id:int}")
-    async def delete_canned(self, request: Req, ctx: Context, canned_id: int) -> None:
+    async def delete_canned(self, request: Req, ctx: Context, canned_id: RowId) -> None:
         await ctx.store.delete_canned_response(actor_of(request), canned_id)
 
 

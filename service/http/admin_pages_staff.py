@@ -29,6 +29,7 @@ from service.http.admin_pages import (
 )
 from service.http.admin_views import audit_json, canned_json, tag_json, user_json
 from service.http.guards import actor_of, admin_of
+from service.http.params import RowId
 
 
 class UserPages(AdminPages):
@@ -141,7 +142,7 @@ class CannedPages(AdminPages):
 
     @post("/{canned_id:int}")
     async def update_canned(
-        self, request: Req, ctx: Context, canned_id: int
+        self, request: Req, ctx: Context, canned_id: RowId
     ) -> Template | Redirect:
         form = await request.form()
         try:
@@ -156,7 +157,7 @@ class CannedPages(AdminPages):
         return Redirect("/admin/canned", status_code=303)
 
     @post("/{canned_id:int}/delete")
-    async def delete_canned(self, request: Req, ctx: Context, canned_id: int) -> Redirect:
+    async def delete_canned(self, request: Req, ctx: Context, canned_id: RowId) -> Redirect:
         try:
             await ctx.store.delete_canned_response(actor_of(request), canned_id)
         except AppError:

@@ -16,6 +16,7 @@ from service.domain.accounts import User
 from service.domain.checks import check_text
 from service.domain.replies import CannedResponse
 from service.errors import AppError
+from service.http.params import RowId
 from service.http.staff_pages import (
     NO_STORE,
     STAFF_EXCEPTIONS,
@@ -86,7 +87,7 @@ class CannedController(Controller):
 
     @post("/{canned_id:int}")
     async def update(
-        self, request: Req, ctx: Context, canned_id: int, lang: str | None = None
+        self, request: Req, ctx: Context, canned_id: RowId, lang: str | None = None
     ) -> Template | Redirect:
         await self._own(request, ctx, canned_id)
         form = await request.form()
@@ -103,7 +104,7 @@ class CannedController(Controller):
         await ctx.store.update_canned_response(actor_of(request), canned_id, fields)
         return Redirect("/inbox/canned", status_code=303)
 
-    async def _own(self, request: Req, ctx: Context, canned_id: int) -> CannedResponse:
+    async def _own(self, request: Req, ctx: Context, canned_id: RowId) -> CannedResponse:
         user = staff_of(request)
         found = next(
             (c for c in await ctx.store.list_canned_responses() if c.id == canned_id), None
