@@ -24,6 +24,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from service.actions.autoclose import watch_gone_visitors
+from service.actions.retention import purge_daily, purge_logged
 from service.catalog import Catalog
 from service.config import PACKAGE_DIR, PROJECT_DIR, Settings
 from service.context import Context
@@ -91,10 +92,13 @@ def create_app(settings: Settings) -> Any:
         ctx.attach(store, catalog)
         watcher = asyncio.create_task(catalog.watch(), name="madoguchi-catalog")
         autoclose = asyncio.create_task(watch_gone_visitors(ctx), name="madoguchi-autoclose")
+        # Once before serving (so a restart never postpones it), then daily.
+        await purge_logged(ctx)
+        retention = asyncio.create_task(purge_daily(ctx), name="madoguchi-retention")
         try:
             yield
         finally:
-            for task in (watcher, autoclose):
+            for task in (watcher, autoclose, retention):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -1,4 +1,4 @@
-"""``madoguchi serve | migrate | add-user | backup | new-key | rotate-key``, and ``desk |
+"""``madoguchi serve | migrate | add-user | backup | purge | new-key | rotate-key``, and ``desk |
 partner | campaign`` (in ``cli_admin.py``): parse arguments, then call into the service."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from service.actions.retention import purge_expired_content
 from service.auth import hash_password, new_password
 from service.backup import backup_database
 from service.cli_admin import add_admin_commands
@@ -21,6 +22,7 @@ from service.config import Settings
 from service.crypto import Sealer, SealError, load_keys, new_key, rotate_keys
 from service.db.store import Store, migrate
 from service.domain.accounts import ROLES, Role
+from service.domain.audit import CLI_ACTOR
 from service.errors import AppError
 
 log = logging.getLogger("madoguchi")
@@ -77,7 +79,12 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_argument("path", type=Path, help="the file to write (replaced if it exists)")
     backup.set_defaults(run=_backup)
 
-    for sub in (serve, mig, add_user, rotate, backup, *add_admin_commands(commands)):
+    purge = commands.add_parser(
+        "purge", help="erase the content of conversations closed MADOGUCHI_RETENTION_DAYS ago"
+    )
+    purge.set_defaults(run=_purge)
+
+    for sub in (serve, mig, add_user, rotate, backup, purge, *add_admin_commands(commands)):
         sub.add_argument("--db", type=Path, help="database file (default: $MADOGUCHI_DB)")
     return parser
 
@@ -227,3 +234,23 @@ def _backup(settings: Settings, args: argparse.Namespace) -> None:
     except (OSError, RuntimeError) as exc:
         sys.exit(f"madoguchi: {exc}")
     log.info("copied %s to %s", settings.db_path, args.path)
+
+
+def _purge(settings: Settings, _: argparse.Namespace) -> None:
+    """What the service does daily, now, then a VACUUM: no erased page is left anywhere."""
+    if not settings.db_path.exists():
+        sys.exit(f"madoguchi: no database at {settings.db_path}")
+
+    async def run() -> int:
+        store = await Store.open(settings.db_path)
+        try:
+            return await purge_expired_content(
+                store, settings.retention_days, CLI_ACTOR, vacuum=True
+            )
+        finally:
+            await store.close()
+
+    purged = asyncio.run(run())
+    print(  # noqa: T201 (the operator asked for it: a count, never content)
+        f"purged {purged} conversations closed more than {settings.retention_days} days ago"
+    )

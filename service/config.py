@@ -100,6 +100,11 @@ class Settings:
     """``MADOGUCHI_REPORT_MONTHLY_TARGET``: the consultations a month the ward aims at (10 in
     the first year); the reports page sets each month's count against it."""
 
+    retention_days: int = 90
+    """``MADOGUCHI_RETENTION_DAYS``: days after a conversation closed until what was written in
+    it (messages, notes, summary, code word, survey comment) is erased; what reports count is
+    kept. At least 1: there is no "keep forever" (``docs/security.md``, Retention)."""
+
     encryption_key: str = ""
     """``MADOGUCHI_ENCRYPTION_KEY``: the key that seals messages, notes, summaries, code words
     and survey comments (32 bytes, URL-safe base64; ``madoguchi new-key`` prints one). Several,
@@ -135,6 +140,8 @@ class Settings:
             raise ValueError("MADOGUCHI_LOGIN_LOCKOUT_MINUTES must be positive")
         if self.report_monthly_target < 1:
             raise ValueError("MADOGUCHI_REPORT_MONTHLY_TARGET must be at least 1")
+        if self.retention_days < 1:
+            raise ValueError("MADOGUCHI_RETENTION_DAYS must be at least 1")
         try:
             parse_hours(self.default_desk_hours)
         except HoursError as exc:

@@ -172,8 +172,13 @@ def seeded_server(statements: list[str], env: dict[str, str]) -> Iterator[Server
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
-    # A target of 2 a month shows the setting at work; the seeded open chats must stay open.
-    env = {"MADOGUCHI_REPORT_MONTHLY_TARGET": "2", "MADOGUCHI_VISITOR_GONE_MINUTES": "0"}
+    # A target of 2 a month shows the setting at work; the seeded open chats must stay open,
+    # and the seeded texts (closed months ago) must outlive the retention purge at start.
+    env = {
+        "MADOGUCHI_REPORT_MONTHLY_TARGET": "2",
+        "MADOGUCHI_VISITOR_GONE_MINUTES": "0",
+        "MADOGUCHI_RETENTION_DAYS": "36500",
+    }
     with seeded_server(SEED, env) as srv:
         for name, (role, desks) in PEOPLE.items():
             srv.add_user(name, PASSWORD, role=role, desks=desks)

@@ -27,6 +27,7 @@ from service.db.admin import AdminQueries
 from service.db.casework import CaseworkQueries
 from service.db.migrate import apply_migrations
 from service.db.reports import ReportQueries
+from service.db.retention import RetentionQueries, enable_secure_delete
 from service.db.rows import USER_COLUMNS, insert_user, user_of
 from service.db.sealing import SealedConnection, check_key, reseal, seal, unseal
 from service.db.visitors import VisitorQueries
@@ -170,13 +171,13 @@ async def _run_on(db: aiosqlite.Connection, fn: Callable[..., T], *args: Any) ->
     return await db._execute(fn, db._conn, *args)  # type: ignore[no-any-return,no-untyped-call]
 
 
-class Store(AdminQueries, VisitorQueries, CaseworkQueries, ReportQueries):
+class Store(AdminQueries, VisitorQueries, CaseworkQueries, ReportQueries, RetentionQueries):
     """The service's database. Open with :meth:`open`; all methods are coroutine-safe.
 
     Desks, partners, campaigns and the other things admins set up are in ``db/admin.py``; a
     visitor's urgent choice, code word and survey in ``db/visitors.py``; notes, tags, risk,
     transfers and handoffs in ``db/casework.py``; the facts that reports count in
-    ``db/reports.py``.
+    ``db/reports.py``; erasing content past its retention in ``db/retention.py``.
     """
 
     def __init__(self, path: Path, reader: aiosqlite.Connection, writer: aiosqlite.Connection):
@@ -196,6 +197,7 @@ class Store(AdminQueries, VisitorQueries, CaseworkQueries, ReportQueries):
         writer = await aiosqlite.connect(path, factory=SealedConnection, **options)
         for db in (reader, writer):
             await _run_on(db, _configure, sealer)
+        await _run_on(writer, enable_secure_delete)
         store = cls(path, reader, writer)
         if sealer is not None:
             try:
@@ -215,6 +217,11 @@ class Store(AdminQueries, VisitorQueries, CaseworkQueries, ReportQueries):
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
         return await self._writer.submit(lambda conn: fn(conn, *args))
+
+    async def _maintain(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn`` on the writing connection between two batches, outside any transaction
+        (a checkpoint, a VACUUM)."""
+        return await _run_on(self._writer_db, fn, *args)
 
     async def reseal(self, sealer: Sealer) -> int:
         """Seal every sealed value with ``sealer``'s first key (``madoguchi rotate-key``)."""

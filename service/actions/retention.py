@@ -1,0 +1,49 @@
+"""Erasing what people wrote once the retention period after a conversation's close has passed:
+``madoguchi purge``, and in the service once at start and then daily (see ``db/retention.py``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from service.clock import utcnow
+from service.context import Context
+from service.db.store import Store
+from service.domain.audit import Actor
+from service.domain.retention import PURGE_BATCH, PURGE_INTERVAL_SECONDS, purge_cutoff
+
+log = logging.getLogger(__name__)
+
+SYSTEM_ACTOR = Actor("system")
+
+
+async def purge_expired_content(store: Store, days: int, actor: Actor, vacuum: bool) -> int:
+    """Erase the content of every conversation closed more than ``days`` days ago; returns how
+    many conversations were purged. The WAL is checkpointed and truncated afterwards (after a
+    ``VACUUM`` if asked), so no copy of what was erased is left there."""
+    cutoff = purge_cutoff(utcnow(), days)
+    total = 0
+    while purged := await store.purge_closed_before(actor, cutoff, PURGE_BATCH):
+        total += purged
+    if (total or vacuum) and not await store.clear_wal(vacuum):
+        log.warning("a reader kept the WAL in use: erased content leaves it at the next purge")
+    return total
+
+
+async def purge_daily(ctx: Context) -> None:
+    """Runs until cancelled; a fault in one round is logged and the next round goes on."""
+    while True:
+        await asyncio.sleep(PURGE_INTERVAL_SECONDS)
+        await purge_logged(ctx)
+
+
+async def purge_logged(ctx: Context) -> None:
+    try:
+        purged = await purge_expired_content(
+            ctx.store, ctx.settings.retention_days, SYSTEM_ACTOR, vacuum=False
+        )
+    except Exception:
+        log.exception("erasing expired content failed")
+        return
+    if purged:
+        log.info("erased the content of %d conversations", purged)
