@@ -50,7 +50,7 @@ async def verify_password(store: Store, username: str, password: str) -> bool:
 
 async def open_session(store: Store, user: User) -> str:
     session_id = secrets.token_urlsafe(32)
-    await store.insert_session(session_id, user.id)
+    await store.insert_session(session_id, user)
     return session_id
 
 

@@ -42,10 +42,19 @@ def test_failed_logins_lock_the_account_then_the_address_whatever_the_password()
         # Guessing other names from this address: the address locks at 6 failures.
         assert [try_login(server, f"nobody{i}", "guess") for i in range(3)] == [401, 401, 401]
         assert try_login(server, "ren", PASSWORD) == 429
-        # Nothing about an address or a failure is stored.
+        # No address is stored. Logins and failures are audited, naming only real accounts.
         assert server.query("SELECT COUNT(*) FROM session") == [(1,)]
         dump = "\n".join(str(row) for row in server.query("SELECT * FROM audit_log"))
         assert "127.0.0.1" not in dump
+        logins = server.query(
+            "SELECT action, target FROM audit_log WHERE action LIKE 'login%' ORDER BY id"
+        )
+        assert logins == [
+            *[("login.failed", "hana")] * 3,
+            ("login", "ren"),
+            *[("login.failed", "")] * 3,
+        ]
+        assert "nobody" not in dump and "guess" not in dump
 
 
 def password_form(http: httpx.Client) -> str:

@@ -23,7 +23,7 @@ import aiosqlite
 
 from service.clock import now_iso
 from service.crypto import Sealer
-from service.db.admin import AdminQueries
+from service.db.admin import AdminQueries, audit
 from service.db.casework import CaseworkQueries
 from service.db.migrate import apply_migrations
 from service.db.reports import ReportQueries
@@ -32,6 +32,7 @@ from service.db.rows import USER_COLUMNS, insert_user, user_of
 from service.db.sealing import SealedConnection, check_key, reseal, seal, unseal
 from service.db.visitors import VisitorQueries
 from service.domain.accounts import Role, User
+from service.domain.audit import Actor
 from service.domain.conversations import Author, Conversation, Message
 from service.errors import AppError, ErrorCode
 
@@ -252,8 +253,14 @@ class Store(AdminQueries, VisitorQueries, CaseworkQueries, ReportQueries, Retent
     async def get_credentials(self, username: str) -> Credentials | None:
         return await self._read(_get_credentials, username)
 
-    async def insert_session(self, session_id: str, user_id: int) -> None:
-        await self._write(_insert_session, sha256(session_id), user_id)
+    async def insert_session(self, session_id: str, user: User) -> None:
+        """Open a login session, recorded in the audit log in the same transaction."""
+        await self._write(_insert_session, sha256(session_id), user)
+
+    async def record_failed_login(self, username: str) -> None:
+        """Audit a failed login. The name is kept only if such an account exists, so that a
+        password typed into the username field never reaches the log."""
+        await self._write(_record_failed_login, username)
 
     async def get_session_user(self, session_id: str, idle_since: str) -> User | None:
         """The user of a live session, or None if it does not exist, idled out or the account
@@ -382,12 +389,19 @@ def _get_credentials(conn: sqlite3.Connection, username: str) -> Credentials | N
     return Credentials(user=user_of(conn, row), password_hash=row["password_hash"])
 
 
-def _insert_session(conn: sqlite3.Connection, id_hash: str, user_id: int) -> None:
+def _insert_session(conn: sqlite3.Connection, id_hash: str, user: User) -> None:
     now = now_iso()
     conn.execute(
         "INSERT INTO session (id_hash, user_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
-        (id_hash, user_id, now, now),
+        (id_hash, user.id, now, now),
     )
+    audit(conn, Actor(user.username, user.id), "login", user.username, {})
+
+
+def _record_failed_login(conn: sqlite3.Connection, username: str) -> None:
+    known = conn.execute("SELECT 1 FROM user WHERE username = ?", (username,)).fetchone()
+    name = username if known else ""
+    audit(conn, Actor(name or "unknown"), "login.failed", name, {})
 
 
 def _get_session_user(conn: sqlite3.Connection, id_hash: str, idle_since: str) -> User | None:

@@ -128,6 +128,7 @@ class InboxController(Controller):
         user = await authenticate(ctx.store, data.username, data.password)
         if user is None:
             throttle.failed(data.username, address, time.monotonic())
+            await ctx.store.record_failed_login(data.username)
             return _login_page(lang, "login_failed", status_code=401)
         throttle.succeeded(data.username)
         session_id = await open_session(ctx.store, user)
