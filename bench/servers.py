@@ -28,6 +28,13 @@ RAISED_LIMITS = {
     "MADOGUCHI_VISITOR_MESSAGE_BURST": "1000",
     "MADOGUCHI_COUNSELOR_MESSAGE_RATE": "1000",
     "MADOGUCHI_COUNSELOR_MESSAGE_BURST": "1000",
+    # Every bench socket comes from 127.0.0.1; the per-address limits guard against one address
+    # opening many chats, which is exactly what the bench does.
+    "MADOGUCHI_VISITOR_CONNECTIONS_PER_ADDRESS": "100000",
+    "MADOGUCHI_VISITOR_STARTS_PER_MINUTE": "100000",
+    "MADOGUCHI_VISITOR_START_BURST": "100000",
+    # Room for the 50 pairs' chats per counselor account, whatever the default limit.
+    "MADOGUCHI_MAX_CONCURRENT_CHATS": "1000",
 }
 # Settings the service under test gets on top of its defaults (and that the report prints).
 SERVICE_OVERRIDES = {
