@@ -65,9 +65,9 @@ def create_socketio(settings: Settings) -> socketio.AsyncServer:
         # can carry that code. Never "*": that would also echo CORS headers with credentials.
         cors_allowed_origins=lambda origin, environ: True,
         cors_credentials=False,
-        # One client's events are handled one after another, so a conversation's messages are
-        # stored in the order they were sent; clients still run concurrently.
-        async_handlers=False,
+        # Each event runs as its own task, so one connection can have several messages in one
+        # group commit; realtime/acks.py keeps each connection's order (PIPELINED, _turn_of).
+        async_handlers=True,
         max_http_buffer_size=settings.max_payload_bytes,
         http_compression=False,
         json=jsonshim,

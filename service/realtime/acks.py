@@ -9,6 +9,7 @@ CVE-2026-102489).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -23,6 +24,12 @@ from service.errors import AppError, ErrorCode
 log = logging.getLogger(__name__)
 
 Ack = dict[str, Any]
+
+# Handled as they arrive, overlapping: each reaches the writer's queue (``Store._write``)
+# before its first real await, so one connection's messages still queue, commit and are
+# delivered in the order sent, while the next ones need not wait for the previous commit.
+# tests/test_ordering.py holds that promise.
+PIPELINED = frozenset({"message", "typing"})
 Handler = Callable[[str, Any], Awaitable[Mapping[str, Any]]]
 
 
@@ -67,6 +74,21 @@ class DispatchingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return error(ErrorCode.INVALID_PAYLOAD, "one payload object expected")
         if not await self._within_limit(sid, event):
             return error(ErrorCode.RATE_LIMITED, "too many requests; slow down")
+        if event in PIPELINED:
+            return await self._answer(event, handler, sid, payload)
+        async with await self._turn_of(sid):
+            return await self._answer(event, handler, sid, payload)
+
+    async def _turn_of(self, sid: str) -> asyncio.Lock:
+        """One connection's events other than messages and typing run one at a time, in the
+        order they arrived (asyncio's locks are first come, first served)."""
+        session = await self.get_session(sid)
+        lock: asyncio.Lock = session.setdefault("turn", asyncio.Lock())
+        return lock
+
+    async def _answer(
+        self, event: str, handler: Handler, sid: str, payload: tuple[Any, ...]
+    ) -> Any:
         try:
             return ok(**await handler(sid, payload[0] if payload else None))
         except AppError as exc:
