@@ -285,3 +285,14 @@ async def test_the_server_log_keeps_no_visitor_address_even_at_info_level() -> N
         log = srv.logs()
     assert "Madoguchi on" in log  # the log is there, at info level
     assert "127.0.0.1:" not in log.replace(srv.url, "")
+
+
+def test_behind_https_pages_send_hsts_and_cookies_are_secure() -> None:
+    # The proxy terminates TLS; the service learns it from its public URL.
+    with running_server(env={"MADOGUCHI_PUBLIC_URL": "https://chat.example.jp"}) as srv:
+        with httpx.Client(base_url=srv.url) as http:
+            page = http.get("/inbox/login")
+        assert page.headers["strict-transport-security"].startswith("max-age=")
+        assert "secure" in page.headers["set-cookie"].lower()
+    with running_server() as plain, httpx.Client(base_url=plain.url) as http:
+        assert "strict-transport-security" not in http.get("/inbox/login").headers
