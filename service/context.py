@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from litestar.di import NamedDependency
+
 from service.config import Settings
 
 if TYPE_CHECKING:
@@ -37,3 +39,7 @@ class Context:
         if self._catalog is None:
             raise RuntimeError("the catalog loads in the application's lifespan")
         return self._catalog
+
+
+# How Litestar handlers ask for the context: injected by name (litestar.di.NamedDependency).
+Ctx = NamedDependency[Context]

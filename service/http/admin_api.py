@@ -14,7 +14,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.utils.scope.state import ScopeState
 
-from service.context import Context
+from service.context import Ctx
 from service.domain.checks import (
     check_campaign_fields,
     check_desk_fields,
@@ -132,23 +132,23 @@ class AdminSessionApi(AdminApi):
     path = "/api/v1/admin"
 
     @get("/me")
-    async def me(self, request: Req, ctx: Context) -> Json:
+    async def me(self, request: Req, ctx: Ctx) -> Json:
         """The logged-in admin, and the CSRF token to send as ``X-CSRFToken``."""
         csrf = ScopeState.from_scope(request.scope).csrf_token
         return {"user": user_json(admin_of(request), ctx.catalog), "csrf_token": csrf}
 
     @get("/audit")
-    async def audit(self, ctx: Context, limit: int = 200) -> Json:
+    async def audit(self, ctx: Ctx, limit: int = 200) -> Json:
         """Admin changes, latest first: who, what, when and the fields set."""
         entries = await ctx.store.list_audit(max(1, min(limit, 1000)))
         return {"entries": [audit_json(e) for e in entries]}
 
     @get("/emergency-contacts")
-    async def contacts(self, ctx: Context) -> Json:
+    async def contacts(self, ctx: Ctx) -> Json:
         return {"contacts": [contact_json(c) for c in ctx.catalog.emergency_contacts]}
 
     @put("/emergency-contacts")
-    async def replace_contacts(self, request: Req, ctx: Context, data: ContactsReplace) -> Json:
+    async def replace_contacts(self, request: Req, ctx: Ctx, data: ContactsReplace) -> Json:
         """Replace the whole list (its order is the order the widget shows)."""
         contacts = [
             EmergencyContact(
@@ -168,11 +168,11 @@ class DesksApi(AdminApi):
     path = "/api/v1/admin/desks"
 
     @get("/")
-    async def list_desks(self, ctx: Context) -> Json:
+    async def list_desks(self, ctx: Ctx) -> Json:
         return {"desks": [desk_json(d, ctx.catalog) for d in ctx.catalog.desks.values()]}
 
     @post("/")
-    async def create_desk(self, request: Req, ctx: Context, data: DeskCreate) -> Json:
+    async def create_desk(self, request: Req, ctx: Ctx, data: DeskCreate) -> Json:
         fields = check_desk_fields(
             name=data.name,
             description=data.description,
@@ -185,7 +185,7 @@ class DesksApi(AdminApi):
         return desk_json(desk, ctx.catalog)
 
     @patch("/{key:str}")
-    async def update_desk(self, request: Req, ctx: Context, key: str, data: DeskUpdate) -> Json:
+    async def update_desk(self, request: Req, ctx: Ctx, key: str, data: DeskUpdate) -> Json:
         current = ctx.catalog.desks.get(key)
         if current is None:
             raise AppError(ErrorCode.NOT_FOUND, f"no desk {key!r}")
@@ -206,14 +206,14 @@ class PartnersApi(AdminApi):
     path = "/api/v1/admin/partners"
 
     @get("/")
-    async def list_partners(self, ctx: Context) -> Json:
+    async def list_partners(self, ctx: Ctx) -> Json:
         url = ctx.settings.origin
         return {
             "partners": [partner_json(p, ctx.catalog, url) for p in ctx.catalog.partners.values()]
         }
 
     @post("/")
-    async def create_partner(self, request: Req, ctx: Context, data: PartnerCreate) -> Json:
+    async def create_partner(self, request: Req, ctx: Ctx, data: PartnerCreate) -> Json:
         fields = check_partner_fields(
             name=data.name,
             origins=data.origins,
@@ -226,9 +226,7 @@ class PartnersApi(AdminApi):
         return partner_json(partner, ctx.catalog, ctx.settings.origin)
 
     @patch("/{key:str}")
-    async def update_partner(
-        self, request: Req, ctx: Context, key: str, data: PartnerUpdate
-    ) -> Json:
+    async def update_partner(self, request: Req, ctx: Ctx, key: str, data: PartnerUpdate) -> Json:
         fields = check_partner_fields(
             name=data.name,
             origins=data.origins,
@@ -246,7 +244,7 @@ class CampaignsApi(AdminApi):
     path = "/api/v1/admin/campaigns"
 
     @get("/")
-    async def list_campaigns(self, ctx: Context) -> Json:
+    async def list_campaigns(self, ctx: Ctx) -> Json:
         url = ctx.settings.origin
         return {
             "campaigns": [
@@ -255,7 +253,7 @@ class CampaignsApi(AdminApi):
         }
 
     @post("/")
-    async def create_campaign(self, request: Req, ctx: Context, data: CampaignCreate) -> Json:
+    async def create_campaign(self, request: Req, ctx: Ctx, data: CampaignCreate) -> Json:
         fields = check_campaign_fields(name=data.name, desk=data.desk, partner=data.partner)
         code = check_key(data.code, "code")
         campaign = await ctx.store.insert_campaign(actor_of(request), code, fields)
@@ -264,7 +262,7 @@ class CampaignsApi(AdminApi):
 
     @patch("/{code:str}")
     async def update_campaign(
-        self, request: Req, ctx: Context, code: str, data: CampaignUpdate
+        self, request: Req, ctx: Ctx, code: str, data: CampaignUpdate
     ) -> Json:
         fields = check_campaign_fields(
             name=data.name, desk=data.desk, partner=data.partner, enabled=data.enabled

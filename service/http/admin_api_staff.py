@@ -13,7 +13,7 @@ from litestar import delete, get, patch, post
 
 from service.actions.accounts import disconnect_user
 from service.auth import hash_password, new_password
-from service.context import Context
+from service.context import Ctx
 from service.domain.checks import (
     check_key,
     check_password,
@@ -97,12 +97,12 @@ class UsersApi(AdminApi):
     path = "/api/v1/admin/users"
 
     @get("/")
-    async def list_users(self, ctx: Context) -> Json:
+    async def list_users(self, ctx: Ctx) -> Json:
         users = await ctx.store.list_users()
         return {"users": [user_json(u, ctx.catalog) for u in users]}
 
     @post("/")
-    async def create_user(self, request: Req, ctx: Context, data: UserCreate) -> Json:
+    async def create_user(self, request: Req, ctx: Ctx, data: UserCreate) -> Json:
         username = check_username(data.username)
         password = check_password(data.password) if data.password else new_password()
         await ctx.store.create_user(
@@ -120,9 +120,7 @@ class UsersApi(AdminApi):
         return answer
 
     @patch("/{username:str}")
-    async def update_user(
-        self, request: Req, ctx: Context, username: str, data: UserUpdate
-    ) -> Json:
+    async def update_user(self, request: Req, ctx: Ctx, username: str, data: UserUpdate) -> Json:
         user = await ctx.store.update_user(actor_of(request), username, user_fields(data))
         if not user.active:
             await disconnect_user(ctx, user.id)
@@ -130,7 +128,7 @@ class UsersApi(AdminApi):
 
     @post("/{username:str}/password")
     async def reset_password(
-        self, request: Req, ctx: Context, username: str, data: PasswordReset
+        self, request: Req, ctx: Ctx, username: str, data: PasswordReset
     ) -> Json:
         """Set a new password (or let the server make one); the account's sessions end."""
         password = check_password(data.password) if data.password else new_password()
@@ -139,7 +137,7 @@ class UsersApi(AdminApi):
         return {"password": password} if not data.password else {}
 
 
-async def _user(ctx: Context, username: str) -> Any:
+async def _user(ctx: Ctx, username: str) -> Any:
     found = next((u for u in await ctx.store.list_users() if u.username == username), None)
     if found is None:
         raise AppError(ErrorCode.NOT_FOUND, f"no user {username!r}")
@@ -150,12 +148,12 @@ class CannedResponsesApi(AdminApi):
     path = "/api/v1/admin/canned-responses"
 
     @get("/")
-    async def list_canned(self, ctx: Context) -> Json:
+    async def list_canned(self, ctx: Ctx) -> Json:
         items = await ctx.store.list_canned_responses()
         return {"canned_responses": [canned_json(c, ctx.catalog) for c in items]}
 
     @post("/")
-    async def create_canned(self, request: Req, ctx: Context, data: CannedCreate) -> Json:
+    async def create_canned(self, request: Req, ctx: Ctx, data: CannedCreate) -> Json:
         canned = await ctx.store.insert_canned_response(
             actor_of(request),
             check_key(data.desk, "desk") if data.desk else None,
@@ -166,7 +164,7 @@ class CannedResponsesApi(AdminApi):
 
     @patch("/{canned_id:int}")
     async def update_canned(
-        self, request: Req, ctx: Context, canned_id: RowId, data: CannedUpdate
+        self, request: Req, ctx: Ctx, canned_id: RowId, data: CannedUpdate
     ) -> Json:
         fields: dict[str, Any] = {}
         if data.title is not None:
@@ -179,7 +177,7 @@ class CannedResponsesApi(AdminApi):
         return canned_json(canned, ctx.catalog)
 
     @delete("/{canned_id:int}")
-    async def delete_canned(self, request: Req, ctx: Context, canned_id: RowId) -> None:
+    async def delete_canned(self, request: Req, ctx: Ctx, canned_id: RowId) -> None:
         await ctx.store.delete_canned_response(actor_of(request), canned_id)
 
 
@@ -187,11 +185,11 @@ class TopicTagsApi(AdminApi):
     path = "/api/v1/admin/topic-tags"
 
     @get("/")
-    async def list_tags(self, ctx: Context) -> Json:
+    async def list_tags(self, ctx: Ctx) -> Json:
         return {"topic_tags": [tag_json(t) for t in await ctx.store.list_topic_tags()]}
 
     @post("/")
-    async def create_tag(self, request: Req, ctx: Context, data: TagCreate) -> Json:
+    async def create_tag(self, request: Req, ctx: Ctx, data: TagCreate) -> Json:
         tag = await ctx.store.insert_topic_tag(
             actor_of(request),
             check_key(data.key),
@@ -201,7 +199,7 @@ class TopicTagsApi(AdminApi):
         return tag_json(tag)
 
     @patch("/{key:str}")
-    async def update_tag(self, request: Req, ctx: Context, key: str, data: TagUpdate) -> Json:
+    async def update_tag(self, request: Req, ctx: Ctx, key: str, data: TagUpdate) -> Json:
         fields: dict[str, Any] = {}
         if data.label_ja is not None:
             fields["label_ja"] = check_text(data.label_ja, "label", max_length=50)

@@ -15,7 +15,7 @@ from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.response import Redirect, Template
 
 from service.clock import utcnow
-from service.context import Context
+from service.context import Ctx
 from service.domain.checks import (
     check_campaign_fields,
     check_desk_fields,
@@ -44,7 +44,7 @@ def to_login(_: Req, __: NotAuthorizedException) -> Response[Any]:
     return Redirect("/inbox/login", status_code=303)
 
 
-def page(name: str, ctx: Context, status_code: int = 200, **context: Any) -> Template:
+def page(name: str, ctx: Ctx, status_code: int = 200, **context: Any) -> Template:
     return Template(
         f"admin/{name}.html",
         context={"lang": "ja", "origin": ctx.settings.origin, **context},
@@ -74,7 +74,7 @@ class AdminHome(AdminPages):
     path = "/admin"
 
     @get("/")
-    async def index(self, ctx: Context) -> Template:
+    async def index(self, ctx: Ctx) -> Template:
         catalog, at = ctx.catalog, utcnow()
         desks = [
             {**desk_json(d, catalog), "open_now": catalog.open_now(d, at)}
@@ -93,13 +93,13 @@ class DeskPages(AdminPages):
     path = "/admin/desks"
 
     @get("/")
-    async def desks(self, ctx: Context, error: str = "") -> Template:
+    async def desks(self, ctx: Ctx, error: str = "") -> Template:
         catalog = ctx.catalog
         rows = [desk_json(d, catalog) for d in catalog.desks.values()]
         return page("desks", ctx, desks=rows, error=error, ward_hours=WARD_HOURS)
 
     @post("/")
-    async def add_desk(self, request: Req, ctx: Context) -> Template | Redirect:
+    async def add_desk(self, request: Req, ctx: Ctx) -> Template | Redirect:
         form = await request.form()
         try:
             fields = check_desk_fields(
@@ -118,7 +118,7 @@ class DeskPages(AdminPages):
         return Redirect(f"/admin/desks/{key}?saved=1", status_code=303)
 
     @get("/{key:str}")
-    async def desk(self, ctx: Context, key: str, saved: bool = False) -> Template:
+    async def desk(self, ctx: Ctx, key: str, saved: bool = False) -> Template:
         desk = ctx.catalog.desks.get(key)
         if desk is None:
             raise NotFoundException()
@@ -133,7 +133,7 @@ class DeskPages(AdminPages):
         )
 
     @post("/{key:str}")
-    async def update_desk(self, request: Req, ctx: Context, key: str) -> Template | Redirect:
+    async def update_desk(self, request: Req, ctx: Ctx, key: str) -> Template | Redirect:
         desk = ctx.catalog.desks.get(key)
         if desk is None:
             raise NotFoundException()
@@ -159,16 +159,16 @@ class DeskPages(AdminPages):
 class PartnerPages(AdminPages):
     path = "/admin/partners"
 
-    def _rows(self, ctx: Context) -> list[dict[str, Any]]:
+    def _rows(self, ctx: Ctx) -> list[dict[str, Any]]:
         origin = ctx.settings.origin
         return [partner_json(p, ctx.catalog, origin) for p in ctx.catalog.partners.values()]
 
     @get("/")
-    async def partners(self, ctx: Context) -> Template:
+    async def partners(self, ctx: Ctx) -> Template:
         return page("partners", ctx, partners=self._rows(ctx), desks=ctx.catalog.desks, error="")
 
     @post("/")
-    async def add_partner(self, request: Req, ctx: Context) -> Template | Redirect:
+    async def add_partner(self, request: Req, ctx: Ctx) -> Template | Redirect:
         form = await request.form()
         try:
             fields = check_partner_fields(
@@ -193,7 +193,7 @@ class PartnerPages(AdminPages):
         return Redirect(f"/admin/partners/{key}?saved=1", status_code=303)
 
     @get("/{key:str}")
-    async def partner(self, ctx: Context, key: str, saved: bool = False) -> Template:
+    async def partner(self, ctx: Ctx, key: str, saved: bool = False) -> Template:
         found = ctx.catalog.partners.get(key)
         if found is None:
             raise NotFoundException()
@@ -201,7 +201,7 @@ class PartnerPages(AdminPages):
         return page("partner", ctx, partner=shown, desks=ctx.catalog.desks, saved=saved, error="")
 
     @post("/{key:str}")
-    async def update_partner(self, request: Req, ctx: Context, key: str) -> Template | Redirect:
+    async def update_partner(self, request: Req, ctx: Ctx, key: str) -> Template | Redirect:
         found = ctx.catalog.partners.get(key)
         if found is None:
             raise NotFoundException()
@@ -231,7 +231,7 @@ class PartnerPages(AdminPages):
         return Redirect(f"/admin/partners/{key}?saved=1", status_code=303)
 
     @get("/{key:str}/preview")
-    async def preview(self, ctx: Context, key: str) -> Template:
+    async def preview(self, ctx: Ctx, key: str) -> Template:
         """The widget as the partner's page embeds it, shown inside the partner page."""
         if key not in ctx.catalog.partners:
             raise NotFoundException()
@@ -245,11 +245,11 @@ class PartnerPages(AdminPages):
 class CampaignPages(AdminPages):
     path = "/admin/campaigns"
 
-    def _rows(self, ctx: Context) -> list[dict[str, Any]]:
+    def _rows(self, ctx: Ctx) -> list[dict[str, Any]]:
         origin = ctx.settings.origin
         return [campaign_json(c, ctx.catalog, origin) for c in ctx.catalog.campaigns.values()]
 
-    def _page(self, ctx: Context, status: int = 200, error: str = "") -> Template:
+    def _page(self, ctx: Ctx, status: int = 200, error: str = "") -> Template:
         catalog = ctx.catalog
         return page(
             "campaigns",
@@ -262,11 +262,11 @@ class CampaignPages(AdminPages):
         )
 
     @get("/")
-    async def campaigns(self, ctx: Context) -> Template:
+    async def campaigns(self, ctx: Ctx) -> Template:
         return self._page(ctx)
 
     @post("/")
-    async def add_campaign(self, request: Req, ctx: Context) -> Template | Redirect:
+    async def add_campaign(self, request: Req, ctx: Ctx) -> Template | Redirect:
         form = await request.form()
         try:
             fields = check_campaign_fields(
@@ -281,7 +281,7 @@ class CampaignPages(AdminPages):
         return Redirect(f"/admin/campaigns/{code}?saved=1", status_code=303)
 
     @get("/{code:str}")
-    async def campaign(self, ctx: Context, code: str, saved: bool = False) -> Template:
+    async def campaign(self, ctx: Ctx, code: str, saved: bool = False) -> Template:
         found = ctx.catalog.campaigns.get(code)
         if found is None:
             raise NotFoundException()
@@ -298,7 +298,7 @@ class CampaignPages(AdminPages):
         )
 
     @post("/{code:str}")
-    async def update_campaign(self, request: Req, ctx: Context, code: str) -> Template | Redirect:
+    async def update_campaign(self, request: Req, ctx: Ctx, code: str) -> Template | Redirect:
         found = ctx.catalog.campaigns.get(code)
         if found is None:
             raise NotFoundException()
@@ -328,7 +328,7 @@ class CampaignPages(AdminPages):
         return Redirect(f"/admin/campaigns/{code}?saved=1", status_code=303)
 
     @get("/{code:str}/poster")
-    async def poster(self, ctx: Context, code: str) -> Template:
+    async def poster(self, ctx: Ctx, code: str) -> Template:
         """A printable A4 poster like the ward's own, with the desk's hours and phones."""
         catalog = ctx.catalog
         found = catalog.campaigns.get(code)
@@ -350,14 +350,14 @@ class CampaignPages(AdminPages):
         )
 
     @get("/{code:str}/qr.svg", media_type="image/svg+xml")
-    async def qr_svg(self, ctx: Context, code: str) -> Response[bytes]:
+    async def qr_svg(self, ctx: Ctx, code: str) -> Response[bytes]:
         return self._qr(ctx, code, "svg")
 
     @get("/{code:str}/qr.png", media_type="image/png")
-    async def qr_png(self, ctx: Context, code: str) -> Response[bytes]:
+    async def qr_png(self, ctx: Ctx, code: str) -> Response[bytes]:
         return self._qr(ctx, code, "png")
 
-    def _qr(self, ctx: Context, code: str, kind: str) -> Response[bytes]:
+    def _qr(self, ctx: Ctx, code: str, kind: str) -> Response[bytes]:
         if code not in ctx.catalog.campaigns:
             raise NotFoundException()
         return Response(

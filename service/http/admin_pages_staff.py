@@ -10,7 +10,7 @@ from litestar.response import Redirect, Template
 
 from service.actions.accounts import disconnect_user
 from service.auth import hash_password, new_password
-from service.context import Context
+from service.context import Ctx
 from service.domain.accounts import ROLES
 from service.domain.checks import (
     check_key,
@@ -36,7 +36,7 @@ class UserPages(AdminPages):
     path = "/admin/users"
 
     async def _page(
-        self, ctx: Context, status: int = 200, error: str = "", password: str = "", who: str = ""
+        self, ctx: Ctx, status: int = 200, error: str = "", password: str = "", who: str = ""
     ) -> Template:
         users = [user_json(u, ctx.catalog) for u in await ctx.store.list_users()]
         return page(
@@ -52,11 +52,11 @@ class UserPages(AdminPages):
         )
 
     @get("/")
-    async def users(self, ctx: Context) -> Template:
+    async def users(self, ctx: Ctx) -> Template:
         return await self._page(ctx)
 
     @post("/")
-    async def add_user(self, request: Req, ctx: Context) -> Template:
+    async def add_user(self, request: Req, ctx: Ctx) -> Template:
         form = await request.form()
         password = new_password()
         try:
@@ -76,7 +76,7 @@ class UserPages(AdminPages):
         return await self._page(ctx, password=password, who=username)
 
     @post("/{username:str}")
-    async def update_user(self, request: Req, ctx: Context, username: str) -> Template | Redirect:
+    async def update_user(self, request: Req, ctx: Ctx, username: str) -> Template | Redirect:
         form = await request.form()
         fields: dict[str, Any] = {}
         try:
@@ -99,7 +99,7 @@ class UserPages(AdminPages):
         return Redirect("/admin/users", status_code=303)
 
     @post("/{username:str}/password")
-    async def reset_password(self, request: Req, ctx: Context, username: str) -> Template:
+    async def reset_password(self, request: Req, ctx: Ctx, username: str) -> Template:
         form = await request.form()
         given = text(form, "password")
         try:
@@ -118,16 +118,16 @@ class UserPages(AdminPages):
 class CannedPages(AdminPages):
     path = "/admin/canned"
 
-    async def _page(self, ctx: Context, status: int = 200, error: str = "") -> Template:
+    async def _page(self, ctx: Ctx, status: int = 200, error: str = "") -> Template:
         items = [canned_json(c, ctx.catalog) for c in await ctx.store.list_canned_responses()]
         return page("canned", ctx, status, items=items, desks=ctx.catalog.desks, error=error)
 
     @get("/")
-    async def canned(self, ctx: Context) -> Template:
+    async def canned(self, ctx: Ctx) -> Template:
         return await self._page(ctx)
 
     @post("/")
-    async def add_canned(self, request: Req, ctx: Context) -> Template | Redirect:
+    async def add_canned(self, request: Req, ctx: Ctx) -> Template | Redirect:
         form = await request.form()
         try:
             await ctx.store.insert_canned_response(
@@ -141,9 +141,7 @@ class CannedPages(AdminPages):
         return Redirect("/admin/canned", status_code=303)
 
     @post("/{canned_id:int}")
-    async def update_canned(
-        self, request: Req, ctx: Context, canned_id: RowId
-    ) -> Template | Redirect:
+    async def update_canned(self, request: Req, ctx: Ctx, canned_id: RowId) -> Template | Redirect:
         form = await request.form()
         try:
             fields = {
@@ -157,7 +155,7 @@ class CannedPages(AdminPages):
         return Redirect("/admin/canned", status_code=303)
 
     @post("/{canned_id:int}/delete")
-    async def delete_canned(self, request: Req, ctx: Context, canned_id: RowId) -> Redirect:
+    async def delete_canned(self, request: Req, ctx: Ctx, canned_id: RowId) -> Redirect:
         try:
             await ctx.store.delete_canned_response(actor_of(request), canned_id)
         except AppError:
@@ -168,16 +166,16 @@ class CannedPages(AdminPages):
 class TagPages(AdminPages):
     path = "/admin/tags"
 
-    async def _page(self, ctx: Context, status: int = 200, error: str = "") -> Template:
+    async def _page(self, ctx: Ctx, status: int = 200, error: str = "") -> Template:
         tags = [tag_json(t) for t in await ctx.store.list_topic_tags()]
         return page("tags", ctx, status, tags=tags, error=error)
 
     @get("/")
-    async def list_tags(self, ctx: Context) -> Template:
+    async def list_tags(self, ctx: Ctx) -> Template:
         return await self._page(ctx)
 
     @post("/")
-    async def add_tag(self, request: Req, ctx: Context) -> Template | Redirect:
+    async def add_tag(self, request: Req, ctx: Ctx) -> Template | Redirect:
         form = await request.form()
         try:
             await ctx.store.insert_topic_tag(
@@ -191,7 +189,7 @@ class TagPages(AdminPages):
         return Redirect("/admin/tags", status_code=303)
 
     @post("/{key:str}")
-    async def update_tag(self, request: Req, ctx: Context, key: str) -> Template | Redirect:
+    async def update_tag(self, request: Req, ctx: Ctx, key: str) -> Template | Redirect:
         form = await request.form()
         try:
             fields = {
@@ -211,7 +209,7 @@ class AuditPages(AdminPages):
     path = "/admin/audit"
 
     @get("/")
-    async def audit(self, ctx: Context) -> Template:
+    async def audit(self, ctx: Ctx) -> Template:
         entries = [audit_json(e) for e in await ctx.store.list_audit(500)]
         return page("audit", ctx, entries=entries)
 

@@ -9,7 +9,7 @@ from litestar import get
 from litestar.response import Response
 
 from service.clock import iso, utcnow
-from service.context import Context
+from service.context import Ctx
 from service.domain.directory import Desk, EmergencyContact
 from service.domain.hours import Hours, hours_text, next_open_at, open_now
 from service.i18n import pick_lang
@@ -42,7 +42,7 @@ def contact_payload(contact: EmergencyContact, lang: str) -> dict[str, Any]:
 
 
 @get("/api/v1/desks", tags=["public"])
-async def list_desks(ctx: Context, lang: str | None = None) -> Response[dict[str, Any]]:
+async def list_desks(ctx: Ctx, lang: str | None = None) -> Response[dict[str, Any]]:
     """Every desk with whether it takes chats now, when it next opens (UTC, ISO 8601), its
     hours as text and its phone numbers; and the emergency lines to show in any case."""
     chosen, at, catalog = pick_lang(lang), utcnow(), ctx.catalog

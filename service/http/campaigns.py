@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from litestar import get
 from litestar.response import Redirect, Template
 
-from service.context import Context
+from service.context import Ctx
 from service.http.headers import csp
 from service.i18n import TEXT
 
@@ -15,7 +15,7 @@ NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
 @get("/c/{code:str}", include_in_schema=False)
-async def open_campaign(ctx: Context, code: str) -> Redirect | Template:
+async def open_campaign(ctx: Ctx, code: str) -> Redirect | Template:
     catalog = ctx.catalog
     campaign = catalog.live_campaign(code)
     partner = catalog.partner_by_id(campaign.partner_id) if campaign else None

@@ -11,7 +11,7 @@ from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
-from service.context import Context
+from service.context import Ctx
 from service.domain.accounts import User
 from service.domain.checks import check_text
 from service.domain.replies import CannedResponse
@@ -42,7 +42,7 @@ class CannedController(Controller):
     exception_handlers = STAFF_EXCEPTIONS  # type: ignore[assignment]
 
     async def _page(
-        self, request: Req, ctx: Context, lang: str | None, error: str = "", status: int = 200
+        self, request: Req, ctx: Ctx, lang: str | None, error: str = "", status: int = 200
     ) -> Template:
         user, chosen = staff_of(request), pick_lang(lang)
         items = [c for c in await ctx.store.list_canned_responses() if _may_edit(user, c.desk_id)]
@@ -66,11 +66,11 @@ class CannedController(Controller):
         )
 
     @get("/")
-    async def canned(self, request: Req, ctx: Context, lang: str | None = None) -> Template:
+    async def canned(self, request: Req, ctx: Ctx, lang: str | None = None) -> Template:
         return await self._page(request, ctx, lang)
 
     @post("/")
-    async def add(self, request: Req, ctx: Context, lang: str | None = None) -> Template | Redirect:
+    async def add(self, request: Req, ctx: Ctx, lang: str | None = None) -> Template | Redirect:
         user = staff_of(request)
         form = await request.form()
         desk_key = str(form.get("desk", "")) or None
@@ -87,7 +87,7 @@ class CannedController(Controller):
 
     @post("/{canned_id:int}")
     async def update(
-        self, request: Req, ctx: Context, canned_id: RowId, lang: str | None = None
+        self, request: Req, ctx: Ctx, canned_id: RowId, lang: str | None = None
     ) -> Template | Redirect:
         await self._own(request, ctx, canned_id)
         form = await request.form()
@@ -104,7 +104,7 @@ class CannedController(Controller):
         await ctx.store.update_canned_response(actor_of(request), canned_id, fields)
         return Redirect("/inbox/canned", status_code=303)
 
-    async def _own(self, request: Req, ctx: Context, canned_id: RowId) -> CannedResponse:
+    async def _own(self, request: Req, ctx: Ctx, canned_id: RowId) -> CannedResponse:
         user = staff_of(request)
         found = next(
             (c for c in await ctx.store.list_canned_responses() if c.id == canned_id), None
@@ -114,6 +114,6 @@ class CannedController(Controller):
         return found
 
 
-def _key(ctx: Context, canned: CannedResponse) -> str:
+def _key(ctx: Ctx, canned: CannedResponse) -> str:
     desk = ctx.catalog.desk_by_id(canned.desk_id) if canned.desk_id is not None else None
     return desk.name if desk else ""

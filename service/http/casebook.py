@@ -16,7 +16,7 @@ from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Template
 
-from service.context import Context
+from service.context import Ctx
 from service.domain.accounts import User
 from service.domain.casework import (
     PURPOSES,
@@ -41,7 +41,7 @@ from service.http.staff_pages import (
 from service.i18n import pick_lang
 
 
-def _filter(ctx: Context, user: User, query: dict[str, str]) -> tuple[ClosedFilter, str]:
+def _filter(ctx: Ctx, user: User, query: dict[str, str]) -> tuple[ClosedFilter, str]:
     """The filter from the query string, and a problem key if a field was refused."""
     try:
         desk = ctx.catalog.desks.get(query.get("desk", ""))
@@ -61,7 +61,7 @@ def _filter(ctx: Context, user: User, query: dict[str, str]) -> tuple[ClosedFilt
         return ClosedFilter(), "filter_invalid"
 
 
-def _desk_ids(ctx: Context, user: User) -> list[int] | None:
+def _desk_ids(ctx: Ctx, user: User) -> list[int] | None:
     if user.desk_ids is None:
         return None
     return [d.id for d in ctx.catalog.desks.values() if user.works_desk(d.id)]
@@ -75,7 +75,7 @@ class CasebookController(Controller):
     exception_handlers = STAFF_EXCEPTIONS  # type: ignore[assignment]
 
     @get("/")
-    async def closed(self, request: Req, ctx: Context, lang: str | None = None) -> Template:
+    async def closed(self, request: Req, ctx: Ctx, lang: str | None = None) -> Template:
         user, chosen = staff_of(request), pick_lang(lang)
         query = {k: str(v) for k, v in request.query_params.items()}
         where, problem = _filter(ctx, user, query)
@@ -117,7 +117,7 @@ class CasebookController(Controller):
 
     @post("/{conversation_id:str}")
     async def open_record(
-        self, request: Req, ctx: Context, conversation_id: str, lang: str | None = None
+        self, request: Req, ctx: Ctx, conversation_id: str, lang: str | None = None
     ) -> Template:
         """Open one closed conversation, saying why; the opening is audited."""
         user, chosen = staff_of(request), pick_lang(lang)
@@ -163,7 +163,7 @@ class CasebookController(Controller):
         )
 
 
-def _desk_name(ctx: Context, desk_id: int) -> str:
+def _desk_name(ctx: Ctx, desk_id: int) -> str:
     desk = ctx.catalog.desk_by_id(desk_id)
     return desk.name if desk else ""
 

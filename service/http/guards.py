@@ -14,7 +14,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 
 from service.auth import SESSION_COOKIE, user_of_session
-from service.context import Context
+from service.context import Ctx
 from service.domain.accounts import User
 from service.domain.audit import Actor
 
@@ -22,7 +22,7 @@ _USER = "madoguchi_user"
 
 
 async def admin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    ctx: Context = connection.app.state.ctx
+    ctx: Ctx = connection.app.state.ctx
     user = await user_of_session(ctx.store, ctx.settings, connection.cookies.get(SESSION_COOKIE))
     if user is None:
         raise NotAuthorizedException("please log in")

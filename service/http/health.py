@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from litestar import get
 
-from service.context import Context
+from service.context import Ctx
 
 
 @get("/healthz")
-async def healthz(ctx: Context) -> dict[str, str]:
+async def healthz(ctx: Ctx) -> dict[str, str]:
     await ctx.store.data_version()  # the database answers
     return {"status": "ok"}

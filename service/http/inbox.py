@@ -22,7 +22,7 @@ from service.auth import (
     verify_password,
 )
 from service.config import Settings
-from service.context import Context
+from service.context import Ctx
 from service.db.store import sha256
 from service.domain.accounts import User
 from service.domain.casework import LoginThrottle, works_inbox
@@ -66,7 +66,7 @@ def login_throttle(settings: Settings) -> LoginThrottle:
     )
 
 
-def _session_cookie(ctx: Context, value: str, max_age: int | None = None) -> Cookie:
+def _session_cookie(ctx: Ctx, value: str, max_age: int | None = None) -> Cookie:
     return Cookie(
         key=SESSION_COOKIE,
         value=value,
@@ -93,7 +93,7 @@ def _login_page(lang: str | None, problem: str = "", status_code: int = 200) -> 
     )
 
 
-def _staff_context(ctx: Context, user: User, lang: str) -> dict[str, Any]:
+def _staff_context(ctx: Ctx, user: User, lang: str) -> dict[str, Any]:
     text = text_of(lang)
     return {
         "t": text,
@@ -116,7 +116,7 @@ class InboxController(Controller):
     async def login(
         self,
         request: Req,
-        ctx: Context,
+        ctx: Ctx,
         data: Annotated[LoginForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
         lang: str | None = None,
     ) -> Template | Redirect:
@@ -135,7 +135,7 @@ class InboxController(Controller):
         return Redirect("/inbox", status_code=303, cookies=[_session_cookie(ctx, session_id)])
 
     @post("/logout")
-    async def logout(self, request: Req, ctx: Context) -> Redirect:
+    async def logout(self, request: Req, ctx: Ctx) -> Redirect:
         session_id = request.cookies.get(SESSION_COOKIE)
         if session_id:
             await log_out(ctx, session_id)
@@ -144,14 +144,14 @@ class InboxController(Controller):
         )
 
     @get("/", guards=[staff_only], opt=COUNSELING)
-    async def inbox(self, request: Req, ctx: Context, lang: str | None = None) -> Template:
+    async def inbox(self, request: Req, ctx: Ctx, lang: str | None = None) -> Template:
         return await self._page("inbox/index.html", request, ctx, lang)
 
     @get("/board", guards=[staff_only], opt=SUPERVISING)
-    async def board(self, request: Req, ctx: Context, lang: str | None = None) -> Template:
+    async def board(self, request: Req, ctx: Ctx, lang: str | None = None) -> Template:
         return await self._page("inbox/board.html", request, ctx, lang)
 
-    async def _page(self, name: str, request: Req, ctx: Context, lang: str | None) -> Template:
+    async def _page(self, name: str, request: Req, ctx: Ctx, lang: str | None) -> Template:
         user, chosen = staff_of(request), pick_lang(lang)
         context = _staff_context(ctx, user, chosen)
         desks = [d for d in ctx.catalog.desks.values() if user.works_desk(d.id)]
@@ -189,7 +189,7 @@ class InboxController(Controller):
     async def change_password(
         self,
         request: Req,
-        ctx: Context,
+        ctx: Ctx,
         data: Annotated[PasswordForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
         lang: str | None = None,
     ) -> Template:
@@ -236,7 +236,7 @@ def _password_page(
     )
 
 
-def _desk_key(ctx: Context, desk_id: int | None) -> str:
+def _desk_key(ctx: Ctx, desk_id: int | None) -> str:
     desk = ctx.catalog.desk_by_id(desk_id) if desk_id is not None else None
     return desk.key if desk else ""
 

@@ -20,7 +20,7 @@ from litestar import Controller, Response, get
 from litestar.response import Template
 
 from service.clock import iso, utcnow
-from service.context import Context
+from service.context import Ctx
 from service.domain.accounts import Role, User
 from service.domain.reports import (
     OPEN,
@@ -59,7 +59,7 @@ def desk_scope(user: User) -> list[int] | None:
     return sorted(user.desk_ids)
 
 
-async def load_report(ctx: Context, user: User, first: Month, last: Month) -> Report:
+async def load_report(ctx: Ctx, user: User, first: Month, last: Month) -> Report:
     since, until = utc_bounds(first, last)
     # A day's margin each side: SQL compares stored text, the domain decides each Tokyo month.
     margin = timedelta(days=1)
@@ -86,7 +86,7 @@ def share_text(count: int, total: int) -> str:
 class Labels:
     """Names for the keys of a report, from the catalog and the topic tags."""
 
-    def __init__(self, ctx: Context, tags: dict[str, str]) -> None:
+    def __init__(self, ctx: Ctx, tags: dict[str, str]) -> None:
         self.ctx, self.tags = ctx, tags
 
     def of(self, dimension: str, key: str) -> str:
@@ -208,7 +208,7 @@ class ReportPages(Controller):
     exception_handlers = STAFF_EXCEPTIONS  # type: ignore[assignment]
 
     @get("/reports")
-    async def reports(self, request: Req, ctx: Context) -> Template:
+    async def reports(self, request: Req, ctx: Ctx) -> Template:
         user = staff_of(request)
         query = {k: str(request.query_params.get(k) or "") for k in ("from", "to")}
         context: dict[str, Any] = {
@@ -237,7 +237,7 @@ class ReportPages(Controller):
         return Template("admin/reports.html", context=context, headers=NO_STORE)
 
     @get("/reports.csv")
-    async def reports_csv(self, request: Req, ctx: Context) -> Response[bytes]:
+    async def reports_csv(self, request: Req, ctx: Ctx) -> Response[bytes]:
         user = staff_of(request)
         try:
             first, last = check_range(
@@ -267,7 +267,7 @@ class ReportPages(Controller):
         )
 
     @staticmethod
-    def _scope_text(ctx: Context, user: User) -> str:
+    def _scope_text(ctx: Ctx, user: User) -> str:
         scope = desk_scope(user)
         if scope is None:
             return "すべての窓口"

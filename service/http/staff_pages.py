@@ -18,7 +18,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Template
 
 from service.auth import SESSION_COOKIE, user_of_session
-from service.context import Context
+from service.context import Ctx
 from service.domain.accounts import ROLES, User
 from service.domain.audit import Actor
 from service.domain.casework import INBOX_ROLES, SUPERVISING_ROLES
@@ -39,7 +39,7 @@ def text_of(lang: str) -> Mapping[str, str]:
 async def staff_only(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
-    ctx: Context = connection.app.state.ctx
+    ctx: Ctx = connection.app.state.ctx
     user = await user_of_session(ctx.store, ctx.settings, connection.cookies.get(SESSION_COOKIE))
     if user is None:
         raise NotAuthorizedException("please log in")

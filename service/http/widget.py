@@ -25,7 +25,7 @@ from litestar.response import Template
 from service.catalog import Catalog
 from service.clock import iso, utcnow
 from service.config import PROJECT_DIR
-from service.context import Context
+from service.context import Ctx
 from service.domain.directory import Desk, Partner
 from service.domain.hours import TOKYO, hours_text, next_open_at, open_now
 from service.http.headers import csp
@@ -140,7 +140,7 @@ class WidgetController(Controller):
     include_in_schema = False
 
     @get("/widget.js")
-    async def loader(self, ctx: Context) -> Response[bytes]:
+    async def loader(self, ctx: Ctx) -> Response[bytes]:
         path = ctx.settings.static_dir / "widget.js"
         if not path.is_file():
             raise NotFoundException("the widget is not built; run `make run`")
@@ -159,7 +159,7 @@ class WidgetController(Controller):
     async def chat(
         self,
         request: Request,  # type: ignore[type-arg]
-        ctx: Context,
+        ctx: Ctx,
         partner: str | None = None,
         desk: str | None = None,
         lang: str | None = None,
@@ -193,7 +193,7 @@ class WidgetController(Controller):
         )
 
     @get("/safety")
-    async def safety(self, ctx: Context, lang: str | None = None) -> Template:
+    async def safety(self, ctx: Ctx, lang: str | None = None) -> Template:
         chosen = widget_lang(lang)
         return Template(
             "safety.html",
@@ -210,7 +210,7 @@ class WidgetController(Controller):
         )
 
     @get("/demo")
-    async def demo(self, ctx: Context, lang: str | None = None) -> Template:
+    async def demo(self, ctx: Ctx, lang: str | None = None) -> Template:
         chosen = pick_lang(lang)
         return Template(
             "demo.html",
