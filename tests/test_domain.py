@@ -117,3 +117,10 @@ def test_settings_come_from_the_environment_with_safe_defaults() -> None:
 def test_settings_refuse_a_public_url_that_is_not_an_origin() -> None:
     with pytest.raises(ValueError, match="PUBLIC_URL"):
         Settings.from_env({"MADOGUCHI_PUBLIC_URL": "chat.example.jp"})
+
+
+def test_the_json_shim_writes_a_lone_surrogate_escaped_as_the_standard_library_does() -> None:
+    from service.realtime import jsonshim
+
+    assert jsonshim.dumps(["\ud83d"]) == '["\\ud83d"]'
+    assert jsonshim.loads(jsonshim.dumps({"body": "窓口"})) == {"body": "窓口"}

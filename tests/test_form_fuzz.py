@@ -28,7 +28,12 @@ from tests.test_csrf_sweep import (  # noqa: F401 (fixtures used by name)
 # Routes whose success would end the sessions this test relies on; their refusals are still
 # checked by the CSRF sweep and by tests/test_login.py.
 SKIPPED = {"/inbox/logout", "/inbox/login", "/inbox/password"}
-FORMS = [r for r in unsafe_routes() if not r.is_api and r.path not in SKIPPED]
+
+
+def forms() -> list[Route]:
+    return [r for r in unsafe_routes() if not r.is_api and r.path not in SKIPPED]
+
+
 # Field names the forms use, plus strangers: a form must cope with both.
 NAMES = [
     "name", "title", "body", "key", "code", "desk", "partner", "phones", "hours", "closures",
@@ -48,7 +53,8 @@ VALUES = st.one_of(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    route=st.sampled_from(FORMS),
+    # Deferred: reading the routes builds the app, which collection should not do.
+    route=st.deferred(lambda: st.sampled_from(forms())),
     existing=st.booleans(),
     fields=st.dictionaries(st.sampled_from(NAMES), VALUES, max_size=8),
 )
@@ -74,6 +80,6 @@ def test_no_form_post_breaks_the_server_or_changes_anything_when_refused(
 
 
 def test_the_fuzz_reaches_the_forms_of_every_area() -> None:
-    paths = {r.path for r in FORMS}
+    paths = {r.path for r in forms()}
     for prefix in ("/admin/desks", "/admin/partners", "/admin/campaigns", "/inbox/closed/"):
         assert any(p.startswith(prefix) for p in paths), prefix

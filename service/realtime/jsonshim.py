@@ -13,7 +13,13 @@ _decoder = msgspec.json.Decoder()
 
 
 def dumps(obj: Any, **_: Any) -> str:
-    return _encoder.encode(obj).decode()
+    try:
+        return _encoder.encode(obj).decode()
+    except UnicodeEncodeError:
+        # A lone surrogate cannot be UTF-8; the standard library escapes it ("\ud83d"). The
+        # server never sends one (validation refuses them), but python-socketio installs this
+        # module for every packet of the process, clients included.
+        return json.dumps(obj, separators=(",", ":"))
 
 
 def loads(data: str | bytes, **_: Any) -> Any:
