@@ -30,6 +30,7 @@ def test_migrate_creates_the_schema_once(tmp_path: Path) -> None:
     db = tmp_path / "nested" / "m.sqlite3"
     assert madoguchi("migrate", db=db).returncode == 0
     assert madoguchi("migrate", db=db).returncode == 0  # idempotent
+    assert db.stat().st_mode & 0o777 == 0o600  # the service's account only
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA user_version").fetchone()[0] >= 1
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

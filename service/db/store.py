@@ -66,6 +66,9 @@ def _connect(path: Path) -> sqlite3.Connection:
 def migrate(path: Path) -> list[str]:
     """Create the database if needed and apply pending migrations (synchronous, for the CLI)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Readable by the service's own account only; SQLite gives its -wal and -shm files the
+    # same mode.
+    path.touch(mode=0o600, exist_ok=True)
     conn = _connect(path)
     try:
         return apply_migrations(conn)
