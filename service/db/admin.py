@@ -336,39 +336,38 @@ def _update(
 
 
 def _insert_desk(conn: sqlite3.Connection, actor: Actor, key: str, fields: dict[str, Any]) -> Desk:
-    try:
-        conn.execute(
-            "INSERT INTO desk (key, name, created_at) VALUES (?, ?, ?)",
-            (key, fields["name"], now_iso()),
-        )
-    except sqlite3.IntegrityError:
-        raise _exists("desk", key) from None
-    rest = {k: v for k, v in fields.items() if k != "name"}
-    for name, value in rest.items():
-        sql, store_as = _UPDATES["desk"][name]
-        conn.execute(sql, (store_as(conn, value), key))
-    audit(conn, actor, "desk.create", f"desk:{key}", fields)
-    desk: Desk = _get(conn, "desk", key)
+    desk: Desk = _insert_keyed(conn, actor, "desk", key, fields)
     return desk
 
 
 def _insert_partner(
     conn: sqlite3.Connection, actor: Actor, key: str, fields: dict[str, Any]
 ) -> Partner:
+    partner: Partner = _insert_keyed(conn, actor, "partner", key, fields)
+    return partner
+
+
+_INSERT_KEYED = {
+    "desk": "INSERT INTO desk (key, name, created_at) VALUES (?, ?, ?)",
+    "partner": "INSERT INTO partner (key, name, created_at) VALUES (?, ?, ?)",
+}
+
+
+def _insert_keyed(
+    conn: sqlite3.Connection, actor: Actor, table: str, key: str, fields: dict[str, Any]
+) -> Any:
+    """A desk or partner: the row with its name, then every other field as an update would
+    set it, audited once as a creation."""
     try:
-        conn.execute(
-            "INSERT INTO partner (key, name, created_at) VALUES (?, ?, ?)",
-            (key, fields["name"], now_iso()),
-        )
+        conn.execute(_INSERT_KEYED[table], (key, fields["name"], now_iso()))
     except sqlite3.IntegrityError:
-        raise _exists("partner", key) from None
+        raise _exists(table, key) from None
     for name, value in fields.items():
         if name != "name":
-            sql, store_as = _UPDATES["partner"][name]
+            sql, store_as = _UPDATES[table][name]
             conn.execute(sql, (store_as(conn, value), key))
-    audit(conn, actor, "partner.create", f"partner:{key}", fields)
-    partner: Partner = _get(conn, "partner", key)
-    return partner
+    audit(conn, actor, f"{table}.create", f"{table}:{key}", fields)
+    return _get(conn, table, key)
 
 
 def _insert_campaign(
