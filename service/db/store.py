@@ -506,6 +506,23 @@ def _list_held_conversations(conn: sqlite3.Connection, user_id: int) -> list[Con
     return [_conversation(r) for r in rows]
 
 
+# The next seq is the conversation's last_seq + 1; a trigger (migration 0007) advances last_seq.
+_APPEND = (
+    "INSERT INTO message (conversation_id, seq, author, user_id, client_id, body, created_at)"
+    " SELECT id, last_seq + 1, ?2, ?3, ?4, ?5, ?6 FROM conversation WHERE id = ?1"
+    " RETURNING seq"
+)
+# The same in one statement for a client's message, with every check of the common case in its
+# WHERE: the conversation is open and, for a counselor, theirs; a client_id seen before inserts
+# nothing. No row back sends the caller to the checks that say why.
+_APPEND_CHECKED = (
+    "INSERT INTO message (conversation_id, seq, author, user_id, client_id, body, created_at)"
+    " SELECT id, last_seq + 1, ?2, ?3, ?4, ?5, ?6 FROM conversation"
+    " WHERE id = ?1 AND status != 'closed' AND (?2 != 'counselor' OR counselor_id IS ?3)"
+    " ON CONFLICT (conversation_id, author, client_id) DO NOTHING RETURNING seq"
+)
+
+
 def _append(
     conn: sqlite3.Connection,
     conversation_id: str,
@@ -514,25 +531,14 @@ def _append(
     client_id: str | None,
     body: str,
 ) -> Message:
-    seq = conn.execute(
-        "UPDATE conversation SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
-        (conversation_id,),
-    ).fetchone()[0]
     created_at = now_iso()
-    conn.execute(
-        "INSERT INTO message (conversation_id, seq, author, user_id, client_id, body, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (
-            conversation_id,
-            seq,
-            author,
-            user_id,
-            client_id,
-            seal(conn, "message.body", conversation_id, body),
-            created_at,
-        ),
-    )
-    return Message(conversation_id, seq, author, body, created_at, client_id)
+    sealed = seal(conn, "message.body", conversation_id, body)
+    row = conn.execute(
+        _APPEND, (conversation_id, author, user_id, client_id, sealed, created_at)
+    ).fetchone()
+    if row is None:
+        raise AppError(ErrorCode.NOT_FOUND)
+    return Message(conversation_id, row[0], author, body, created_at, client_id)
 
 
 def _insert_message(
@@ -543,6 +549,25 @@ def _insert_message(
     client_id: str,
     body: str,
 ) -> StoredMessage:
+    created_at = now_iso()
+    sealed = seal(conn, "message.body", conversation_id, body)
+    row = conn.execute(
+        _APPEND_CHECKED, (conversation_id, author, user_id, client_id, sealed, created_at)
+    ).fetchone()
+    if row is not None:
+        message = Message(conversation_id, row[0], author, body, created_at, client_id)
+        return StoredMessage(message, created=True)
+    return _not_appended(conn, conversation_id, author, user_id, client_id)
+
+
+def _not_appended(
+    conn: sqlite3.Connection,
+    conversation_id: str,
+    author: Author,
+    user_id: int | None,
+    client_id: str,
+) -> StoredMessage:
+    """Why ``_APPEND_CHECKED`` stored nothing: a resend, or a refusal."""
     conv = conn.execute(
         "SELECT status, counselor_id FROM conversation WHERE id = ?", (conversation_id,)
     ).fetchone()
@@ -568,9 +593,7 @@ def _insert_message(
         return StoredMessage(message, created=False)
     if conv["status"] == "closed":
         raise AppError(ErrorCode.CONVERSATION_CLOSED)
-    return StoredMessage(
-        _append(conn, conversation_id, author, user_id, client_id, body), created=True
-    )
+    raise AssertionError("message neither stored nor refused")  # pragma: no cover
 
 
 def _claim_conversation(
