@@ -40,6 +40,7 @@ class Profiler:
                     "--pid",
                     str(self.pid),
                     "--nonblocking",
+                    "--gil",
                     "--rate",
                     str(SAMPLES_PER_SECOND),
                     "--duration",
@@ -77,7 +78,7 @@ def _short(frame: str) -> str:
     return f"{match['function']} ({path})"
 
 
-def summarize(collapsed: str, top: int = 25) -> str:
+def summarize(collapsed: str, top: int = 60) -> str:
     """Self and inclusive shares per function from py-spy's collapsed stacks."""
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()

@@ -3,9 +3,10 @@
 Two SQLite connections, each on its own aiosqlite thread: one only reads, one only writes.
 Writes are queued and committed in batches (group commit): whatever arrives while a commit is
 being fsynced goes into the next transaction, so ``synchronous=FULL`` costs one fsync per batch
-rather than one per message. Each operation runs inside its own SAVEPOINT, so one refused
-operation never undoes the others of its batch. A caller's future resolves only after COMMIT
-returned: that is what lets the service acknowledge a message only once it is durable.
+rather than one per message. One refused operation never undoes the others of its batch
+(``_Writer._commit``). A caller's future resolves only after COMMIT returned: that is what lets
+the service acknowledge a message only once it is durable. A message's few statements run on
+the event loop's thread and only its COMMIT on the writer's thread (``_Writer``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from service.errors import AppError, ErrorCode
 
 T = TypeVar("T")
 SyncOp = Callable[[sqlite3.Connection], T]
+# How long a statement waits for another process's write lock (the admin commands).
+BUSY_TIMEOUT_MS = 30000
 
 
 def sha256(secret: str) -> str:
@@ -77,17 +80,26 @@ def migrate(path: Path) -> list[str]:
 
 
 class _Writer:
-    """Runs queued write operations in batches on the writing connection's thread."""
+    """Commits queued write operations in batches on the writing connection.
+
+    Short operations queued with ``inline=True`` (a message) run their SQL on the event loop's
+    thread and only the COMMIT, which waits for the fsync, goes to the connection's thread.
+    SQL run on the other thread would need the GIL back after every statement while the busy
+    event loop holds it, which made each message wait there (docs/performance.md). Other
+    operations run on the connection's thread, inside the same transaction.
+    """
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
-        self._pending: list[tuple[SyncOp[Any], asyncio.Future[Any]]] = []
+        self._pending: list[tuple[SyncOp[Any], bool, asyncio.Future[Any]]] = []
         self._wakeup = asyncio.Event()
+        # Held while a batch or a maintenance call uses the connection.
+        self.lock = asyncio.Lock()
         self._task = asyncio.create_task(self._run(), name="madoguchi-writer")
 
-    async def submit(self, op: SyncOp[T]) -> T:
+    async def submit(self, op: SyncOp[T], *, inline: bool = False) -> T:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append((op, future))
+        self._pending.append((op, inline, future))
         self._wakeup.set()
         return await future
 
@@ -104,15 +116,16 @@ class _Writer:
             if not batch:
                 continue
             try:
-                outcomes = await _run_on(self._db, _commit_batch, [op for op, _ in batch])
+                async with self.lock:
+                    outcomes = await self._commit([(op, inline) for op, inline, _ in batch])
             except BaseException as exc:  # the COMMIT itself failed: nothing of it is durable
-                for _, future in batch:
+                for _, _, future in batch:
                     if not future.done():
                         future.set_exception(exc if isinstance(exc, Exception) else RuntimeError())
                 if isinstance(exc, asyncio.CancelledError):
                     raise
                 continue
-            for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+            for (_, _, future), (ok, value) in zip(batch, outcomes, strict=True):
                 if future.done():
                     continue
                 if ok:
@@ -120,32 +133,59 @@ class _Writer:
                 else:
                     future.set_exception(value)
 
+    async def _commit(self, ops: list[tuple[SyncOp[Any], bool]]) -> list[tuple[bool, Any]]:
+        """Commit a batch in one transaction.
 
-def _commit_batch(conn: sqlite3.Connection, ops: list[SyncOp[Any]]) -> list[tuple[bool, Any]]:
-    """Commit a batch in one transaction.
-
-    Refusals are rare, so the batch first runs without a SAVEPOINT per operation (each costs
-    two more statements). If any operation raises, that attempt is rolled back whole and the
-    batch runs again with savepoints, so the refusal undoes only its own operation. Operations
-    read the state they change, so running one again is safe.
-    """
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        results = [(True, op(conn)) for op in ops]
-    except Exception:
-        conn.execute("ROLLBACK")
-        return _commit_isolated(conn, ops)
-    except BaseException:
-        if conn.in_transaction:
+        Refusals are rare, so the batch first runs without a SAVEPOINT per operation (each
+        costs two more statements). If any operation raises, that attempt is rolled back whole
+        and the batch runs again with savepoints (``_commit_isolated``), so the refusal undoes
+        only its own operation. Operations read the state they change, so running one again
+        is safe.
+        """
+        conn: sqlite3.Connection = self._db._conn
+        if not _begin_now(conn):  # another process writes: wait for it on the thread
+            await _run_on(self._db, _begin_waiting)
+        try:
+            results = [
+                (True, op(conn) if inline else await _run_on(self._db, op)) for op, inline in ops
+            ]
+        except Exception:
             conn.execute("ROLLBACK")
-        raise
+            return await _run_on(self._db, _commit_isolated, [op for op, _ in ops])
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        await _run_on(self._db, _finish)
+        return results
+
+
+def _begin_now(conn: sqlite3.Connection) -> bool:
+    """BEGIN IMMEDIATE without waiting: False if another connection holds the write lock (the
+    event loop must never sit in SQLite's busy handler)."""
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+            raise
+        return False
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return True
+
+
+def _begin_waiting(conn: sqlite3.Connection) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+
+
+def _finish(conn: sqlite3.Connection) -> None:
     try:
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    return results
 
 
 def _commit_isolated(conn: sqlite3.Connection, ops: list[SyncOp[Any]]) -> list[tuple[bool, Any]]:
@@ -222,10 +262,16 @@ class Store(AdminQueries, VisitorQueries, CaseworkQueries, ReportQueries, Retent
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
         return await self._writer.submit(lambda conn: fn(conn, *args))
 
+    async def _write_inline(self, fn: Callable[..., T], *args: Any) -> T:
+        """``_write`` for a short operation of a few indexed statements: its SQL runs on the
+        event loop (see ``_Writer``)."""
+        return await self._writer.submit(lambda conn: fn(conn, *args), inline=True)
+
     async def _maintain(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn`` on the writing connection between two batches, outside any transaction
         (a checkpoint, a VACUUM)."""
-        return await _run_on(self._writer_db, fn, *args)
+        async with self._writer.lock:
+            return await _run_on(self._writer_db, fn, *args)
 
     async def reseal(self, sealer: Sealer) -> int:
         """Seal every sealed value with ``sealer``'s first key (``madoguchi rotate-key``)."""
@@ -349,7 +395,9 @@ class Store(AdminQueries, VisitorQueries, CaseworkQueries, ReportQueries, Retent
         client_id: str,
         body: str,
     ) -> StoredMessage:
-        return await self._write(_insert_message, conversation_id, author, user_id, client_id, body)
+        return await self._write_inline(
+            _insert_message, conversation_id, author, user_id, client_id, body
+        )
 
     async def list_messages(
         self, conversation_id: str, after_seq: int, limit: int
@@ -375,7 +423,7 @@ def _configure(conn: sqlite3.Connection, sealer: Sealer | None = None) -> None:
     conn.execute("PRAGMA foreign_keys = ON")
     # FULL: every COMMIT is fsynced, so an acknowledged message survives a power cut too.
     conn.execute("PRAGMA synchronous = FULL")
-    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 def _data_version(conn: sqlite3.Connection) -> int:
