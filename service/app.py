@@ -42,7 +42,7 @@ from service.http.reports import REPORT_PAGES
 from service.http.widget import WidgetController
 from service.realtime import jsonshim
 from service.realtime.counselor import CounselorNamespace
-from service.realtime.textonly import TextOnlyServer
+from service.realtime.server import Server
 from service.realtime.visitor import VisitorNamespace
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ async def log_unexpected(exc: Exception, scope: Any) -> None:
 
 
 def create_socketio(settings: Settings) -> socketio.AsyncServer:
-    return TextOnlyServer(
+    return Server(
         async_mode="asgi",
         # Origins are checked per namespace (each knows which origins it accepts and answers
         # with a stable code); the transport lets the handshake through so that the refusal
@@ -85,7 +85,7 @@ def create_app(settings: Settings) -> Any:
     @contextlib.asynccontextmanager
     async def open_store(_: Litestar) -> AsyncIterator[None]:
         sealer = load_keys(settings.encryption_key, settings.key_path, create=True)
-        store = await Store.open(settings.db_path, sealer)
+        store = await Store.open(settings.db_path, sealer, writer_process=True)
         await store.ensure_defaults(settings.default_desk_hours)
         catalog = Catalog(store)
         await catalog.reload()

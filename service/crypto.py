@@ -63,10 +63,15 @@ class Sealer:
         keys = list(keys)
         if not keys:
             raise SealError("no encryption key given")
+        self._keys = tuple(keys)
         self._ciphers = {key_id(k): AESGCM(k) for k in keys}
         self.key_id = key_id(keys[0])
         self._sealing = self._ciphers[self.key_id]
         self._mac_key = hmac.digest(keys[0], b"madoguchi code word lookup", "sha256")
+
+    def __reduce__(self) -> tuple[type[Sealer], tuple[tuple[bytes, ...]]]:
+        # Pickled only to reach the writer process over its private socket (db/writer.py).
+        return Sealer, (self._keys,)
 
     @property
     def key_ids(self) -> list[bytes]:

@@ -38,3 +38,7 @@ class AppError(Exception):
         super().__init__(message or code.value)
         self.code = code
         self.message = message or code.value.replace("_", " ")
+
+    def __reduce__(self) -> tuple[type[AppError], tuple[ErrorCode, str]]:
+        # Refusals cross from the writer process (db/writer.py) pickled.
+        return type(self), (self.code, self.message)

@@ -1,21 +1,19 @@
 """The storage layer: every SQL statement of the service lives in this file.
 
-Two SQLite connections, each on its own aiosqlite thread: one only reads, one only writes.
+Two SQLite connections: one only reads (on an aiosqlite thread), one only writes.
 Writes are queued and committed in batches (group commit): whatever arrives while a commit is
 being fsynced goes into the next transaction, so ``synchronous=FULL`` costs one fsync per batch
-rather than one per message. One refused operation never undoes the others of its batch
-(``_Writer._commit``). A caller's future resolves only after COMMIT returned: that is what lets
-the service acknowledge a message only once it is durable. A message's few statements run on
-the event loop's thread and only its COMMIT on the writer's thread (``_Writer``).
+rather than one per message; ``service/db/writer.py`` runs the batches (in a child process for
+the server). A caller's future resolves only after COMMIT returned: that is what lets the
+service acknowledge a message only once it is durable.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,15 +30,13 @@ from service.db.retention import RetentionQueries, enable_secure_delete
 from service.db.rows import USER_COLUMNS, insert_user, user_of
 from service.db.sealing import SealedConnection, check_key, reseal, seal, unseal
 from service.db.visitors import VisitorQueries
+from service.db.writer import ProcessWriter, ThreadWriter
 from service.domain.accounts import Role, User
 from service.domain.audit import Actor
 from service.domain.conversations import Author, Conversation, Message
 from service.errors import AppError, ErrorCode
 
 T = TypeVar("T")
-SyncOp = Callable[[sqlite3.Connection], T]
-# How long a statement waits for another process's write lock (the admin commands).
-BUSY_TIMEOUT_MS = 30000
 
 
 def sha256(secret: str) -> str:
@@ -58,6 +54,9 @@ class StoredMessage:
     message: Message
     created: bool
     """False when the client_id was seen before and the earlier message is returned."""
+
+    def __reduce__(self) -> tuple[type[StoredMessage], tuple[Message, bool]]:
+        return StoredMessage, (self.message, self.created)  # see Message.__reduce__
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -79,134 +78,7 @@ def migrate(path: Path) -> list[str]:
         conn.close()
 
 
-class _Writer:
-    """Commits queued write operations in batches on the writing connection.
-
-    Short operations queued with ``inline=True`` (a message) run their SQL on the event loop's
-    thread and only the COMMIT, which waits for the fsync, goes to the connection's thread.
-    SQL run on the other thread would need the GIL back after every statement while the busy
-    event loop holds it, which made each message wait there (docs/performance.md). Other
-    operations run on the connection's thread, inside the same transaction.
-    """
-
-    def __init__(self, db: aiosqlite.Connection) -> None:
-        self._db = db
-        self._pending: list[tuple[SyncOp[Any], bool, asyncio.Future[Any]]] = []
-        self._wakeup = asyncio.Event()
-        # Held while a batch or a maintenance call uses the connection.
-        self.lock = asyncio.Lock()
-        self._task = asyncio.create_task(self._run(), name="madoguchi-writer")
-
-    async def submit(self, op: SyncOp[T], *, inline: bool = False) -> T:
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append((op, inline, future))
-        self._wakeup.set()
-        return await future
-
-    async def close(self) -> None:
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-
-    async def _run(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            batch, self._pending = self._pending, []
-            if not batch:
-                continue
-            try:
-                async with self.lock:
-                    outcomes = await self._commit([(op, inline) for op, inline, _ in batch])
-            except BaseException as exc:  # the COMMIT itself failed: nothing of it is durable
-                for _, _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc if isinstance(exc, Exception) else RuntimeError())
-                if isinstance(exc, asyncio.CancelledError):
-                    raise
-                continue
-            for (_, _, future), (ok, value) in zip(batch, outcomes, strict=True):
-                if future.done():
-                    continue
-                if ok:
-                    future.set_result(value)
-                else:
-                    future.set_exception(value)
-
-    async def _commit(self, ops: list[tuple[SyncOp[Any], bool]]) -> list[tuple[bool, Any]]:
-        """Commit a batch in one transaction.
-
-        Refusals are rare, so the batch first runs without a SAVEPOINT per operation (each
-        costs two more statements). If any operation raises, that attempt is rolled back whole
-        and the batch runs again with savepoints (``_commit_isolated``), so the refusal undoes
-        only its own operation. Operations read the state they change, so running one again
-        is safe.
-        """
-        conn: sqlite3.Connection = self._db._conn
-        if not _begin_now(conn):  # another process writes: wait for it on the thread
-            await _run_on(self._db, _begin_waiting)
-        try:
-            results = [
-                (True, op(conn) if inline else await _run_on(self._db, op)) for op, inline in ops
-            ]
-        except Exception:
-            conn.execute("ROLLBACK")
-            return await _run_on(self._db, _commit_isolated, [op for op, _ in ops])
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        await _run_on(self._db, _finish)
-        return results
-
-
-def _begin_now(conn: sqlite3.Connection) -> bool:
-    """BEGIN IMMEDIATE without waiting: False if another connection holds the write lock (the
-    event loop must never sit in SQLite's busy handler)."""
-    conn.execute("PRAGMA busy_timeout = 0")
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
-            raise
-        return False
-    finally:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    return True
-
-
-def _begin_waiting(conn: sqlite3.Connection) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-
-
-def _finish(conn: sqlite3.Connection) -> None:
-    try:
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-
-
-def _commit_isolated(conn: sqlite3.Connection, ops: list[SyncOp[Any]]) -> list[tuple[bool, Any]]:
-    outcomes: list[tuple[bool, Any]] = []
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for op in ops:
-            conn.execute("SAVEPOINT op")
-            try:
-                outcomes.append((True, op(conn)))
-                conn.execute("RELEASE op")
-            except Exception as exc:  # refused or failed: undo this operation only
-                conn.execute("ROLLBACK TO op")
-                conn.execute("RELEASE op")
-                outcomes.append((False, exc))
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return outcomes
+_OPTIONS: dict[str, Any] = {"isolation_level": None, "check_same_thread": False}
 
 
 async def _run_on(db: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> T:
@@ -224,24 +96,36 @@ class Store(AdminQueries, VisitorQueries, CaseworkQueries, ReportQueries, Retent
     ``db/reports.py``; erasing content past its retention in ``db/retention.py``.
     """
 
-    def __init__(self, path: Path, reader: aiosqlite.Connection, writer: aiosqlite.Connection):
+    def __init__(
+        self, path: Path, reader: aiosqlite.Connection, writer: ThreadWriter | ProcessWriter
+    ):
         self.path = path
         self._reader = reader
-        self._writer_db = writer
-        self._writer = _Writer(writer)
+        self._writer = writer
 
     @classmethod
-    async def open(cls, path: Path, sealer: Sealer | None = None) -> Store:
+    async def open(
+        cls, path: Path, sealer: Sealer | None = None, *, writer_process: bool = False
+    ) -> Store:
         """Open (creating or migrating) the database. Without ``sealer`` (the admin commands),
         reading or writing sealed content fails; with one, a key that did not seal this
-        database is refused (:func:`service.db.sealing.check_key`)."""
+        database is refused (:func:`service.db.sealing.check_key`). ``writer_process`` (the
+        server) commits in a child process rather than on a thread (``service/db/writer.py``).
+        """
         await asyncio.to_thread(migrate, path)
-        options: dict[str, Any] = {"isolation_level": None, "check_same_thread": False}
-        reader = await aiosqlite.connect(path, factory=SealedConnection, **options)
-        writer = await aiosqlite.connect(path, factory=SealedConnection, **options)
-        for db in (reader, writer):
-            await _run_on(db, _configure, sealer)
-        await _run_on(writer, enable_secure_delete)
+        reader = await aiosqlite.connect(path, factory=SealedConnection, **_OPTIONS)
+        await _run_on(reader, _configure, sealer)
+        writer: ThreadWriter | ProcessWriter
+        try:
+            if writer_process:
+                writer = await ProcessWriter.start(path, sealer)
+            else:
+                writing = await aiosqlite.connect(path, factory=SealedConnection, **_OPTIONS)
+                await _run_on(writing, _configure_writer, sealer)
+                writer = ThreadWriter(writing)
+        except BaseException:
+            await reader.close()
+            raise
         store = cls(path, reader, writer)
         if sealer is not None:
             try:
@@ -254,24 +138,19 @@ class Store(AdminQueries, VisitorQueries, CaseworkQueries, ReportQueries, Retent
     async def close(self) -> None:
         await self._writer.close()
         await self._reader.close()
-        await self._writer_db.close()
 
     async def _read(self, fn: Callable[..., T], *args: Any) -> T:
         return await _run_on(self._reader, fn, *args)
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self._writer.submit(lambda conn: fn(conn, *args))
-
-    async def _write_inline(self, fn: Callable[..., T], *args: Any) -> T:
-        """``_write`` for a short operation of a few indexed statements: its SQL runs on the
-        event loop (see ``_Writer``)."""
-        return await self._writer.submit(lambda conn: fn(conn, *args), inline=True)
+        """Run ``fn(conn, *args)`` in the next batch's transaction; return once committed.
+        ``fn`` is a module-level function and ``args`` plain data: both are pickled."""
+        return await self._writer.submit(fn, *args)
 
     async def _maintain(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn`` on the writing connection between two batches, outside any transaction
         (a checkpoint, a VACUUM)."""
-        async with self._writer.lock:
-            return await _run_on(self._writer_db, fn, *args)
+        return await self._writer.maintain(fn, *args)
 
     async def reseal(self, sealer: Sealer) -> int:
         """Seal every sealed value with ``sealer``'s first key (``madoguchi rotate-key``)."""
@@ -320,9 +199,7 @@ class Store(AdminQueries, VisitorQueries, CaseworkQueries, ReportQueries, Retent
         await self._write(_touch_session, sha256(session_id))
 
     async def delete_session(self, session_id: str) -> None:
-        await self._write(
-            lambda c: c.execute("DELETE FROM session WHERE id_hash = ?", (sha256(session_id),))
-        )
+        await self._write(_delete_session, sha256(session_id))
 
     # -- conversations ----------------------------------------------------------------------
 
@@ -395,8 +272,21 @@ class Store(AdminQueries, VisitorQueries, CaseworkQueries, ReportQueries, Retent
         client_id: str,
         body: str,
     ) -> StoredMessage:
-        return await self._write_inline(
-            _insert_message, conversation_id, author, user_id, client_id, body
+        return await self._write(_insert_message, conversation_id, author, user_id, client_id, body)
+
+    def queue_message(
+        self,
+        conversation_id: str,
+        author: Author,
+        user_id: int | None,
+        client_id: str,
+        body: str,
+        done: Callable[[tuple[bool, StoredMessage | Exception]], Awaitable[None]],
+    ) -> None:
+        """``insert_message`` that returns at once; ``done((True, stored))`` or ``done((False,
+        error))`` runs after the commit (``service/db/writer.py`` ``submit_later``)."""
+        self._writer.submit_later(
+            _insert_message, (conversation_id, author, user_id, client_id, body), done
         )
 
     async def list_messages(
@@ -423,7 +313,19 @@ def _configure(conn: sqlite3.Connection, sealer: Sealer | None = None) -> None:
     conn.execute("PRAGMA foreign_keys = ON")
     # FULL: every COMMIT is fsynced, so an acknowledged message survives a power cut too.
     conn.execute("PRAGMA synchronous = FULL")
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA busy_timeout = 30000")
+
+
+def _configure_writer(conn: sqlite3.Connection, sealer: Sealer | None) -> None:
+    _configure(conn, sealer)
+    enable_secure_delete(conn)
+
+
+def open_writing_connection(path: Path, sealer: Sealer | None) -> sqlite3.Connection:
+    """The writing connection, as the writer process opens it."""
+    conn = sqlite3.connect(path, factory=SealedConnection, **_OPTIONS)
+    _configure_writer(conn, sealer)
+    return conn
 
 
 def _data_version(conn: sqlite3.Connection) -> int:
@@ -474,6 +376,10 @@ _CONVERSATION_SELECT = (
     "c.risk, c.claimed_at "
     "FROM conversation AS c LEFT JOIN user AS u ON u.id = c.counselor_id"
 )
+
+
+def _delete_session(conn: sqlite3.Connection, id_hash: str) -> None:
+    conn.execute("DELETE FROM session WHERE id_hash = ?", (id_hash,))
 
 
 def _conversation(row: sqlite3.Row) -> Conversation:
