@@ -5,11 +5,12 @@ from __future__ import annotations
 from service.context import Context
 from service.db.store import StoredMessage
 from service.domain.conversations import Author, Message
+from service.realtime.acks import Reply, answer_of
 from service.realtime.rooms import COUNSELOR, VISITOR, conversation_room
 from service.wire import message_payload
 
 
-async def post_message(
+def queue_message(
     ctx: Context,
     conversation_id: str,
     *,
@@ -18,12 +19,24 @@ async def post_message(
     client_id: str,
     body: str,
     sender_sid: str,
-) -> StoredMessage:
-    stored = await ctx.store.insert_message(conversation_id, author, user_id, client_id, body)
-    # A resend of a stored message is answered but not delivered again.
-    if stored.created:
-        await deliver(ctx, stored.message, sender_sid=sender_sid)
-    return stored
+    reply: Reply,
+) -> None:
+    """Queue a message for the next commit; once it is durable, deliver it to both sides of
+    the conversation and then acknowledge it to the sender with its ``seq``."""
+
+    async def stored(outcome: tuple[bool, StoredMessage | Exception]) -> None:
+        ok, value = outcome
+        if not ok:
+            assert isinstance(value, Exception)  # noqa: S101
+            await reply(answer_of(value, f"{author} message"))
+            return
+        assert isinstance(value, StoredMessage)  # noqa: S101
+        # A resend of a stored message is answered but not delivered again.
+        if value.created:
+            await deliver(ctx, value.message, sender_sid=sender_sid)
+        await reply({"ok": True, "seq": value.message.seq, "created_at": value.message.created_at})
+
+    ctx.store.queue_message(conversation_id, author, user_id, client_id, body, stored)
 
 
 async def deliver(ctx: Context, message: Message, *, sender_sid: str | None) -> None:
@@ -35,19 +48,13 @@ async def deliver(ctx: Context, message: Message, *, sender_sid: str | None) -> 
     room = conversation_room(message.conversation_id)
     for namespace, side in ((VISITOR, "visitor"), (COUNSELOR, "counselor")):
         own = message.author == side
-        if own and not _others_in(ctx, namespace, room, sender_sid):
-            continue  # usually the sender is alone on its side: skip an emit to nobody
-        await ctx.sio.emit(
+        await ctx.sio.deliver(
             "message",
             message_payload(message, with_client_id=own),
             room=room,
             namespace=namespace,
             skip_sid=sender_sid if own else None,
         )
-
-
-def _others_in(ctx: Context, namespace: str, room: str, sender_sid: str | None) -> bool:
-    return any(sid != sender_sid for sid, _ in ctx.sio.manager.get_participants(namespace, room))
 
 
 async def send_typing(ctx: Context, conversation_id: str, *, to_side: Author) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from service import access
 from service.actions.casework import set_summary
 from service.actions.conversations import claim_conversation, close_conversation
-from service.actions.messages import post_message, send_typing
+from service.actions.messages import queue_message, send_typing
 from service.actions.queue import send_queue
 from service.auth import session_id_from_cookie_header, user_of_session
 from service.context import Context
@@ -28,7 +28,7 @@ from service.protocol import (
     CounselorMessageRequest,
     decode,
 )
-from service.realtime.acks import Handler, refuse
+from service.realtime.acks import Handler, LaterHandler, Reply, answers_later, refuse
 from service.realtime.casework import CaseworkHandlers
 from service.realtime.rooms import (
     COUNSELOR,
@@ -60,10 +60,9 @@ class CounselorNamespace(CaseworkHandlers, SupervisorHandlers):
             "monitor": (4.0, 20),
         }
 
-    def handlers(self) -> Mapping[str, Handler]:
+    def handlers(self) -> Mapping[str, Handler | LaterHandler]:
         events: dict[str, Handler] = {
             "claim": self.claim,
-            "message": self.message,
             "history": self.history,
             "typing": self.typing,
             "close": self.close,
@@ -77,7 +76,8 @@ class CounselorNamespace(CaseworkHandlers, SupervisorHandlers):
             "unmonitor": self.unmonitor,
             "supervisor_note": self.supervisor_note,
         }
-        return {event: self._for_role(event, handler) for event, handler in events.items()}
+        checked = {event: self._for_role(event, handler) for event, handler in events.items()}
+        return {"message": self.message, **checked}  # checks the role itself
 
     def _for_role(self, event: str, handler: Handler) -> Handler:
         async def checked(sid: str, data: Any) -> Mapping[str, Any]:
@@ -121,10 +121,12 @@ class CounselorNamespace(CaseworkHandlers, SupervisorHandlers):
         await claim_conversation(self.ctx, user, conv)
         return {"conversation": {"id": conv.id, "status": "active"}}
 
-    async def message(self, sid: str, data: Any) -> dict[str, Any]:
-        req = decode(data, CounselorMessageRequest)
+    @answers_later
+    async def message(self, sid: str, data: Any, reply: Reply) -> None:
         user = await self._user(sid)
-        stored = await post_message(
+        access.check_event(user, "message")
+        req = decode(data, CounselorMessageRequest)
+        queue_message(
             self.ctx,
             req.conversation_id,
             author="counselor",
@@ -132,8 +134,8 @@ class CounselorNamespace(CaseworkHandlers, SupervisorHandlers):
             client_id=req.client_id,
             body=normalise_body(req.body),
             sender_sid=sid,
+            reply=reply,
         )
-        return {"seq": stored.message.seq, "created_at": stored.message.created_at}
 
     async def history(self, sid: str, data: Any) -> dict[str, Any]:
         req = decode(data, CounselorHistoryRequest)
