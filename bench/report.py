@@ -183,6 +183,7 @@ def chat_table(best: dict[str, dict[str, Run]]) -> str:
             row("server cores busy", lambda r: _num(r["server_cores"])),
             row("  event loop thread", lambda r: _num(r["server_main_thread_cores"])),
             row("  other threads", lambda r: _num(r["server_other_threads_cores"])),
+            row("  writer process", lambda r: _num(r.get("server_child_processes_cores"))),
             row("server RSS MiB", lambda r: _num(r["server_rss_kib"] / 1024, 0)),
             row("generator cores", lambda r: _num(r["generator_cores"])),
             row("generator loop lag p99 ms", lambda r: _num(r["generator_loop_lag_p99_ms"])),

@@ -200,6 +200,7 @@ export async function runLevel (target, pairs, level, options) {
     server_cores: serverCpuMs === null ? null : serverCpuMs / windowMs,
     server_main_thread_cores: threadCores('main'),
     server_other_threads_cores: threadCores('others'),
+    server_child_processes_cores: threadCores('children'),
     server_rss_kib: rssKiB(target.pid),
     generator_cores: (ownUsage.user + ownUsage.system) / 1000 / wallMs,
     // The histogram holds whole timer periods; the lag is what exceeds the period.

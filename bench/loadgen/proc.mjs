@@ -9,14 +9,43 @@ function ticksOf (statPath) {
   return Number(fields[11]) + Number(fields[12]) // utime, stime (fields 14 and 15 of proc(5))
 }
 
-/** CPU time (user + system, all threads) of a process, in clock ticks. */
-export function cpuTicks (pid) {
-  return ticksOf(`/proc/${pid}/stat`)
+/** The process's children (the service's writer process), by their parent in /proc/N/stat. */
+export function childPids (pid) {
+  const children = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      // After the command's closing parenthesis: state, then the parent's pid.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid === pid) children.push(Number(entry))
+    } catch {} // the process ended between the listing and the read
+  }
+  return children
+}
+
+function childrenTicks (pid) {
+  let ticks = 0
+  for (const child of childPids(pid)) {
+    try {
+      ticks += ticksOf(`/proc/${child}/stat`) + childrenTicks(child)
+    } catch {} // the child ended
+  }
+  return ticks
 }
 
 /**
- * CPU ticks of the process's main thread (the event loop) and of all its other threads (for the
- * service: SQLite's; a thread that ended since is missing from both).
+ * CPU time (user + system, all threads) of a process and of its child processes, in clock
+ * ticks: the service commits in a child process, and its cost is the service's.
+ */
+export function cpuTicks (pid) {
+  return ticksOf(`/proc/${pid}/stat`) + childrenTicks(pid)
+}
+
+/**
+ * CPU ticks of the process's main thread (the event loop), of all its other threads (for the
+ * service: the reading SQLite connection's; a thread that ended since is missing) and of its
+ * child processes (the service's writer).
  */
 export function threadTicks (pid) {
   let others = 0
@@ -27,13 +56,19 @@ export function threadTicks (pid) {
       } catch {} // the thread ended between the listing and the read
     }
   }
-  return { main: ticksOf(`/proc/${pid}/task/${pid}/stat`), others }
+  return { main: ticksOf(`/proc/${pid}/task/${pid}/stat`), others, children: childrenTicks(pid) }
 }
 
-/** Resident set size of a process, in KiB. */
+/** Resident set size of a process and its child processes, in KiB. */
 export function rssKiB (pid) {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return match ? Number(match[1]) : NaN
+  let kib = match ? Number(match[1]) : NaN
+  for (const child of childPids(pid)) {
+    try {
+      kib += rssKiB(child)
+    } catch {} // the child ended
+  }
+  return kib
 }
 
 export function sleep (ms) {
