@@ -250,6 +250,11 @@ class ProcessWriter(_Batching):
             raise
         return writer
 
+    @property
+    def pid(self) -> int | None:
+        """The writer process's id, for diagnostics (and the tests that stop it)."""
+        return None if self._child is None else self._child.pid
+
     async def close(self) -> None:
         await super().close()
         if self._streams is not None:
@@ -286,10 +291,17 @@ class ProcessWriter(_Batching):
     ) -> list[Outcome]:
         # One pickle for the batch: a pickle per operation cost the event loop several times
         # as much (bench profile).
-        ok, value = await self._request(("batch", _pickled(ops)))
+        try:
+            data, refused = pickle.dumps(ops, 5), {}
+        except Exception:  # a lambda or a handle among them: refuse it to its caller alone
+            refused = _unpicklable(ops)
+            data = pickle.dumps([op for i, op in enumerate(ops) if i not in refused], 5)
+        ok, value = await self._request(("batch", data))
         if not ok:
             raise value
         outcomes: list[Outcome] = pickle.loads(value)  # noqa: S301 (see _call)
+        for index in sorted(refused):
+            outcomes.insert(index, refused[index])
         return outcomes
 
     async def _maintain(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
@@ -361,16 +373,16 @@ def _picklable(outcome: Outcome) -> Outcome:
     return outcome
 
 
-def _pickled(ops: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> bytes:
-    try:
-        return pickle.dumps(ops, 5)
-    except Exception:  # name the operation that cannot be pickled (a lambda, a handle)
-        for fn, args in ops:
-            try:
-                pickle.dumps((fn, args), 5)
-            except Exception as exc:
-                raise TypeError(f"a write operation cannot be pickled: {fn!r}") from exc
-        raise
+def _unpicklable(ops: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> dict[int, Outcome]:
+    refused: dict[int, Outcome] = {}
+    for index, (fn, args) in enumerate(ops):
+        try:
+            pickle.dumps((fn, args), 5)
+        except Exception as exc:
+            error = TypeError(f"a write operation cannot be pickled: {fn!r}")
+            error.__cause__ = exc
+            refused[index] = (False, error)
+    return refused
 
 
 def _apply(conn: sqlite3.Connection, request: tuple[Any, ...]) -> Outcome:
