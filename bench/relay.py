@@ -73,8 +73,10 @@ class CounselorSide(socketio.AsyncNamespace):  # type: ignore[misc]
 
 
 def create_relay() -> socketio.ASGIApp:
-    # Every transport-level setting as in service/app.py create_socketio: same handler mode, same
-    # JSON module, no HTTP compression, the same packet size limit.
+    # The transport settings of service/app.py create_socketio: the same JSON module, no HTTP
+    # compression, the same packet size limit. Its handlers run in line (async_handlers=False):
+    # with nothing to wait for, that is the stack's cheapest way to answer, and the service's
+    # messages take the same kind of path (service/realtime/server.py).
     sio = socketio.AsyncServer(
         async_mode="asgi",
         cors_allowed_origins=lambda origin, environ: True,
