@@ -2,9 +2,9 @@
 
 Group commit: whatever is queued while a batch is being committed goes into the next batch, so
 ``synchronous=FULL`` costs one fsync per batch rather than one per write. One refused operation
-never undoes the others of its batch (``commit_batch``). A caller's future resolves only after
-the COMMIT returned: that is what lets the service acknowledge a message only once it is
-durable.
+never undoes the others of its batch (``commit_batch``). A caller hears of its write only after
+the COMMIT returned, and the callers of one batch in the order they queued: that is what lets
+the service acknowledge a message only once it is durable.
 
 An operation is a module-level function and its arguments, ``fn(conn, *args)``, so that it can
 be pickled. Two writers run them:
@@ -111,7 +111,6 @@ def _bound(fn: Callable[..., Any], args: tuple[Any, ...]) -> Callable[[sqlite3.C
 
 
 Done = Callable[[Outcome], Awaitable[None]]
-Waiter = asyncio.Future[Any] | Done
 
 
 async def _finish(callbacks: list[tuple[Done, Outcome]], after: asyncio.Task[None] | None) -> None:
@@ -124,11 +123,24 @@ async def _finish(callbacks: list[tuple[Done, Outcome]], after: asyncio.Task[Non
             log.exception("a write's completion failed")
 
 
+def _resolver(future: asyncio.Future[Any]) -> Done:
+    async def resolve(outcome: Outcome) -> None:
+        ok, value = outcome
+        if future.done():  # the caller gave up (cancelled)
+            return
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+    return resolve
+
+
 class _Batching:
     """The queue and the loop that turns it into batches; subclasses run a batch."""
 
     def __init__(self) -> None:
-        self._pending: list[tuple[Callable[..., Any], tuple[Any, ...], Waiter]] = []
+        self._pending: list[tuple[Callable[..., Any], tuple[Any, ...], Done]] = []
         self._wakeup = asyncio.Event()
         self._last_finish: asyncio.Task[None] | None = None
         # Held while a batch or a maintenance call uses the writing connection.
@@ -136,15 +148,15 @@ class _Batching:
         self._task = asyncio.create_task(self._run(), name="madoguchi-writer")
 
     async def submit(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` in the next batch; return its result once committed."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append((fn, args, future))
-        self._wakeup.set()
+        self.submit_later(fn, args, _resolver(future))
         return await future
 
     def submit_later(self, fn: Callable[..., Any], args: tuple[Any, ...], done: Done) -> None:
         """Queue ``fn(conn, *args)``; once its batch is committed (or failed), ``done(outcome)``
-        runs in a task shared by the whole batch, in the order queued. For the hottest path (a
-        message): no future and no waiting task per operation."""
+        runs in a task shared by the whole batch, in the order queued, after the previous
+        batch's. A message needs no future and no waiting task of its own."""
         self._pending.append((fn, args, done))
         self._wakeup.set()
 
@@ -171,26 +183,17 @@ class _Batching:
                     outcomes = await self._commit_batch([(fn, args) for fn, args, _ in batch])
             except BaseException as exc:  # the COMMIT itself failed: nothing of it is durable
                 failure = exc if isinstance(exc, Exception) else RuntimeError()
-                self._settle([w for _, _, w in batch], [(False, failure)] * len(batch))
+                self._settle([done for _, _, done in batch], [(False, failure)] * len(batch))
                 if isinstance(exc, asyncio.CancelledError):
                     raise
                 continue
-            self._settle([w for _, _, w in batch], outcomes)
+            self._settle([done for _, _, done in batch], outcomes)
 
-    def _settle(self, waiters: list[Waiter], outcomes: list[Outcome]) -> None:
-        later: list[tuple[Done, Outcome]] = []
-        for waiter, (ok, value) in zip(waiters, outcomes, strict=True):
-            if not isinstance(waiter, asyncio.Future):
-                later.append((waiter, (ok, value)))
-            elif waiter.done():
-                continue
-            elif ok:
-                waiter.set_result(value)
-            else:
-                waiter.set_exception(value)
-        if later:
-            task = asyncio.create_task(_finish(later, self._last_finish))
-            self._last_finish = task  # also the reference that keeps the task from the collector
+    def _settle(self, batch: list[Done], outcomes: list[Outcome]) -> None:
+        task = asyncio.create_task(
+            _finish(list(zip(batch, outcomes, strict=True)), self._last_finish)
+        )
+        self._last_finish = task  # also the reference that keeps the task from the collector
 
     async def _commit_batch(
         self, ops: list[tuple[Callable[..., Any], tuple[Any, ...]]]
