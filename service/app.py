@@ -66,7 +66,8 @@ def create_socketio(settings: Settings) -> socketio.AsyncServer:
         cors_allowed_origins=lambda origin, environ: True,
         cors_credentials=False,
         # Each event runs as its own task, so one connection can have several messages in one
-        # group commit; realtime/acks.py keeps each connection's order (PIPELINED, _turn_of).
+        # group commit; realtime/acks.py keeps each connection's order
+        # (messages answer later, server.py; the others wait their turn, _turn_of).
         async_handlers=True,
         max_http_buffer_size=settings.max_payload_bytes,
         http_compression=False,

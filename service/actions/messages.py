@@ -5,7 +5,7 @@ from __future__ import annotations
 from service.context import Context
 from service.db.store import StoredMessage
 from service.domain.conversations import Author, Message
-from service.realtime.acks import Reply, answer_of
+from service.realtime.acks import Reply, answer_of, ok
 from service.realtime.rooms import COUNSELOR, VISITOR, conversation_room
 from service.wire import message_payload
 
@@ -25,8 +25,8 @@ def queue_message(
     the conversation and then acknowledge it to the sender with its ``seq``."""
 
     async def stored(outcome: tuple[bool, StoredMessage | Exception]) -> None:
-        ok, value = outcome
-        if not ok:
+        stored_ok, value = outcome
+        if not stored_ok:
             assert isinstance(value, Exception)  # noqa: S101
             await reply(answer_of(value, f"{author} message"))
             return
@@ -34,7 +34,7 @@ def queue_message(
         # A resend of a stored message is answered but not delivered again.
         if value.created:
             await deliver(ctx, value.message, sender_sid=sender_sid)
-        await reply({"ok": True, "seq": value.message.seq, "created_at": value.message.created_at})
+        await reply(ok(seq=value.message.seq, created_at=value.message.created_at))
 
     ctx.store.queue_message(conversation_id, author, user_id, client_id, body, stored)
 

@@ -25,11 +25,11 @@ log = logging.getLogger(__name__)
 
 Ack = dict[str, Any]
 
-# Handled as they arrive, overlapping: each reaches the writer's queue (``Store._write``)
-# before its first real await, so one connection's messages still queue, commit and are
-# delivered in the order sent, while the next ones need not wait for the previous commit.
-# tests/test_ordering.py holds that promise.
-PIPELINED = frozenset({"message", "typing"})
+# Handled as they arrive, overlapping, rather than one at a time per connection: typing notices
+# change nothing, and messages (``answers_later``) reach the writer's queue before their first
+# real await, so one connection's messages queue, commit and are delivered in the order sent
+# (tests/test_ordering.py) while the next ones need not wait for the previous commit.
+PIPELINED = frozenset({"typing"})
 Handler = Callable[[str, Any], Awaitable[Mapping[str, Any]]]
 #: Sends an event's acknowledgement.
 Reply = Callable[[Ack], Awaitable[None]]
@@ -68,6 +68,13 @@ def answer_of(exc: Exception, event: str) -> Ack:
     return error(ErrorCode.INTERNAL_ERROR, "something went wrong; please retry")
 
 
+def _set_once(future: asyncio.Future[Ack]) -> Reply:
+    async def reply(answer: Ack) -> None:
+        future.set_result(answer)
+
+    return reply
+
+
 def refuse(code: ErrorCode, message: str = "") -> socketio.exceptions.ConnectionRefusedError:
     """A connect refusal whose ``data`` carries the stable code."""
     return socketio.exceptions.ConnectionRefusedError(message or code.value, {"code": code.value})
@@ -97,15 +104,14 @@ class DispatchingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def take(self, event: str, sid: str, payload: tuple[Any, ...], reply: Reply) -> None:
         """Run an ``answers_later`` event for the server (server.py), replying through ``reply``."""
         handler: LaterHandler = self._handler_table[event]  # type: ignore[assignment]
-        if len(payload) > 1:
-            await reply(error(ErrorCode.INVALID_PAYLOAD, "one payload object expected"))
-        elif not await self._within_limit(sid, event):
-            await reply(error(ErrorCode.RATE_LIMITED, "too many requests; slow down"))
-        else:
-            try:
-                await handler(sid, payload[0] if payload else None, reply)
-            except Exception as exc:
-                await reply(answer_of(exc, f"{self.namespace} {event}"))
+        refusal = await self._refusal(sid, event, payload)
+        if refusal is not None:
+            await reply(refusal)
+            return
+        try:
+            await handler(sid, payload[0] if payload else None, reply)
+        except Exception as exc:
+            await reply(answer_of(exc, f"{self.namespace} {event}"))
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         sid, payload = args[0], args[1:]
@@ -114,31 +120,26 @@ class DispatchingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         handler = self._handler_table.get(event)
         if handler is None:
             return error(ErrorCode.UNKNOWN_EVENT, "no such event")
-        if len(payload) > 1:
-            return error(ErrorCode.INVALID_PAYLOAD, "one payload object expected")
-        if not await self._within_limit(sid, event):
-            return error(ErrorCode.RATE_LIMITED, "too many requests; slow down")
         if getattr(handler, "answers_later", False):
-            return await self._answer_later(event, handler, sid, payload)  # type: ignore[arg-type]
+            # Only if the server's own route (server.py) did not take it: answered all the same.
+            answered: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
+            await self.take(event, sid, payload, _set_once(answered))
+            return await answered
+        refusal = await self._refusal(sid, event, payload)
+        if refusal is not None:
+            return refusal
         if event in PIPELINED:
             return await self._answer(event, handler, sid, payload)  # type: ignore[arg-type]
         async with await self._turn_of(sid):
             return await self._answer(event, handler, sid, payload)  # type: ignore[arg-type]
 
-    async def _answer_later(
-        self, event: str, handler: LaterHandler, sid: str, payload: tuple[Any, ...]
-    ) -> Ack:
-        # An answers_later event that did not come through the server's own route.
-        answered: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
-
-        async def reply(answer: Ack) -> None:
-            answered.set_result(answer)
-
-        try:
-            await handler(sid, payload[0] if payload else None, reply)
-        except Exception as exc:
-            return answer_of(exc, f"{self.namespace} {event}")
-        return await answered
+    async def _refusal(self, sid: str, event: str, payload: tuple[Any, ...]) -> Ack | None:
+        """The answer to a call refused before its handler runs, or None."""
+        if len(payload) > 1:
+            return error(ErrorCode.INVALID_PAYLOAD, "one payload object expected")
+        if not await self._within_limit(sid, event):
+            return error(ErrorCode.RATE_LIMITED, "too many requests; slow down")
+        return None
 
     async def _turn_of(self, sid: str) -> asyncio.Lock:
         """One connection's events other than messages and typing run one at a time, in the

@@ -22,7 +22,7 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet
 
-from service.realtime.acks import Ack, DispatchingNamespace
+from service.realtime.acks import Ack, DispatchingNamespace, Reply
 
 #: The first character of a binary event's or binary ack's header packet.
 BINARY_HEADERS = (str(packet.BINARY_EVENT), str(packet.BINARY_ACK))
@@ -53,7 +53,7 @@ class Server(socketio.AsyncServer):  # type: ignore[misc]
             return
         await super()._handle_event(eio_sid, namespace, id, data)
 
-    def _replier(self, eio_sid: str, namespace: str, id: Any) -> Any:
+    def _replier(self, eio_sid: str, namespace: str, id: Any) -> Reply:
         async def reply(answer: Ack) -> None:
             if id is not None:  # the client asked for no acknowledgement
                 await self._send_packet(
