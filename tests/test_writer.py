@@ -3,6 +3,7 @@ and a writer that dies costs at most the batch it had."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import pickle
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from service.crypto import Sealer, new_key, parse_keys
-from service.db.store import Store
+from service.db.store import Store, StoredMessage
 from service.db.writer import ProcessWriter, WriterGone
 from service.errors import AppError, ErrorCode
 
@@ -34,6 +35,23 @@ def writer_of(store: Store) -> ProcessWriter:
     return writer
 
 
+async def insert_message(
+    store: Store, conversation_id: str, client_id: str, body: str
+) -> StoredMessage:
+    """A visitor's message, as the server queues it, awaited until its outcome."""
+    answered: asyncio.Future[StoredMessage] = asyncio.get_running_loop().create_future()
+
+    async def done(outcome: tuple[bool, StoredMessage | Exception]) -> None:
+        ok, value = outcome
+        if ok:
+            answered.set_result(value)  # type: ignore[arg-type]
+        else:
+            answered.set_exception(value)  # type: ignore[arg-type]
+
+    store.queue_message(conversation_id, "visitor", None, client_id, body, done)
+    return await answered
+
+
 async def new_conversation(store: Store, conversation_id: str) -> None:
     desk = (await store.list_desks())[0]
     await store.insert_conversation(
@@ -48,7 +66,7 @@ async def test_a_message_committed_by_the_writer_process_is_read_back_after_a_re
     store = await Store.open(path, SEALER, writer_process=True)
     await store.ensure_defaults("24/7")
     await new_conversation(store, "c1")
-    stored = await store.insert_message("c1", "visitor", None, "m1", "こんにちは <b>")
+    stored = await insert_message(store, "c1", "m1", "こんにちは <b>")
     await store.close()
 
     reopened = await Store.open(path, SEALER)  # the admin commands' thread writer
@@ -63,15 +81,15 @@ async def test_a_message_committed_by_the_writer_process_is_read_back_after_a_re
 
 async def test_a_resend_answers_the_first_seq_across_the_process_boundary(store: Store) -> None:
     await new_conversation(store, "c1")
-    first = await store.insert_message("c1", "visitor", None, "m1", "one")
-    again = await store.insert_message("c1", "visitor", None, "m1", "one")
+    first = await insert_message(store, "c1", "m1", "one")
+    again = await insert_message(store, "c1", "m1", "one")
     assert (first.created, again.created) == (True, False)
     assert again.message.seq == first.message.seq
 
 
 async def test_a_refusal_crosses_from_the_writer_process_with_its_code(store: Store) -> None:
     with pytest.raises(AppError) as refused:
-        await store.insert_message("no-such-conversation", "visitor", None, "m1", "hello")
+        await insert_message(store, "no-such-conversation", "m1", "hello")
     assert refused.value.code == ErrorCode.NOT_FOUND
 
 
@@ -100,8 +118,8 @@ async def test_a_killed_writer_process_is_replaced_for_the_next_write(store: Sto
     # The write that meets the dead process may fail (its outcome is unknown: the client
     # retries with the same client_id); the next one goes to a new process.
     with contextlib.suppress(WriterGone):
-        await store.insert_message("c1", "visitor", None, "m1", "one")
-    stored = await store.insert_message("c1", "visitor", None, "m1", "one")
+        await insert_message(store, "c1", "m1", "one")
+    stored = await insert_message(store, "c1", "m1", "one")
 
     assert writer.pid not in (None, first_pid)
     assert stored.message.seq == 1  # stored once, whichever write did it

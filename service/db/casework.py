@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from service.clock import iso, now_iso
 from service.db.admin import audit
-from service.db.rows import USER_COLUMNS, user_of
+from service.db.rows import USER_COLUMNS, append_system_message, user_of
 from service.db.sealing import code_word_mac, seal, unseal, unseal_or_none
 from service.domain.accounts import User
 from service.domain.audit import Actor
@@ -108,14 +108,6 @@ class CaseworkQueries:
 
 
 # -- synchronous SQL ---------------------------------------------------------------------------
-
-
-def _append_system(conn: sqlite3.Connection, conversation_id: str, body: str) -> Message:
-    # store.py imports this module for its mixin; importing back at call time avoids the cycle
-    # and keeps one definition of how a message gets its seq.
-    from service.db.store import _append
-
-    return _append(conn, conversation_id, "system", None, None, body)
 
 
 def _get_case(conn: sqlite3.Connection, conversation_id: str) -> Case | None:
@@ -324,7 +316,7 @@ def _transfer(
     )
     if note:
         _insert_note(conn, conversation_id, by_user_id, note, "transfer", None)
-    return _append_system(conn, conversation_id, "counselor_changed")
+    return append_system_message(conn, conversation_id, "counselor_changed")
 
 
 def _local_day_start(day: Any) -> str:

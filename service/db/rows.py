@@ -1,4 +1,4 @@
-"""Rows → domain objects, and the SQL shared by ``store.py`` and ``admin.py``."""
+"""Rows → domain objects, and the SQL shared by ``store.py``, ``admin.py`` and ``casework.py``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import json
 import sqlite3
 
 from service.clock import now_iso
+from service.db.sealing import seal
 from service.domain.accounts import User
+from service.domain.conversations import Author, Message
 from service.domain.directory import Campaign, Desk, Partner
 from service.errors import AppError, ErrorCode
 
@@ -105,3 +107,44 @@ def insert_user(
     user_id = int(cursor.lastrowid or 0)
     set_user_desks(conn, user_id, desk_keys)
     return user_id
+
+
+# The next seq is the conversation's last_seq + 1; a trigger (migration 0007) advances last_seq.
+APPEND = (
+    "INSERT INTO message (conversation_id, seq, author, user_id, client_id, body, created_at)"
+    " SELECT id, last_seq + 1, ?2, ?3, ?4, ?5, ?6 FROM conversation WHERE id = ?1"
+)
+# A client's message, with every check of the common case in the WHERE: the conversation is
+# open and, for a counselor, theirs; a client_id seen before inserts nothing. No row back sends
+# the caller to the checks that say why (store.py ``_not_appended``).
+APPEND_CHECKED = (
+    APPEND + " AND status != 'closed' AND (?2 != 'counselor' OR counselor_id IS ?3)"
+    " ON CONFLICT (conversation_id, author, client_id) DO NOTHING"
+)
+
+
+def append_message(
+    conn: sqlite3.Connection,
+    conversation_id: str,
+    author: Author,
+    user_id: int | None,
+    client_id: str | None,
+    body: str,
+    sql: str = APPEND,
+) -> Message | None:
+    """Insert a message with the next seq; None if ``sql`` inserted nothing."""
+    created_at = now_iso()
+    sealed = seal(conn, "message.body", conversation_id, body)
+    row = conn.execute(
+        sql + " RETURNING seq", (conversation_id, author, user_id, client_id, sealed, created_at)
+    ).fetchone()
+    if row is None:
+        return None
+    return Message(conversation_id, row[0], author, body, created_at, client_id)
+
+
+def append_system_message(conn: sqlite3.Connection, conversation_id: str, body: str) -> Message:
+    message = append_message(conn, conversation_id, "system", None, None, body)
+    if message is None:
+        raise AppError(ErrorCode.NOT_FOUND)
+    return message

@@ -27,8 +27,15 @@ from service.db.casework import CaseworkQueries
 from service.db.migrate import apply_migrations
 from service.db.reports import ReportQueries
 from service.db.retention import RetentionQueries, enable_secure_delete
-from service.db.rows import USER_COLUMNS, insert_user, user_of
-from service.db.sealing import SealedConnection, check_key, reseal, seal, unseal
+from service.db.rows import (
+    APPEND_CHECKED,
+    USER_COLUMNS,
+    append_message,
+    append_system_message,
+    insert_user,
+    user_of,
+)
+from service.db.sealing import SealedConnection, check_key, reseal, unseal
 from service.db.visitors import VisitorQueries
 from service.db.writer import ProcessWriter, ThreadWriter
 from service.domain.accounts import Role, User
@@ -264,16 +271,6 @@ class Store(AdminQueries, VisitorQueries, CaseworkQueries, ReportQueries, Retent
             _close_conversation, conversation_id, outcome, closed_by, holder_id, quick_exit
         )
 
-    async def insert_message(
-        self,
-        conversation_id: str,
-        author: Author,
-        user_id: int | None,
-        client_id: str,
-        body: str,
-    ) -> StoredMessage:
-        return await self._write(_insert_message, conversation_id, author, user_id, client_id, body)
-
     def queue_message(
         self,
         conversation_id: str,
@@ -283,8 +280,9 @@ class Store(AdminQueries, VisitorQueries, CaseworkQueries, ReportQueries, Retent
         body: str,
         done: Callable[[tuple[bool, StoredMessage | Exception]], Awaitable[None]],
     ) -> None:
-        """``insert_message`` that returns at once; ``done((True, stored))`` or ``done((False,
-        error))`` runs after the commit (``service/db/writer.py`` ``submit_later``)."""
+        """Store a client's message in the next batch; returns at once. Once committed,
+        ``done((True, stored))``, or ``done((False, error))`` if refused or failed, runs in the
+        order queued (``service/db/writer.py`` ``submit_later``)."""
         self._writer.submit_later(
             _insert_message, (conversation_id, author, user_id, client_id, body), done
         )
@@ -460,41 +458,6 @@ def _list_held_conversations(conn: sqlite3.Connection, user_id: int) -> list[Con
     return [_conversation(r) for r in rows]
 
 
-# The next seq is the conversation's last_seq + 1; a trigger (migration 0007) advances last_seq.
-_APPEND = (
-    "INSERT INTO message (conversation_id, seq, author, user_id, client_id, body, created_at)"
-    " SELECT id, last_seq + 1, ?2, ?3, ?4, ?5, ?6 FROM conversation WHERE id = ?1"
-    " RETURNING seq"
-)
-# The same in one statement for a client's message, with every check of the common case in its
-# WHERE: the conversation is open and, for a counselor, theirs; a client_id seen before inserts
-# nothing. No row back sends the caller to the checks that say why.
-_APPEND_CHECKED = (
-    "INSERT INTO message (conversation_id, seq, author, user_id, client_id, body, created_at)"
-    " SELECT id, last_seq + 1, ?2, ?3, ?4, ?5, ?6 FROM conversation"
-    " WHERE id = ?1 AND status != 'closed' AND (?2 != 'counselor' OR counselor_id IS ?3)"
-    " ON CONFLICT (conversation_id, author, client_id) DO NOTHING RETURNING seq"
-)
-
-
-def _append(
-    conn: sqlite3.Connection,
-    conversation_id: str,
-    author: Author,
-    user_id: int | None,
-    client_id: str | None,
-    body: str,
-) -> Message:
-    created_at = now_iso()
-    sealed = seal(conn, "message.body", conversation_id, body)
-    row = conn.execute(
-        _APPEND, (conversation_id, author, user_id, client_id, sealed, created_at)
-    ).fetchone()
-    if row is None:
-        raise AppError(ErrorCode.NOT_FOUND)
-    return Message(conversation_id, row[0], author, body, created_at, client_id)
-
-
 def _insert_message(
     conn: sqlite3.Connection,
     conversation_id: str,
@@ -503,13 +466,10 @@ def _insert_message(
     client_id: str,
     body: str,
 ) -> StoredMessage:
-    created_at = now_iso()
-    sealed = seal(conn, "message.body", conversation_id, body)
-    row = conn.execute(
-        _APPEND_CHECKED, (conversation_id, author, user_id, client_id, sealed, created_at)
-    ).fetchone()
-    if row is not None:
-        message = Message(conversation_id, row[0], author, body, created_at, client_id)
+    message = append_message(
+        conn, conversation_id, author, user_id, client_id, body, APPEND_CHECKED
+    )
+    if message is not None:
         return StoredMessage(message, created=True)
     return _not_appended(conn, conversation_id, author, user_id, client_id)
 
@@ -521,7 +481,7 @@ def _not_appended(
     user_id: int | None,
     client_id: str,
 ) -> StoredMessage:
-    """Why ``_APPEND_CHECKED`` stored nothing: a resend, or a refusal."""
+    """Why ``APPEND_CHECKED`` stored nothing: a resend, or a refusal."""
     conv = conn.execute(
         "SELECT status, counselor_id FROM conversation WHERE id = ?", (conversation_id,)
     ).fetchone()
@@ -570,7 +530,7 @@ def _claim_conversation(
     ).rowcount
     if changed != 1:
         raise AppError(ErrorCode.ALREADY_CLAIMED, "another counselor took this conversation")
-    return _append(conn, conversation_id, "system", None, None, "counselor_joined")
+    return append_system_message(conn, conversation_id, "counselor_joined")
 
 
 def _is_waiting(conn: sqlite3.Connection, conversation_id: str) -> bool:
@@ -605,7 +565,7 @@ def _close_conversation(
     body = "conversation_closed" if closed_by == "counselor" else "visitor_left"
     if quick_exit:
         body = "visitor_quick_exit"
-    return _append(conn, conversation_id, "system", None, None, body)
+    return append_system_message(conn, conversation_id, body)
 
 
 def _list_messages(
