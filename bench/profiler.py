@@ -1,7 +1,8 @@
 """``--profile``: py-spy on the service during its first saturating run, and what it found.
 
-py-spy samples the running process from outside (``--nonblocking``: it never pauses the
-server), so the service runs its production code path; the run's own figures are still a
+py-spy samples the running process and its writer process from outside (``--nonblocking``: it
+never pauses the server; ``--gil``: only the thread holding the GIL, which is what limits a
+Python server), so the service runs its production code path; the run's own figures are still a
 little lower than without it, which is why profiling is an option and not the default.
 py-spy comes from bench/requirements.txt.
 """
@@ -41,6 +42,7 @@ class Profiler:
                     str(self.pid),
                     "--nonblocking",
                     "--gil",
+                    "--subprocesses",
                     "--rate",
                     str(SAMPLES_PER_SECOND),
                     "--duration",
