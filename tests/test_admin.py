@@ -293,3 +293,24 @@ def test_the_admin_api_is_in_the_openapi_schema(server: Server) -> None:
     assert "/api/v1/desks" in paths
     for area in ("desks", "partners", "campaigns", "users", "canned-responses", "topic-tags"):
         assert f"/api/v1/admin/{area}" in paths, area
+
+
+def test_an_unticked_enabled_box_disables_a_partner_and_a_campaign(
+    server: Server, aiko: httpx.Client
+) -> None:
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', aiko.get("/admin/partners").text)
+    assert token
+    form = {"_csrf_token": token.group(1), "name": "図書館", "lang": "en"}
+    assert aiko.post("/admin/partners", data={**form, "key": "library"}).status_code == 303
+    kept = aiko.post("/admin/partners/library", data={**form, "enabled": "on"})
+    assert kept.headers["location"] == "/admin/partners/library?saved=1"
+    assert server.query("SELECT enabled, lang FROM partner WHERE key = 'library'") == [(1, "en")]
+    aiko.post("/admin/partners/library", data=form)
+    assert server.query("SELECT enabled FROM partner WHERE key = 'library'") == [(0,)]
+
+    poster = {"_csrf_token": token.group(1), "name": "駅のポスター", "partner": "library"}
+    assert aiko.post("/admin/campaigns", data={**poster, "code": "station"}).status_code == 303
+    aiko.post("/admin/campaigns/station", data=poster)
+    assert server.query("SELECT enabled FROM campaign WHERE code = 'station'") == [(0,)]
+    refused = aiko.post("/admin/campaigns/station", data={**poster, "name": ""})
+    assert refused.status_code == 400 and "駅のポスター" in refused.text

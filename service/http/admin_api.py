@@ -64,6 +64,12 @@ class AdminApi(Controller):
     tags = ["admin"]  # noqa: RUF012
 
 
+def given(data: msgspec.Struct, but: str = "") -> dict[str, Any]:
+    """A request body's fields as keyword arguments of its domain/checks.py function, whose
+    parameters the structs below name one for one (the key or code aside)."""
+    return {name: getattr(data, name) for name in data.__struct_fields__ if name != but}
+
+
 class DeskCreate(msgspec.Struct, forbid_unknown_fields=True):
     key: str
     name: str
@@ -173,13 +179,7 @@ class DesksApi(AdminApi):
 
     @post("/")
     async def create_desk(self, request: Req, ctx: Ctx, data: DeskCreate) -> Json:
-        fields = check_desk_fields(
-            name=data.name,
-            description=data.description,
-            phones=data.phones,
-            hours=data.hours,
-            closures=data.closures,
-        )
+        fields = check_desk_fields(**given(data, but="key"))
         desk = await ctx.store.insert_desk(actor_of(request), check_key(data.key), fields)
         await ctx.catalog.reload()
         return desk_json(desk, ctx.catalog)
@@ -189,14 +189,7 @@ class DesksApi(AdminApi):
         current = ctx.catalog.desks.get(key)
         if current is None:
             raise AppError(ErrorCode.NOT_FOUND, f"no desk {key!r}")
-        fields = check_desk_fields(
-            name=data.name,
-            description=data.description,
-            phones=data.phones,
-            hours=data.hours,
-            closures=data.closures,
-            current=current,
-        )
+        fields = check_desk_fields(**given(data), current=current)
         desk = await ctx.store.update_desk(actor_of(request), key, fields)
         await ctx.catalog.reload()
         return desk_json(desk, ctx.catalog)
@@ -214,27 +207,14 @@ class PartnersApi(AdminApi):
 
     @post("/")
     async def create_partner(self, request: Req, ctx: Ctx, data: PartnerCreate) -> Json:
-        fields = check_partner_fields(
-            name=data.name,
-            origins=data.origins,
-            exit_url=data.exit_url,
-            desk=data.desk,
-            lang=data.lang,
-        )
+        fields = check_partner_fields(**given(data, but="key"))
         partner = await ctx.store.insert_partner(actor_of(request), check_key(data.key), fields)
         await ctx.catalog.reload()
         return partner_json(partner, ctx.catalog, ctx.settings.origin)
 
     @patch("/{key:str}")
     async def update_partner(self, request: Req, ctx: Ctx, key: str, data: PartnerUpdate) -> Json:
-        fields = check_partner_fields(
-            name=data.name,
-            origins=data.origins,
-            exit_url=data.exit_url,
-            desk=data.desk,
-            lang=data.lang,
-            enabled=data.enabled,
-        )
+        fields = check_partner_fields(**given(data))
         partner = await ctx.store.update_partner(actor_of(request), key, fields)
         await ctx.catalog.reload()
         return partner_json(partner, ctx.catalog, ctx.settings.origin)
@@ -254,7 +234,7 @@ class CampaignsApi(AdminApi):
 
     @post("/")
     async def create_campaign(self, request: Req, ctx: Ctx, data: CampaignCreate) -> Json:
-        fields = check_campaign_fields(name=data.name, desk=data.desk, partner=data.partner)
+        fields = check_campaign_fields(**given(data, but="code"))
         code = check_key(data.code, "code")
         campaign = await ctx.store.insert_campaign(actor_of(request), code, fields)
         await ctx.catalog.reload()
@@ -264,9 +244,7 @@ class CampaignsApi(AdminApi):
     async def update_campaign(
         self, request: Req, ctx: Ctx, code: str, data: CampaignUpdate
     ) -> Json:
-        fields = check_campaign_fields(
-            name=data.name, desk=data.desk, partner=data.partner, enabled=data.enabled
-        )
+        fields = check_campaign_fields(**given(data))
         campaign = await ctx.store.update_campaign(actor_of(request), code, fields)
         await ctx.catalog.reload()
         return campaign_json(campaign, ctx.catalog, ctx.settings.origin)

@@ -22,6 +22,7 @@ from service.domain.checks import (
     check_key,
     check_partner_fields,
 )
+from service.domain.directory import Campaign, Partner
 from service.domain.hours import WARD_HOURS, hours_text
 from service.errors import AppError
 from service.http.admin_views import (
@@ -60,6 +61,41 @@ def lines(form: FormMultiDict, name: str) -> list[str]:
 
 def text(form: FormMultiDict, name: str) -> str:
     return str(form.get(name, ""))
+
+
+def checked(form: FormMultiDict, name: str) -> bool:
+    return form.get(name) == "on"
+
+
+# What each settings form sends, named as the domain/checks.py function that checks it takes it.
+
+
+def desk_form(form: FormMultiDict) -> dict[str, Any]:
+    return {
+        "name": text(form, "name"),
+        "description": text(form, "description"),
+        "phones": lines(form, "phones"),
+        "hours": text(form, "hours"),
+        "closures": text(form, "closures"),
+    }
+
+
+def partner_form(form: FormMultiDict) -> dict[str, Any]:
+    return {
+        "name": text(form, "name"),
+        "origins": lines(form, "origins"),
+        "exit_url": text(form, "exit_url"),
+        "desk": text(form, "desk"),
+        "lang": text(form, "lang") or "ja",
+    }
+
+
+def campaign_form(form: FormMultiDict) -> dict[str, Any]:
+    return {
+        "name": text(form, "name"),
+        "desk": text(form, "desk"),
+        "partner": text(form, "partner"),
+    }
 
 
 class AdminPages(Controller):
@@ -101,14 +137,10 @@ class DeskPages(AdminPages):
     @post("/")
     async def add_desk(self, request: Req, ctx: Ctx) -> Template | Redirect:
         form = await request.form()
+        given = desk_form(form)
         try:
-            fields = check_desk_fields(
-                name=text(form, "name"),
-                description=text(form, "description"),
-                phones=lines(form, "phones"),
-                hours=text(form, "hours") or WARD_HOURS,
-                closures=text(form, "closures") or None,
-            )
+            given.update(hours=given["hours"] or WARD_HOURS, closures=given["closures"] or None)
+            fields = check_desk_fields(**given)
             key = check_key(text(form, "key"))
             await ctx.store.insert_desk(actor_of(request), key, fields)
         except AppError as exc:
@@ -139,14 +171,7 @@ class DeskPages(AdminPages):
             raise NotFoundException()
         form = await request.form()
         try:
-            fields = check_desk_fields(
-                name=text(form, "name"),
-                description=text(form, "description"),
-                phones=lines(form, "phones"),
-                hours=text(form, "hours"),
-                closures=text(form, "closures"),
-                current=desk,
-            )
+            fields = check_desk_fields(**desk_form(form), current=desk)
             await ctx.store.update_desk(actor_of(request), key, fields)
         except AppError as exc:
             shown = {**desk_json(desk, ctx.catalog), **{k: text(form, k) for k in form}}
@@ -171,13 +196,7 @@ class PartnerPages(AdminPages):
     async def add_partner(self, request: Req, ctx: Ctx) -> Template | Redirect:
         form = await request.form()
         try:
-            fields = check_partner_fields(
-                name=text(form, "name"),
-                origins=lines(form, "origins"),
-                exit_url=text(form, "exit_url"),
-                desk=text(form, "desk"),
-                lang=text(form, "lang") or "ja",
-            )
+            fields = check_partner_fields(**partner_form(form))
             key = check_key(text(form, "key"))
             await ctx.store.insert_partner(actor_of(request), key, fields)
         except AppError as exc:
@@ -197,8 +216,15 @@ class PartnerPages(AdminPages):
         found = ctx.catalog.partners.get(key)
         if found is None:
             raise NotFoundException()
+        return self._detail(ctx, found, saved=saved)
+
+    def _detail(
+        self, ctx: Ctx, found: Partner, status: int = 200, saved: bool = False, error: str = ""
+    ) -> Template:
         shown = partner_json(found, ctx.catalog, ctx.settings.origin)
-        return page("partner", ctx, partner=shown, desks=ctx.catalog.desks, saved=saved, error="")
+        return page(
+            "partner", ctx, status, partner=shown, desks=ctx.catalog.desks, saved=saved, error=error
+        )
 
     @post("/{key:str}")
     async def update_partner(self, request: Req, ctx: Ctx, key: str) -> Template | Redirect:
@@ -207,26 +233,10 @@ class PartnerPages(AdminPages):
             raise NotFoundException()
         form = await request.form()
         try:
-            fields = check_partner_fields(
-                name=text(form, "name"),
-                origins=lines(form, "origins"),
-                exit_url=text(form, "exit_url"),
-                desk=text(form, "desk"),
-                lang=text(form, "lang") or "ja",
-                enabled=form.get("enabled") == "on",
-            )
+            fields = check_partner_fields(**partner_form(form), enabled=checked(form, "enabled"))
             await ctx.store.update_partner(actor_of(request), key, fields)
         except AppError as exc:
-            shown = partner_json(found, ctx.catalog, ctx.settings.origin)
-            return page(
-                "partner",
-                ctx,
-                400,
-                partner=shown,
-                desks=ctx.catalog.desks,
-                saved=False,
-                error=exc.message,
-            )
+            return self._detail(ctx, found, 400, error=exc.message)
         await ctx.catalog.reload()
         return Redirect(f"/admin/partners/{key}?saved=1", status_code=303)
 
@@ -269,9 +279,7 @@ class CampaignPages(AdminPages):
     async def add_campaign(self, request: Req, ctx: Ctx) -> Template | Redirect:
         form = await request.form()
         try:
-            fields = check_campaign_fields(
-                name=text(form, "name"), desk=text(form, "desk"), partner=text(form, "partner")
-            )
+            fields = check_campaign_fields(**campaign_form(form))
             fields = {k: v for k, v in fields.items() if v is not None}
             code = check_key(text(form, "code"), "code")
             await ctx.store.insert_campaign(actor_of(request), code, fields)
@@ -285,16 +293,21 @@ class CampaignPages(AdminPages):
         found = ctx.catalog.campaigns.get(code)
         if found is None:
             raise NotFoundException()
-        shown = campaign_json(found, ctx.catalog, ctx.settings.origin)
+        return self._detail(ctx, found, saved=saved)
+
+    def _detail(
+        self, ctx: Ctx, found: Campaign, status: int = 200, saved: bool = False, error: str = ""
+    ) -> Template:
         catalog = ctx.catalog
         return page(
             "campaign",
             ctx,
-            campaign=shown,
+            status,
+            campaign=campaign_json(found, catalog, ctx.settings.origin),
             desks=catalog.desks,
             partners=catalog.partners,
             saved=saved,
-            error="",
+            error=error,
         )
 
     @post("/{code:str}")
@@ -304,26 +317,10 @@ class CampaignPages(AdminPages):
             raise NotFoundException()
         form = await request.form()
         try:
-            fields = check_campaign_fields(
-                name=text(form, "name"),
-                desk=text(form, "desk"),
-                partner=text(form, "partner"),
-                enabled=form.get("enabled") == "on",
-            )
+            fields = check_campaign_fields(**campaign_form(form), enabled=checked(form, "enabled"))
             await ctx.store.update_campaign(actor_of(request), code, fields)
         except AppError as exc:
-            shown = campaign_json(found, ctx.catalog, ctx.settings.origin)
-            catalog = ctx.catalog
-            return page(
-                "campaign",
-                ctx,
-                400,
-                campaign=shown,
-                desks=catalog.desks,
-                partners=catalog.partners,
-                saved=False,
-                error=exc.message,
-            )
+            return self._detail(ctx, found, 400, error=exc.message)
         await ctx.catalog.reload()
         return Redirect(f"/admin/campaigns/{code}?saved=1", status_code=303)
 
