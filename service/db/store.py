@@ -37,7 +37,7 @@ from service.db.rows import (
 )
 from service.db.sealing import SealedConnection, check_key, reseal, unseal
 from service.db.visitors import VisitorQueries
-from service.db.writer import ProcessWriter, ThreadWriter
+from service.db.writer import ProcessWriter, ThreadWriter, run_on
 from service.domain.accounts import Role, User
 from service.domain.audit import Actor
 from service.domain.conversations import Author, Conversation, Message
@@ -88,12 +88,6 @@ def migrate(path: Path) -> list[str]:
 _OPTIONS: dict[str, Any] = {"isolation_level": None, "check_same_thread": False}
 
 
-async def _run_on(db: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> T:
-    # One hop to the connection's thread for a whole function of SQL rather than one per
-    # statement: aiosqlite's public methods each cost a thread round trip.
-    return await db._execute(fn, db._conn, *args)  # type: ignore[no-any-return,no-untyped-call]
-
-
 class Store(AdminQueries, VisitorQueries, CaseworkQueries, ReportQueries, RetentionQueries):
     """The service's database. Open with :meth:`open`; all methods are coroutine-safe.
 
@@ -121,14 +115,14 @@ class Store(AdminQueries, VisitorQueries, CaseworkQueries, ReportQueries, Retent
         """
         await asyncio.to_thread(migrate, path)
         reader = await aiosqlite.connect(path, factory=SealedConnection, **_OPTIONS)
-        await _run_on(reader, _configure, sealer)
+        await run_on(reader, _configure, sealer)
         writer: ThreadWriter | ProcessWriter
         try:
             if writer_process:
                 writer = await ProcessWriter.start(path, sealer)
             else:
                 writing = await aiosqlite.connect(path, factory=SealedConnection, **_OPTIONS)
-                await _run_on(writing, _configure_writer, sealer)
+                await run_on(writing, _configure_writer, sealer)
                 writer = ThreadWriter(writing)
         except BaseException:
             await reader.close()
@@ -147,7 +141,7 @@ class Store(AdminQueries, VisitorQueries, CaseworkQueries, ReportQueries, Retent
         await self._reader.close()
 
     async def _read(self, fn: Callable[..., T], *args: Any) -> T:
-        return await _run_on(self._reader, fn, *args)
+        return await run_on(self._reader, fn, *args)
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(conn, *args)`` in the next batch's transaction; return once committed.
