@@ -301,14 +301,14 @@ def test_an_unticked_enabled_box_disables_a_partner_and_a_campaign(
     token = re.search(r'name="_csrf_token" value="([^"]+)"', aiko.get("/admin/partners").text)
     assert token
     form = {"_csrf_token": token.group(1), "name": "図書館", "lang": "en"}
-    assert aiko.post("/admin/partners", data={**form, "key": "library"}).status_code == 303
-    kept = aiko.post("/admin/partners/library", data={**form, "enabled": "on"})
-    assert kept.headers["location"] == "/admin/partners/library?saved=1"
-    assert server.query("SELECT enabled, lang FROM partner WHERE key = 'library'") == [(1, "en")]
-    aiko.post("/admin/partners/library", data=form)
-    assert server.query("SELECT enabled FROM partner WHERE key = 'library'") == [(0,)]
+    assert aiko.post("/admin/partners", data={**form, "key": "bookshop"}).status_code == 303
+    kept = aiko.post("/admin/partners/bookshop", data={**form, "enabled": "on"})
+    assert kept.headers["location"] == "/admin/partners/bookshop?saved=1"
+    assert server.query("SELECT enabled, lang FROM partner WHERE key = 'bookshop'") == [(1, "en")]
+    aiko.post("/admin/partners/bookshop", data=form)
+    assert server.query("SELECT enabled FROM partner WHERE key = 'bookshop'") == [(0,)]
 
-    poster = {"_csrf_token": token.group(1), "name": "駅のポスター", "partner": "library"}
+    poster = {"_csrf_token": token.group(1), "name": "駅のポスター", "partner": "bookshop"}
     assert aiko.post("/admin/campaigns", data={**poster, "code": "station"}).status_code == 303
     aiko.post("/admin/campaigns/station", data=poster)
     assert server.query("SELECT enabled FROM campaign WHERE code = 'station'") == [(0,)]
