@@ -265,6 +265,20 @@ class Store(AdminQueries, VisitorQueries, CaseworkQueries, ReportQueries, Retent
             _close_conversation, conversation_id, outcome, closed_by, holder_id, quick_exit
         )
 
+    async def append_message(
+        self,
+        conversation_id: str,
+        author: Author,
+        user_id: int | None,
+        client_id: str,
+        body: str,
+    ) -> StoredMessage:
+        """Store a client's message; return once committed. A ``client_id`` seen before in the
+        conversation returns the earlier message with ``created=False``."""
+        return await self._write(
+            _insert_message, conversation_id, author, user_id, client_id, body
+        )
+
     def queue_message(
         self,
         conversation_id: str,
