@@ -1,7 +1,7 @@
 """The wire contract: every Socket.IO payload and acknowledgement as a msgspec Struct.
 
 Requests forbid unknown fields so that a client can never smuggle in server-owned values such as
-an author, a time or a ``seq`` (Rocket.Chat CVE-2026-106075). Length limits that deserve their own
+an author, a time or a ``seq``. Length limits that deserve their own
 error code (a message body) are checked in ``domain``; everything else is checked here.
 """
 

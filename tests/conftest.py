@@ -19,7 +19,7 @@ from tests.support import (
 
 PASSWORD = "correct horse battery staple"
 
-# Named personas, as zulip's example_user("hamlet"): two counselors on every desk.
+# Named personas, so that tests read as stories: two counselors on every desk.
 STAFF = {
     "hana": ("counselor", "花子"),
     "ren": ("counselor", "蓮"),

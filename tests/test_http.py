@@ -1,7 +1,7 @@
 """The HTTP side: health, security headers, the widget's pages and the counselors' login.
 
 Visitors' pages set no cookie and are never cached (traces on a shared device); the inbox's
-login resists CSRF and session fixation (Chatwoot CVE-2021-3740), and a logout ends the session
+login resists CSRF and session fixation, and a logout ends the session
 for pages and sockets alike.
 """
 

@@ -1,6 +1,6 @@
 """Hostile and broken input on both namespaces: every event answers a stable error code and
-changes nothing (Rocket.Chat CVE-2026-106075 smuggled author fields; CVE-2021-22911 sent
-operator objects for ids; Zammad CVE-2020-10101 crashed on malformed frames).
+changes nothing: smuggled author fields, operator objects in place of ids and malformed frames
+are all refused.
 
 Each case runs on a fresh connection, so that the per-connection rate limits never answer in
 place of validation.

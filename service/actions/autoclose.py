@@ -1,6 +1,6 @@
 """Closing conversations whose visitor has gone: no visitor socket in the conversation for
-``MADOGUCHI_VISITOR_GONE_MINUTES`` closes it as "visitor left" (safety.md A7, B15: a chat left
-open invites someone else at the device to read or write in it).
+``MADOGUCHI_VISITOR_GONE_MINUTES`` closes it as "visitor left": a chat left
+open invites someone else at the device to read or write in it.
 
 A background task started in the application's lifespan looks every few seconds. Absence is
 timed from when the task first saw the conversation without a visitor, so after a restart every

@@ -1,7 +1,8 @@
 """What a visitor may add to a conversation besides messages: a code word and a survey.
 
 The code word lets the centre's phone and face-to-face counselors recognise a visitor later
-without any personal data (safety.md B2, B10); the survey is optional and short (B14).
+without any personal data; the survey is optional and short, so that it never stands between
+a visitor and leaving.
 """
 
 from __future__ import annotations

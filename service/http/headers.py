@@ -1,5 +1,5 @@
-"""Security headers on every HTTP response (Litestar has no built-in middleware for them,
-litestar#3829). A handler that needs another policy sets its own header; this fills the rest."""
+"""Security headers on every HTTP response (Litestar has no built-in middleware for them).
+A handler that needs another policy sets its own header; this fills the rest."""
 
 from __future__ import annotations
 

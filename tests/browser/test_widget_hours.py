@@ -1,4 +1,4 @@
-"""Out of hours the chat is no dead form (issue 4, safety.md A14): the desk's hours and next
+"""Out of hours the chat is no dead form: the desk's hours and next
 opening, its phone numbers and the 24-hour lines, and nothing to type into."""
 
 from __future__ import annotations
