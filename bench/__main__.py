@@ -2,8 +2,9 @@
 
 Starts both servers on free ports of 127.0.0.1 (the service with a temporary SQLite file and
 its production settings, rate limits raised for the load), drives them from the Node generator
-(bench/load.mjs), measures the widget's scripts, then prints a table, the budgets and, last,
-the one line that scripts read. The whole JSON goes to bench/results/latest.json.
+(bench/load.mjs), times a bare durable commit beside them at the steady level (bench/commit.py),
+measures the widget's scripts, then prints tables, the budgets and, last, the one line that
+scripts read. The whole JSON goes to bench/results/latest.json.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import generator, report
+from bench import generator, report, tails
 from bench.assets import measure_sizes
 from bench.profiler import Profiler
 from bench.servers import (
     LOG_LEVEL,
     PROJECT_DIR,
+    SERVICE_DB,
     SERVICE_OVERRIDES,
     ServerProcess,
     add_counselors,
@@ -36,6 +38,7 @@ from bench.servers import (
     relay_process,
     service_process,
 )
+from bench.tails import CheckpointWatch
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 # A one-minute load average above this on a 2-core machine means something else is running.
@@ -45,6 +48,8 @@ BUSY_LOAD = 1.0
 # what even the bare relay manages here (11,000–14,000 with this generator), so both saturate and
 # the generator's in-flight cap, not the offered rate, sets the pace.
 LEVELS = [("light", 400), ("steady", 500), ("saturate", 20000)]
+# The levels at which the bare durable commit takes its turn beside the servers.
+COMMIT_LEVELS = ["steady"]
 
 
 def parse_args() -> argparse.Namespace:
@@ -64,6 +69,11 @@ def parse_args() -> argparse.Namespace:
         help="sample the service with py-spy during its first saturating run",
     )
     parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="log the service's garbage collections (bench/trace/) to set beside its tail",
+    )
+    parser.add_argument(
         "--keep", action="store_true", help="keep the temporary folder (database, server logs)"
     )
     parser.add_argument(
@@ -76,7 +86,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def generator_config(
-    args: argparse.Namespace, servers: list[ServerProcess], cookies: list[str]
+    args: argparse.Namespace, servers: list[ServerProcess], cookies: list[str], workdir: Path
 ) -> dict[str, Any]:
     targets = []
     for server in servers:
@@ -88,6 +98,13 @@ def generator_config(
         "targets": targets,
         "clkTck": os.sysconf("SC_CLK_TCK"),
         "idleConnections": args.idle,
+        # In the folder of the service's database: the same disk, the same file system.
+        "probe": {
+            "name": report.COMMIT,
+            "levels": COMMIT_LEVELS,
+            "command": [sys.executable, "-m", "bench.commit", "--dir", str(workdir)],
+            "cwd": str(PROJECT_DIR),
+        },
         "chat": {
             "pairs": args.pairs,
             "rounds": args.rounds,
@@ -101,14 +118,16 @@ def generator_config(
             # Unacknowledged messages one socket may have: deep enough to keep a server busy
             # (100 sockets × 8), shallow enough that a saturated run drains in a second or two.
             "maxInFlight": 8,
+            # With --trace, every message of these levels as (when sent, e2e ms), in the JSON.
+            "series": ["light", "steady"] if args.trace else [],
         },
     }
 
 
 def time_limit(args: argparse.Namespace) -> float:
     """A generous bound on the generator's run, from the work it was given."""
-    levels = args.rounds * len(LEVELS) * 2 * (args.seconds + 12)
-    return 120 + levels + args.idle * 2 * 0.02
+    levels = args.rounds * (len(LEVELS) * 2 + len(COMMIT_LEVELS)) * (args.seconds + 12)
+    return float(120 + levels + args.idle * 2 * 0.02)
 
 
 def is_profiled_run(progress: str) -> bool:
@@ -118,7 +137,8 @@ def is_profiled_run(progress: str) -> bool:
 
 
 def measure(args: argparse.Namespace, workdir: Path) -> tuple[dict[str, Any], str | None]:
-    service, relay = service_process(workdir), relay_process(workdir)
+    """The generator's raw runs, with the service's checkpoints (and collections, if traced)."""
+    service, relay = service_process(workdir, trace=args.trace), relay_process(workdir)
     password = secrets.token_urlsafe(16)
     names = [f"bench{i:03d}" for i in range(args.pairs)]
     say(f"creating {len(names)} counselor accounts with `madoguchi add-user`")
@@ -128,13 +148,17 @@ def measure(args: argparse.Namespace, workdir: Path) -> tuple[dict[str, Any], st
         relay.start(health_path=None)
         say(f"service pid {service.pid} on {service.url}, relay pid {relay.pid} on {relay.url}")
         cookies = [log_in(service, name, password) for name in names]
-        config = generator_config(args, [relay, service], cookies)
+        config = generator_config(args, [relay, service], cookies, workdir)
         profiler = None
         if args.profile:
             output = RESULTS_DIR / "profile-service.txt"
             profiler = Profiler(service.pid, args.seconds - 1, output, is_profiled_run)
         hook = profiler.on_progress if profiler else None
-        raw = generator.run(config, workdir, timeout=time_limit(args), on_progress=hook)
+        with CheckpointWatch(workdir / SERVICE_DB) as watch:
+            raw = generator.run(config, workdir, timeout=time_limit(args), on_progress=hook)
+        raw["checkpoints"] = watch.checkpoints()
+        raw["gc"] = tails.read_gc_log(service.gc_log) if service.gc_log else []
+        raw["service_pid"] = service.pid
         return raw, profiler.finish() if profiler else None
     except BaseException:
         for server in (service, relay):
@@ -184,10 +208,14 @@ def main() -> None:
             shutil.rmtree(workdir, ignore_errors=True)
     sizes = measure_sizes()
 
-    best = report.best_runs(raw["chat"])
+    runs = raw["chat"] + raw["commit"]
+    best, median = report.best_runs(runs), report.median_runs(runs)
     idle = {run["target"]: run for run in raw["idle"]}
-    ratios, budgets = report.budgets(best, idle, sizes)
+    ratios = report.ratios(median, idle, sizes)
+    best_ratios = report.ratios(best, idle, sizes)
+    budgets = report.budgets(ratios, best_ratios)
     problems = report.integrity_problems(raw["chat"], raw["idle"])
+    found = tails.tails(raw["chat"], raw["checkpoints"], raw["gc"])
     line = report.last_line(ratios)
     results = {
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -206,8 +234,12 @@ def main() -> None:
         "seconds": round(time.monotonic() - started, 1),
         "raw": raw,
         "best": best,
+        "median": median,
+        "floor_ms": {"best": report.floor_ms(best), "median": report.floor_ms(median)},
         "sizes": sizes,
         "ratios": ratios,
+        "best_ratios": best_ratios,
+        "tails": found,
         "budgets": [
             {"name": b.name, "value": b.value, "limit": b.limit, "pass": b.passed} for b in budgets
         ],
@@ -227,9 +259,15 @@ def main() -> None:
         print(f"WARNING: the machine was busy (1-minute load average {load_before:.1f});")
         print("         ratios hold up better than absolute figures; rerun when it is quiet.")
     print()
-    print(report.chat_table(best), end="\n\n")
+    print(report.chat_table(median), end="\n\n")
+    print(report.rounds_table(runs), end="\n\n")
+    if raw["commit"]:
+        print(tails.commit_table(raw["commit"]), end="\n\n")
+    if found:
+        print(tails.tails_table(found, traced=args.trace), end="\n\n")
     print(report.idle_table(idle), end="\n\n")
     print(report.sizes_table(sizes), end="\n\n")
+    print("verdicts on the median rounds; floor = relay p99 + bare commit p99 at the steady level")
     print("\n".join(b.line() for b in budgets))
     if problems:
         print("INTEGRITY PROBLEMS (a message not acked, not delivered, or delivered wrongly):")

@@ -5,10 +5,12 @@
 //
 // Both servers are driven by this one process, side by side: the idle test for each, then the
 // chat levels, alternating the servers within each level (and their order between rounds), so
-// that the noise of a shared machine falls on both alike.
+// that the noise of a shared machine falls on both alike. At the levels it is asked for (the
+// steady one), the bare durable commit (bench/commit.py) takes its turn in the same rotation.
 import { readFileSync } from 'node:fs'
 import { closePairs, openPairs, runLevel } from './loadgen/chat.mjs'
 import { runIdle } from './loadgen/idle.mjs'
+import { runProbe } from './loadgen/probe.mjs'
 import { sleep } from './loadgen/proc.mjs'
 
 const PAUSE_MS = 1000 // between runs: lets the previous run's last writes and frees settle
@@ -19,8 +21,8 @@ function log (message) {
 
 async function main () {
   const config = JSON.parse(readFileSync(process.argv[2], 'utf8'))
-  const { targets, chat } = config
-  const result = { idle: [], chat: [], setup: [] }
+  const { targets, chat, probe } = config
+  const result = { idle: [], chat: [], commit: [], setup: [] }
 
   for (const target of targets) {
     log(`idle: ${config.idleConnections} visitor connections to ${target.name}`)
@@ -35,13 +37,17 @@ async function main () {
     log(`chat: ${chat.pairs} pairs open on ${target.name}`)
   }
   for (let round = 1; round <= chat.rounds; round++) {
-    const order = round % 2 ? targets : [...targets].reverse()
     for (const level of chat.levels) {
-      for (const target of order) {
-        const tag = `r${round}-${level.name}-${target.name}`
-        log(`round ${round}: ${level.name} (${level.rate} msgs/s offered) on ${target.name}`)
-        const run = await runLevel(target, target.pairs, level, { ...chat, tag, clkTck: config.clkTck })
-        result.chat.push({ round, ...run })
+      const runs = probe?.levels.includes(level.name) ? [...targets, probe] : targets
+      for (const target of round % 2 ? runs : [...runs].reverse()) {
+        log(`round ${round}: ${level.name} (${level.rate}/s offered) on ${target.name}`)
+        if (target === probe) {
+          result.commit.push({ round, ...await runProbe(probe, level, chat.warmupSeconds) })
+        } else {
+          const tag = `r${round}-${level.name}-${target.name}`
+          const run = await runLevel(target, target.pairs, level, { ...chat, tag, clkTck: config.clkTck })
+          result.chat.push({ round, ...run })
+        }
         await sleep(PAUSE_MS)
       }
     }

@@ -1,9 +1,15 @@
-"""From raw runs to the figures of the issue: best rounds, ratios, budgets, a table and one line.
+"""From raw runs to the budgets: best and median rounds, the floor, ratios, tables, one line.
 
-Each server's figure for a level comes from its best round (the highest throughput at the
-saturating level, the lowest p99 elsewhere): noise on a shared machine only ever makes a run
-slower, so the best round is the closest to what the code itself costs. Every round is kept
-in the JSON.
+Each server's figure for a level is reported from two rounds: its best (the highest throughput
+at the saturating level, the lowest p99 elsewhere; for the bare commit, the lowest commit p99)
+and its median. The best round is the closest to what the code costs when nothing else runs,
+but it hides a tail that the code itself causes now and then; the verdicts therefore use the
+median round (of an even count of rounds, the worse of the middle two). Every round is kept in
+the JSON and shown in the rounds table.
+
+The p99 budget is set against a floor rather than the relay alone: an acked message is durable,
+so the least it can cost is the relay's path plus one durable commit. floor = relay p99 + bare
+commit p99 (bench/commit.py), both at the steady level and measured in the same run.
 """
 
 from __future__ import annotations
@@ -15,7 +21,16 @@ from typing import Any
 Run = dict[str, Any]
 SATURATE = "saturate"
 STEADY = "steady"
+COMMIT = "commit"
+COMMIT_MS = "commit_ms"
 TARGETS = ("relay", "service")
+# The budgets: saturated throughput ≥ 0.7 × the relay's; p99 at the steady level ≤ 1.5 × the
+# floor; memory per idle connection ≤ 1.2 × the relay's; the widget's scripts in gzip bytes.
+THROUGHPUT_MIN = 0.7
+FLOOR_P99_MAX = 1.5
+IDLE_MEMORY_MAX = 1.2
+LOADER_GZ_MAX = 4000
+CHAT_JS_GZ_MAX = 25000
 
 
 @dataclass(frozen=True)
@@ -25,6 +40,7 @@ class Budget:
     limit: float
     at_most: bool  # True: value ≤ limit passes; False: value ≥ limit passes
     unit: str = "×"
+    best: float | None = None  # the same figure from the best rounds, shown beside
 
     @property
     def passed(self) -> bool:
@@ -34,30 +50,49 @@ class Budget:
 
     def line(self) -> str:
         sign = "≤" if self.at_most else "≥"
-        value = "n/a" if self.value is None else f"{self.value:,.2f}".rstrip("0").rstrip(".")
         verdict = "PASS" if self.passed else "MISS"
-        return f"{verdict}  {self.name}: {value}{self.unit} ({sign} {self.limit:,g}{self.unit})"
+        text = f"{verdict}  {self.name}: {_short(self.value)}{self.unit}"
+        text += f" ({sign} {self.limit:,g}{self.unit})"
+        if self.best is not None:
+            text += f"; best rounds {_short(self.best)}{self.unit}"
+        return text
 
 
-def best_runs(chat: Sequence[Run]) -> dict[str, dict[str, Run]]:
-    """level → target → the best round of that server at that level."""
-    best: dict[str, dict[str, Run]] = {}
-    for run in chat:
-        current = best.setdefault(run["level"], {}).get(run["target"])
-        if current is None or _better(run, current):
-            best[run["level"]][run["target"]] = run
-    return best
+def _short(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
-def _better(run: Run, than: Run) -> bool:
-    if run["level"] == SATURATE:
-        return bool((run["throughput"] or 0) > (than["throughput"] or 0))
-    return bool(_p99(run) < _p99(than))
+def key_figure(run: Run) -> float:
+    """What ranks a run, lower is better: its p99 (the bare commit's, or end to end), or at
+    the saturating level its throughput, negated."""
+    if COMMIT_MS in run:
+        value = run[COMMIT_MS]["p99"]
+    elif run["level"] == SATURATE:
+        value = None if run["throughput"] is None else -run["throughput"]
+    else:
+        value = run["e2e_ms"]["p99"]
+    return float("inf") if value is None else float(value)
 
 
-def _p99(run: Run) -> float:
-    p99 = run["e2e_ms"]["p99"]
-    return float("inf") if p99 is None else float(p99)
+def ranked(runs: Sequence[Run]) -> dict[str, dict[str, list[Run]]]:
+    """level → target → its rounds, best first."""
+    found: dict[str, dict[str, list[Run]]] = {}
+    for run in runs:
+        found.setdefault(run["level"], {}).setdefault(run["target"], []).append(run)
+    for targets in found.values():
+        for rounds in targets.values():
+            rounds.sort(key=key_figure)
+    return found
+
+
+def best_runs(runs: Sequence[Run]) -> dict[str, dict[str, Run]]:
+    """level → target → the best round of that server (or of the bare commit) at that level."""
+    return {lv: {t: rs[0] for t, rs in ts.items()} for lv, ts in ranked(runs).items()}
+
+
+def median_runs(runs: Sequence[Run]) -> dict[str, dict[str, Run]]:
+    """level → target → the median round; of an even count, the worse of the middle two."""
+    return {lv: {t: rs[len(rs) // 2] for t, rs in ts.items()} for lv, ts in ranked(runs).items()}
 
 
 def ratio(numerator: float | None, denominator: float | None) -> float | None:
@@ -87,18 +122,26 @@ def integrity_problems(chat: Sequence[Run], idle: Sequence[Run]) -> list[str]:
     return problems
 
 
-def budgets(
-    best: dict[str, dict[str, Run]], idle: dict[str, Run], sizes: dict[str, Any]
-) -> tuple[dict[str, Any], list[Budget]]:
-    sat, steady = best.get(SATURATE, {}), best.get(STEADY, {})
-    ratios = {
+def floor_ms(runs: dict[str, dict[str, Run]]) -> float | None:
+    """The relay's e2e p99 plus the bare commit's p99, at the steady level."""
+    steady = runs.get(STEADY, {})
+    relay = _get(steady, "relay", lambda r: r["e2e_ms"]["p99"])
+    commit = _get(steady, COMMIT, lambda r: r[COMMIT_MS]["p99"])
+    return None if relay is None or commit is None else relay + commit
+
+
+def ratios(
+    runs: dict[str, dict[str, Run]], idle: dict[str, Run], sizes: dict[str, Any]
+) -> dict[str, Any]:
+    """The last line's figures, from the rounds chosen (median for the verdicts)."""
+    sat, steady = runs.get(SATURATE, {}), runs.get(STEADY, {})
+    return {
         "throughput_ratio": ratio(
             _get(sat, "service", lambda r: r["throughput"]),
             _get(sat, "relay", lambda r: r["throughput"]),
         ),
-        "p99_ratio": ratio(
-            _get(steady, "service", lambda r: r["e2e_ms"]["p99"]),
-            _get(steady, "relay", lambda r: r["e2e_ms"]["p99"]),
+        "floor_p99_ratio": ratio(
+            _get(steady, "service", lambda r: r["e2e_ms"]["p99"]), floor_ms(runs)
         ),
         "idle_memory_ratio": ratio(
             _get(idle, "service", lambda r: r["kib_per_connection"]),
@@ -107,15 +150,35 @@ def budgets(
         "loader_gz_bytes": sizes["loader"]["gzip"] if sizes["loader"] else None,
         "chat_js_gz_bytes": sizes["chat_page"]["gzip"] if sizes["chat_page"] else None,
     }
-    steady_rate = steady.get("service", {}).get("offered_rate", "?")
-    checks = [
-        Budget("throughput at saturation / relay", ratios["throughput_ratio"], 0.8, False),
-        Budget(f"p99 at {steady_rate} msgs/s / relay", ratios["p99_ratio"], 2.0, True),
-        Budget("memory per idle connection / relay", ratios["idle_memory_ratio"], 1.2, True),
-        Budget("loader, gzip", ratios["loader_gz_bytes"], 4000, True, " B"),
-        Budget("chat page JS, gzip", ratios["chat_js_gz_bytes"], 25000, True, " B"),
+
+
+def budgets(median: dict[str, Any], best: dict[str, Any] | None = None) -> list[Budget]:
+    """Verdicts on the median rounds' ratios; the best rounds' are shown beside them."""
+    best = best or {}
+    return [
+        Budget(
+            "throughput at saturation / relay (median rounds)",
+            median["throughput_ratio"],
+            THROUGHPUT_MIN,
+            False,
+            best=best.get("throughput_ratio"),
+        ),
+        Budget(
+            "p99 at the steady level / floor (median rounds)",
+            median["floor_p99_ratio"],
+            FLOOR_P99_MAX,
+            True,
+            best=best.get("floor_p99_ratio"),
+        ),
+        Budget(
+            "memory per idle connection / relay",
+            median["idle_memory_ratio"],
+            IDLE_MEMORY_MAX,
+            True,
+        ),
+        Budget("loader, gzip", median["loader_gz_bytes"], LOADER_GZ_MAX, True, " B"),
+        Budget("chat page JS, gzip", median["chat_js_gz_bytes"], CHAT_JS_GZ_MAX, True, " B"),
     ]
-    return ratios, checks
 
 
 def _get(runs: dict[str, Run], target: str, pick: Callable[[Run], Any]) -> float | None:
@@ -129,7 +192,7 @@ def last_line(ratios: dict[str, Any]) -> str:
 
     return (
         f"bench: throughput_ratio={fmt(ratios['throughput_ratio'], 2)}"
-        f" p99_ratio={fmt(ratios['p99_ratio'], 2)}"
+        f" floor_p99_ratio={fmt(ratios['floor_p99_ratio'], 2)}"
         f" idle_memory_ratio={fmt(ratios['idle_memory_ratio'], 2)}"
         f" loader_gz_bytes={fmt(ratios['loader_gz_bytes'], 0)}"
         f" chat_js_gz_bytes={fmt(ratios['chat_js_gz_bytes'], 0)}"
@@ -156,10 +219,10 @@ def _num(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-def chat_table(best: dict[str, dict[str, Run]]) -> str:
-    columns = [(level, target) for level in best for target in TARGETS if target in best[level]]
-    runs = [best[level][target] for level, target in columns]
-    header = ["best round of each"] + [f"{level} {target}" for level, target in columns]
+def chat_table(chosen: dict[str, dict[str, Run]], which: str = "median") -> str:
+    columns = [(lv, t) for lv in chosen for t in TARGETS if t in chosen[lv]]
+    runs = [chosen[level][target] for level, target in columns]
+    header = [f"{which} round of each"] + [f"{level} {target}" for level, target in columns]
 
     def row(label: str, pick: Callable[[Run], str]) -> list[str]:
         return [label] + [pick(r) for r in runs]
@@ -187,8 +250,47 @@ def chat_table(best: dict[str, dict[str, Run]]) -> str:
             row("server RSS MiB", lambda r: _num(r["server_rss_kib"] / 1024, 0)),
             row("generator cores", lambda r: _num(r["generator_cores"])),
             row("generator loop lag p99 ms", lambda r: _num(r["generator_loop_lag_p99_ms"])),
+            row("machine cores busy (all)", lambda r: _num(r.get("machine_cores_busy"))),
+            row("machine cores stolen", lambda r: _num(r.get("machine_cores_stolen"))),
         ]
     )
+
+
+def rounds_table(runs: Sequence[Run]) -> str:
+    """Each level's key figure in every round, then the best and the median round's."""
+    order = ranked(runs)
+    count = max((r["round"] for r in runs), default=0)
+    rows = [["per round"] + [f"round {n}" for n in range(1, count + 1)] + ["best", "median"]]
+    for level, targets in order.items():
+        for target in (*TARGETS, COMMIT):
+            if target not in targets:
+                continue
+            label, pick = _round_figure(level, target)
+            digits = 0 if level == SATURATE and target != COMMIT else 2
+            by_round = {r["round"]: r for r in targets[target]}
+            chosen = targets[target]
+            picked = [by_round.get(n) for n in range(1, count + 1)]
+            picked += [chosen[0], chosen[len(chosen) // 2]]
+            cells = ["-" if r is None else _num(pick(r), digits) for r in picked]
+            rows.append([f"{level} {target} {label}", *cells])
+            if target == "service" and level != SATURATE:
+                maxima = [
+                    _num(by_round[n]["e2e_ms"]["max"]) if n in by_round else "-"
+                    for n in range(1, count + 1)
+                ]
+                rows.append([f"{level} service e2e max ms", *maxima, "", ""])
+    best, median = floor_ms(best_runs(runs)), floor_ms(median_runs(runs))
+    if best is not None:
+        rows.append(["floor p99 ms (relay + commit)", *([""] * count), _num(best), _num(median)])
+    return table(rows)
+
+
+def _round_figure(level: str, target: str) -> tuple[str, Callable[[Run], float | None]]:
+    if target == COMMIT:
+        return "p99 ms", lambda r: r[COMMIT_MS]["p99"]
+    if level == SATURATE:
+        return "msgs/s", lambda r: r["throughput"]
+    return "e2e p99 ms", lambda r: r["e2e_ms"]["p99"]
 
 
 def idle_table(idle: dict[str, Run]) -> str:

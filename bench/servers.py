@@ -20,6 +20,9 @@ from pathlib import Path
 import httpx
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+SERVICE_DB = "madoguchi.sqlite3"
+# Holds only a sitecustomize.py that logs garbage collections (``--trace``).
+TRACE_DIR = Path(__file__).resolve().parent / "trace"
 READY_TIMEOUT = 30.0
 # Per-connection rate limits for the service under test. The defaults (visitors 5/s, burst 20)
 # protect a real deployment from floods; a few sockets carrying a saturating load need far more.
@@ -59,6 +62,7 @@ class ServerProcess:
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
+    gc_log: Path | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -113,12 +117,18 @@ class ServerProcess:
         return self.log_path.read_text(errors="replace")[-tail:]
 
 
-def service_process(workdir: Path) -> ServerProcess:
-    db = workdir / "madoguchi.sqlite3"
+def service_process(workdir: Path, trace: bool = False) -> ServerProcess:
+    db = workdir / SERVICE_DB
     server = ServerProcess(
         "service", [sys.executable, "-m", "service", "serve"], workdir / "service.log"
     )
+    if trace:
+        # The writer process inherits the environment, so it is traced too.
+        server.gc_log = workdir / "gc.jsonl"
+        path = os.pathsep.join(p for p in (str(TRACE_DIR), os.environ.get("PYTHONPATH")) if p)
+        server.env = {"PYTHONPATH": path, "MADOGUCHI_BENCH_GC_LOG": str(server.gc_log)}
     server.env = {
+        **server.env,
         "MADOGUCHI_DB": str(db),
         "MADOGUCHI_HOST": "127.0.0.1",
         "MADOGUCHI_PORT": str(server.port),

@@ -6,7 +6,7 @@
 // skipped (counted): at a saturating rate that cap is what keeps the run bounded in memory.
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { call, connect, inBatches } from './clients.mjs'
-import { cpuTicks, rssKiB, sleep, summarize, threadTicks } from './proc.mjs'
+import { cpuTicks, machineTicks, rssKiB, sleep, summarize, threadTicks } from './proc.mjs'
 
 const VISITOR = 0
 const COUNSELOR = 1
@@ -16,6 +16,8 @@ const SETUP_WIDTH = 4
 const TICK_MS = 2
 const DRAIN_POLL_MS = 20
 const LOOP_RESOLUTION_MS = 5
+// Messages listed with their send times for each run: where a tail comes from shows in when.
+const SLOWEST = 10
 // A typical short chat line; Japanese, as most of the service's traffic is.
 const FILLER = 'こんにちは。相談したいことがあるのですが、今お時間よろしいでしょうか。'
 
@@ -123,6 +125,32 @@ function pace (rate, total, senders, recorder) {
   })
 }
 
+function epochSeconds (at) {
+  return (performance.timeOrigin + at) / 1000
+}
+
+/** The slowest messages: end-to-end ms, when sent (Unix seconds), from which side. */
+function slowest (recorder, measured) {
+  const e2eOf = (n) => recorder.deliveredAt[n] - recorder.sentAt[n]
+  return measured
+    .sort((a, b) => e2eOf(b) - e2eOf(a))
+    .slice(0, SLOWEST)
+    .map((n) => ({
+      ms: Math.round(e2eOf(n) * 100) / 100,
+      at: epochSeconds(recorder.sentAt[n]),
+      from: recorder.fromSide[n] === VISITOR ? 'visitor' : 'counselor'
+    }))
+}
+
+/** Every measured message as [ms into the window when sent, e2e ms], in send order. */
+function series (recorder, measured, warmEnd) {
+  const r2 = (x) => Math.round(x * 100) / 100
+  return [...measured].sort((a, b) => a - b).map((n) => [
+    r2(recorder.sentAt[n] - warmEnd),
+    r2(recorder.deliveredAt[n] - recorder.sentAt[n])
+  ])
+}
+
 /**
  * One offered rate against one server. Latency, throughput and CPU count only what happens after
  * the warm-up; delivered/sent counts everything, drain included.
@@ -143,13 +171,16 @@ export async function runLevel (target, pairs, level, options) {
   const warmEnd = t0 + options.warmupSeconds * 1000
   let ticksAtWarmEnd = null
   let threadsAtWarmEnd = null
+  let machineAtWarmEnd = null
   const warmTimer = setTimeout(() => {
     ticksAtWarmEnd = cpuTicks(target.pid)
     threadsAtWarmEnd = threadTicks(target.pid)
+    machineAtWarmEnd = machineTicks()
   }, warmEnd - t0)
   const tEnd = await pace(level.rate, total, senders, recorder)
   const ticksAtEnd = cpuTicks(target.pid)
   const threadsAtEnd = threadTicks(target.pid)
+  const machineAtEnd = machineTicks()
   clearTimeout(warmTimer)
   const drainDeadline = tEnd + options.drainSeconds * 1000
   while (!recorder.settled && performance.now() < drainDeadline) await sleep(DRAIN_POLL_MS)
@@ -161,13 +192,17 @@ export async function runLevel (target, pairs, level, options) {
   const windowMs = tEnd - warmEnd
   const e2e = [[], []]
   const acks = []
+  const measured = []
   let deliveredInWindow = 0
   for (let n = 0; n < total; n++) {
     const sentAt = recorder.sentAt[n]
     const deliveredAt = recorder.deliveredAt[n]
     if (deliveredAt >= warmEnd && deliveredAt <= tEnd) deliveredInWindow++
     if (!(sentAt >= warmEnd)) continue // NaN (skipped) or warm-up
-    if (!Number.isNaN(deliveredAt)) e2e[recorder.fromSide[n]].push(deliveredAt - sentAt)
+    if (!Number.isNaN(deliveredAt)) {
+      e2e[recorder.fromSide[n]].push(deliveredAt - sentAt)
+      measured.push(n)
+    }
     if (!Number.isNaN(recorder.ackAt[n])) acks.push(recorder.ackAt[n] - sentAt)
   }
   const msOfTicks = (ticks) => (ticks * 1000) / options.clkTck
@@ -175,6 +210,9 @@ export async function runLevel (target, pairs, level, options) {
   const threadCores = (key) => threadsAtWarmEnd === null
     ? null
     : msOfTicks(threadsAtEnd[key] - threadsAtWarmEnd[key]) / windowMs
+  const machineCores = (key) => machineAtWarmEnd === null
+    ? null
+    : msOfTicks(machineAtEnd[key] - machineAtWarmEnd[key]) / windowMs
   return {
     level: level.name,
     target: target.name,
@@ -202,7 +240,12 @@ export async function runLevel (target, pairs, level, options) {
     server_other_threads_cores: threadCores('others'),
     server_child_processes_cores: threadCores('children'),
     server_rss_kib: rssKiB(target.pid),
+    window: { from: epochSeconds(warmEnd), to: epochSeconds(tEnd) },
+    slowest: slowest(recorder, measured),
+    series: options.series?.includes(level.name) ? series(recorder, measured, warmEnd) : undefined,
     generator_cores: (ownUsage.user + ownUsage.system) / 1000 / wallMs,
+    machine_cores_busy: machineCores('busy'),
+    machine_cores_stolen: machineCores('steal'),
     // The histogram holds whole timer periods; the lag is what exceeds the period.
     generator_loop_lag_p99_ms: Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_RESOLUTION_MS)
   }

@@ -59,6 +59,16 @@ export function threadTicks (pid) {
   return { main: ticksOf(`/proc/${pid}/task/${pid}/stat`), others, children: childrenTicks(pid) }
 }
 
+/**
+ * Clock ticks of the whole machine from /proc/stat: busy (every process, anyone's: beside the
+ * server's and the generator's own it shows how much else ran) and stolen by the hypervisor.
+ */
+export function machineTicks () {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9)
+  const [user, nice, system, , , irq, softirq, steal] = fields.map(Number)
+  return { busy: user + nice + system + irq + softirq, steal }
+}
+
 /** Resident set size of a process and its child processes, in KiB. */
 export function rssKiB (pid) {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
