@@ -5,6 +5,7 @@
 // anywhere else, and is wiped when the conversation ends, on quick exit and after inactivity.
 import STRINGS from 'mg-i18n:chat'
 import { io } from 'socket.io-client'
+import { createCatchUp } from './catchup.js'
 import { EXIT_URL, dropReferrer, watchShift } from './exit.js'
 import { chooseLang, fill, strings } from './i18n.js'
 import { watchIdle } from './idle.js'
@@ -159,8 +160,23 @@ const outbox = createOutbox(socket, {
       body: item.body,
       client_id: item.clientId
     }))
+    catchUp.check()
   },
   onFailed: (item) => thread.failed(item.clientId)
+})
+
+// After a reconnect, a reload or a lost delivery: what follows the last unbroken seq. Missed
+// while the thread was already shown, the counselor's messages count as unread; on a reload,
+// reading the whole conversation again, they do not.
+const catchUp = createCatchUp(socket, thread, {
+  payload: (after) => ({ after_seq: after }),
+  apply: (messages, from) => {
+    if (phase !== 'open' && phase !== 'closed') return
+    followBottom($scroll, () => messages.forEach((message) => receive(message, from > 0)))
+  },
+  done: (ack) => {
+    if (phase === 'open') applyStatus({ status: ack.status })
+  }
 })
 
 function receive (message, live) {
@@ -212,21 +228,6 @@ function requestStart () {
   })
 }
 
-// After a reconnect or a reload: everything after the last message shown, in seq order.
-function catchUp () {
-  if (phase !== 'open') return
-  call('history', { after_seq: thread.lastSeq }, (ok, code, ack) => {
-    if (phase !== 'open') return
-    if (!ok) {
-      if (socket.connected) setTimeout(catchUp, RETRY_MS)
-      return
-    }
-    followBottom($scroll, () => ack.messages.forEach((message) => receive(message, false)))
-    if (ack.more) catchUp()
-    else applyStatus({ status: ack.status })
-  })
-}
-
 function closeDown () {
   if (phase === 'closed') return
   phase = 'closed'
@@ -253,6 +254,7 @@ function backToIntro (notice) {
   wipeStorage()
   outbox.failWhere(() => true, 'forgotten')
   thread.clear()
+  catchUp.reset()
   $code.hidden = true
   $tools.after($code)
   $codeOpen.setAttribute('aria-expanded', 'false')
@@ -267,7 +269,7 @@ socket.on('connect', () => {
   setBanner('')
   if (phase === 'starting') requestStart()
   else if (phase === 'open') {
-    catchUp()
+    catchUp.run()
     outbox.flush()
   }
 })
@@ -291,7 +293,10 @@ socket.on('disconnect', (reason) => {
   if (reason === 'io server disconnect') socket.connect()
 })
 
-socket.on('message', (message) => followBottom($scroll, () => receive(message, true)))
+socket.on('message', (message) => {
+  followBottom($scroll, () => receive(message, true))
+  catchUp.check()
+})
 socket.on('status', applyStatus)
 socket.on('typing', () => {
   $typing.hidden = false
@@ -417,6 +422,7 @@ function wipe () {
   token = null
   wipeStorage()
   thread.clear()
+  catchUp.reset()
   $app.textContent = ''
   document.title = ''
 }
@@ -475,7 +481,8 @@ window.addEventListener('pageshow', (event) => {
     return
   }
   thread.clear()
-  catchUp()
+  catchUp.reset()
+  catchUp.run()
 })
 
 watchShift(document, quickExit, (n) => {

@@ -2,6 +2,7 @@
 // and the supervisors' board (every chat of their desks, watched read-only), one script for both
 // pages. Same origin as the page, so the HttpOnly session cookie goes with the socket by itself.
 import { io } from 'socket.io-client'
+import { createCatchUp } from './catchup.js'
 import { createAlerts } from './inbox-alerts.js'
 import { createCanned } from './inbox-canned.js'
 import { createCase } from './inbox-case.js'
@@ -10,7 +11,6 @@ import { createOutbox } from './outbox.js'
 import { createThread, followBottom, h } from './thread.js'
 
 const ACK_TIMEOUT_MS = 8000
-const RETRY_MS = 2000
 const TYPING_EVERY_MS = 2000
 const TYPING_SHOWN_MS = 4000
 const MAX_BODY_CHARS = 2000
@@ -37,7 +37,8 @@ const $closeSummary = $('mg-close-summary')
 const alerts = createAlerts({ userId: document.body.dataset.user, title: document.body.dataset.title, T })
 
 let queue = []
-// Conversations this counselor has seen messages of: id → { id, status, outcome, thread, synced }.
+// Conversations this counselor has seen messages of: id → { id, status, outcome, thread, catchUp,
+// unread, watched }.
 const conversations = new Map()
 let current = null
 let lastTypingSent = 0
@@ -60,8 +61,17 @@ function conversation (id) {
     })
     thread.$log.setAttribute('role', 'log')
     thread.$log.setAttribute('aria-live', 'polite')
-    // synced: every message up to thread.lastSeq is on screen, so a catch-up may start there.
-    conv = { id, status: '', outcome: '', thread, synced: false, unread: false, watched: false }
+    conv = { id, status: '', outcome: '', thread, unread: false, watched: false }
+    // Read whole the first time (nothing in it is news then); later only what was missed, news.
+    conv.catchUp = createCatchUp(socket, thread, {
+      payload: (after) => ({ conversation_id: id, after_seq: after }),
+      apply: (messages, from) => onScreen(conv, () => messages.forEach((message) => receive(message, false, from > 0))),
+      done: (ack) => {
+        // A transferred conversation goes on without us: history still says it is active.
+        if (conv.status !== 'transferred') conv.status = ack.status
+        if (id === current) renderConversation()
+      }
+    })
     conversations.set(id, conv)
   }
   return conv
@@ -92,6 +102,15 @@ function timer (label, since) {
   return $wait
 }
 
+// A short word to see, a sentence to hear.
+function unreadMark () {
+  const $word = h('span', null, T.newMessage)
+  $word.setAttribute('aria-hidden', 'true')
+  const $mark = h('span', 'mg-q-new')
+  $mark.append($word, h('span', 'mg-sr', T.unread))
+  return $mark
+}
+
 function queueEntry (item) {
   const conv = conversations.get(item.id)
   const $li = h('li', `mg-q mg-q--${item.status}`)
@@ -108,7 +127,7 @@ function queueEntry (item) {
     $head.appendChild(h('span', null, T.durationLabel))
     $head.appendChild(timer(T.durationLabel, item.claimed_at))
   }
-  if (conv && conv.unread) $head.appendChild(h('span', 'mg-q-new', T.newMessage))
+  if (conv && conv.unread) $head.appendChild(unreadMark())
   $li.append($head, h('p', 'mg-q-meta', metaText(item)))
   if (item.status === 'active') $li.appendChild(h('p', 'mg-q-who', item.mine ? T.mine : T.heldBy(item.counselor || '')))
   let $button = null
@@ -154,6 +173,10 @@ setInterval(() => {
 }, 1000)
 
 // ---- one conversation ----
+
+function going (conv) {
+  return conv.status !== 'closed' && conv.status !== 'transferred'
+}
 
 function outcomeLabel (value) {
   const $item = Array.from(document.querySelectorAll('#mg-outcome-data li')).find(($li) => $li.dataset.value === value)
@@ -203,7 +226,7 @@ function openConversation (id) {
   renderConversation()
   renderQueue()
   if (BOARD) watch(conv)
-  else catchUp(conv)
+  else conv.catchUp.run()
   if (!BOARD) showCase(conv)
   if (conv.status === 'active' && !BOARD) $text.focus()
   else $title.focus()
@@ -218,38 +241,27 @@ function watch (conv) {
     }
     conv.watched = true
     conv.status = ack.conversation.status
-    catchUp(conv)
+    conv.catchUp.run()
     renderConversation()
     if (conv.id === current) showCase(conv)
   })
 }
 
-// Every message after the last one shown (all of them the first time), in seq order.
-function catchUp (conv) {
-  const after = conv.synced ? conv.thread.lastSeq : 0
-  socket.timeout(ACK_TIMEOUT_MS).emit('history', { conversation_id: conv.id, after_seq: after }, (err, ack) => {
-    if (err || !ack.ok) {
-      if (socket.connected && (err || ack.error.code === 'rate_limited')) setTimeout(() => catchUp(conv), RETRY_MS)
-      return
-    }
-    const apply = () => ack.messages.forEach((message) => receive(message, false))
-    if (conv.id === current) followBottom($scroll, apply)
-    else apply()
-    conv.synced = true
-    conv.status = ack.status
-    if (ack.more) catchUp(conv)
-    if (conv.id === current) renderConversation()
-  })
+// Changes the thread of conv, keeping the newest message in view if it is the one on screen.
+function onScreen (conv, change) {
+  if (conv.id === current) followBottom($scroll, change)
+  else change()
 }
 
-function receive (message, live) {
+// live: it arrived as it was sent (a sound); fresh: the counselor has not seen it (the mark).
+function receive (message, live, fresh = live) {
   const conv = conversation(message.conversation_id)
   if (message.client_id) outbox.settle(message.client_id, message)
   if (!conv.thread.add(message) || message.author !== 'visitor') return
   if (live && !BOARD) alerts.notify('message')
   if (conv.id === current) {
     $typing.hidden = true
-  } else {
+  } else if (fresh) {
     conv.unread = true
     renderQueue()
   }
@@ -282,27 +294,28 @@ const outbox = createOutbox(socket, {
   ready: () => true,
   onSent: (item, ack) => {
     const conv = conversation(item.conversationId)
-    const apply = () => conv.thread.add({
+    onScreen(conv, () => conv.thread.add({
       conversation_id: conv.id,
       seq: ack.seq,
       created_at: ack.created_at,
       author: 'counselor',
       body: item.body,
       client_id: item.clientId
-    })
-    if (conv.id === current) followBottom($scroll, apply)
-    else apply()
+    }))
+    conv.catchUp.check()
   },
   onFailed: (item) => conversation(item.conversationId).thread.failed(item.clientId)
 })
 
 socket.on('connect', () => {
   setBanner('')
-  // Live messages missed while away are fetched again: now for the open conversation, on
-  // opening for the others.
-  for (const conv of conversations.values()) if (conv.id !== current) conv.synced = false
-  if (current && BOARD) watch(conversations.get(current))
-  else if (current) catchUp(conversations.get(current))
+  // Messages missed while away: in the conversation on screen and in every other one still
+  // going (those held but not yet read come with the queue). A supervisor watches again first.
+  if (BOARD) {
+    if (current) watch(conversations.get(current))
+  } else {
+    for (const conv of conversations.values()) if (conv.id === current || going(conv)) conv.catchUp.run()
+  }
   outbox.flush()
 })
 
@@ -322,14 +335,22 @@ socket.on('queue', (payload) => {
   const waiting = queue.filter((item) => item.status === 'waiting').map((item) => item.id)
   if (announced && !BOARD && waiting.some((id) => !announced.has(id))) alerts.notify('visitor')
   announced = new Set([...(announced || []), ...waiting])
-  for (const item of queue) if (conversations.has(item.id)) conversations.get(item.id).status = item.status
+  for (const item of queue) {
+    const known = conversations.has(item.id)
+    // Held but not read on this page yet (just loaded, claimed elsewhere, transferred here): read
+    // it now, so that a message missed later is known to be missed.
+    const held = item.mine && !BOARD
+    if (known || held) conversation(item.id).status = item.status
+    if (!known && held) conversations.get(item.id).catchUp.run()
+  }
   renderQueue()
   if (current) renderConversation()
 })
 
 socket.on('message', (message) => {
-  if (message.conversation_id === current) followBottom($scroll, () => receive(message, true))
-  else receive(message, true)
+  const conv = conversation(message.conversation_id)
+  onScreen(conv, () => receive(message, true))
+  conv.catchUp.check()
 })
 
 socket.on('case', (record) => caseView.render(record))

@@ -1,9 +1,11 @@
 // One conversation's messages on screen, shared by the chat page and the inbox.
 //
-// A message may reach us several times: live, again in `history` after a reconnect, and as the
-// ack of our own send. It is shown once: keyed by the server's `seq`, and our own unsent
-// messages by their `client_id` until the server gives them a `seq`. Every text goes in through
-// textContent, so HTML in a message is shown as the characters it is and never runs.
+// A message may reach us several times: live, again in `history` after a reconnect or to fill a
+// gap, and as the ack of our own send. It is shown once: keyed by the server's `seq`, and our own
+// unsent messages by their `client_id` until the server gives them a `seq`. Seqs run gapless
+// from 1, so `contiguous` (every seq up to it is here) below `lastSeq` means one went missing.
+// Every text goes in through textContent, so HTML in a message is shown as the characters it is
+// and never runs.
 
 export function h (tag, cls, text) {
   const $el = document.createElement(tag)
@@ -19,6 +21,7 @@ export function createThread (options) {
   const bySeq = new Map()
   const pending = new Map()
   let lastSeq = 0
+  let contiguous = 0
 
   function time (iso) {
     const date = new Date(iso)
@@ -52,6 +55,7 @@ export function createThread (options) {
   return {
     $log,
     get lastSeq () { return lastSeq },
+    get contiguous () { return contiguous },
 
     // Returns true when the message is new on screen.
     add (message) {
@@ -69,6 +73,7 @@ export function createThread (options) {
       place($msg, message.seq)
       bySeq.set(message.seq, $msg)
       lastSeq = Math.max(lastSeq, message.seq)
+      while (bySeq.has(contiguous + 1)) contiguous += 1
       return true
     },
 
@@ -88,7 +93,7 @@ export function createThread (options) {
       $log.textContent = ''
       bySeq.clear()
       pending.clear()
-      lastSeq = 0
+      lastSeq = contiguous = 0
     }
   }
 }
