@@ -1,21 +1,24 @@
-"""An in-memory copy of desks, partners, campaigns and emergency contacts, reloaded when the
-database changes.
+"""An in-memory copy of desks, partners, campaigns, emergency contacts and every account's
+rights, reloaded when they change.
 
 Every connection and every ``/chat`` request asks which partner and desk it is for; reading them
-from memory keeps those paths free of queries. A background task polls ``PRAGMA data_version``
-once a second, so a change made with the CLI reaches a running server within about a second;
-the admin pages reload at once after their own changes.
+from memory keeps those paths free of queries. A background task reads the settings' change
+counter (``db/changes.py``) once a second, so a change made with the CLI reaches a running
+server within about a second; the admin pages reload at once after their own changes. Messages
+do not advance that counter, so a busy server does not reload. ``watch`` is the one place that
+learns of changes: a database that can notify would replace its polling, nothing else.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from service.db.store import Store
+from service.domain.accounts import User
 from service.domain.directory import Campaign, Desk, EmergencyContact, Partner
 from service.domain.hours import CLOSED, Hours, HoursError, open_now, parse_hours
 from service.errors import AppError, ErrorCode
@@ -34,26 +37,38 @@ class Catalog:
     emergency_contacts: list[EmergencyContact] = field(default_factory=list)
     hours: dict[str, Hours] = field(default_factory=dict)
     """Parsed opening hours per desk key."""
+    accounts: dict[int, User] = field(default_factory=dict)
+    """Every account as last read, by id: what open staff sockets are checked against."""
     version: int = -1
-    listeners: list[asyncio.Event] = field(default_factory=list)
+    on_reload: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    """Run after each reload (dropping staff sockets whose account changed)."""
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def reload(self) -> None:
-        self.version = await self.store.data_version()
-        desks = await self.store.list_desks()
-        self.hours = {d.key: _hours_of(d) for d in desks}
-        self.desks = {d.key: d for d in desks}
-        self.partners = {p.key: p for p in await self.store.list_partners()}
-        self.campaigns = {c.code: c for c in await self.store.list_campaigns()}
-        self.emergency_contacts = await self.store.list_emergency_contacts()
-        for event in self.listeners:
-            event.set()
+        # One at a time: the admin pages' reloads and the watcher's must not interleave.
+        async with self.lock:
+            # The counter first: a change committed while the rest is read is read again at
+            # the next poll. Kept only once all went well, so that a failure is retried.
+            version = await self.store.settings_version()
+            desks = await self.store.list_desks()
+            self.hours = {d.key: _hours_of(d) for d in desks}
+            self.desks = {d.key: d for d in desks}
+            self.partners = {p.key: p for p in await self.store.list_partners()}
+            self.campaigns = {c.code: c for c in await self.store.list_campaigns()}
+            self.emergency_contacts = await self.store.list_emergency_contacts()
+            self.accounts = {u.id: u for u in await self.store.list_users()}
+            for hook in self.on_reload:
+                await hook()
+            self.version = version
 
     async def watch(self) -> None:
         while True:
             await asyncio.sleep(POLL_SECONDS)
-            with contextlib.suppress(Exception):
-                if await self.store.data_version() != self.version:
+            try:
+                if await self.store.settings_version() != self.version:
                     await self.reload()
+            except Exception:  # the next poll tries again; the server keeps what it has
+                log.warning("reloading the settings failed", exc_info=True)
 
     def default_desk(self) -> Desk:
         return next(d for d in self.desks.values() if d.is_default)
@@ -88,9 +103,6 @@ class Catalog:
 
     def open_now(self, desk: Desk, at: datetime) -> bool:
         return open_now(self.hours[desk.key], at)
-
-    def all_origins(self) -> set[str]:
-        return {o for p in self.partners.values() if p.enabled for o in p.origins}
 
 
 def _hours_of(desk: Desk) -> Hours:

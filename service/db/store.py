@@ -24,6 +24,7 @@ from service.clock import now_iso
 from service.crypto import Sealer
 from service.db.admin import AdminQueries, audit
 from service.db.casework import CaseworkQueries
+from service.db.changes import ChangeQueries
 from service.db.migrate import apply_migrations
 from service.db.reports import ReportQueries
 from service.db.retention import RetentionQueries, enable_secure_delete
@@ -88,7 +89,9 @@ def migrate(path: Path) -> list[str]:
 _OPTIONS: dict[str, Any] = {"isolation_level": None, "check_same_thread": False}
 
 
-class Store(AdminQueries, VisitorQueries, CaseworkQueries, ReportQueries, RetentionQueries):
+class Store(
+    AdminQueries, VisitorQueries, CaseworkQueries, ReportQueries, RetentionQueries, ChangeQueries
+):
     """The service's database. Open with :meth:`open`; all methods are coroutine-safe.
 
     Desks, partners, campaigns and the other things admins set up are in ``db/admin.py``; a
