@@ -7,6 +7,7 @@ import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 import socketio
@@ -23,6 +24,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from service.actions.accounts import drop_outdated_sockets
 from service.actions.autoclose import watch_gone_visitors
 from service.actions.retention import purge_daily, purge_logged
 from service.catalog import Catalog
@@ -91,6 +93,7 @@ def create_app(settings: Settings) -> Any:
         catalog = Catalog(store)
         await catalog.reload()
         ctx.attach(store, catalog)
+        catalog.on_reload.append(partial(drop_outdated_sockets, ctx))
         watcher = asyncio.create_task(catalog.watch(), name="madoguchi-catalog")
         autoclose = asyncio.create_task(watch_gone_visitors(ctx), name="madoguchi-autoclose")
         # Once before serving (so a restart never postpones it), then daily.

@@ -3,6 +3,7 @@ password ends the sessions in the database (``db/admin.py``) and, here, the open
 
 from __future__ import annotations
 
+from service import access
 from service.context import Context
 from service.db.store import sha256
 from service.realtime.rooms import COUNSELOR, user_room
@@ -12,6 +13,27 @@ async def disconnect_user(ctx: Context, user_id: int) -> None:
     """Drop every ``/counselor`` socket of the account; reconnecting needs a new login."""
     for sid, _ in list(ctx.sio.manager.get_participants(COUNSELOR, user_room(user_id))):
         await ctx.sio.disconnect(sid, namespace=COUNSELOR)
+
+
+async def drop_outdated_sockets(ctx: Context) -> None:
+    """After the catalog reloads: every ``/counselor`` socket whose account's role, desks or
+    active flag are no longer those it connected with is dropped, so that it reconnects with
+    its current rights (a deactivated account's sessions ended with it: its reconnect is
+    refused). The other sockets join the rooms of desks added since (an all-desks account)."""
+    desks = list(ctx.catalog.desks.values())
+    # Accounts are never deleted, so every socket is in the room of one the catalog knows.
+    for account in list(ctx.catalog.accounts.values()):
+        for sid, _ in list(ctx.sio.manager.get_participants(COUNSELOR, user_room(account.id))):
+            try:
+                connected_as = (await ctx.sio.get_session(sid, namespace=COUNSELOR)).get("user")
+            except KeyError:  # gone while this loop ran
+                continue
+            if connected_as is None or not access.same_rights(connected_as, account):
+                await ctx.sio.disconnect(sid, namespace=COUNSELOR)
+                continue
+            joined = set(ctx.sio.rooms(sid, namespace=COUNSELOR))
+            for room in access.staff_rooms(connected_as, desks) - joined:
+                await ctx.sio.enter_room(sid, room, namespace=COUNSELOR)
 
 
 async def log_out(ctx: Context, session_id: str) -> None:

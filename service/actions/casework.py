@@ -14,7 +14,6 @@ from service.context import Context
 from service.domain.accounts import User
 from service.domain.casework import case_payload
 from service.domain.conversations import Conversation
-from service.errors import AppError, ErrorCode
 from service.realtime.rooms import (
     COUNSELOR,
     VISITOR,
@@ -83,9 +82,8 @@ async def alert_supervisors(ctx: Context, conv: Conversation, *, by: str | None)
 
 
 async def send_supervisor_note(ctx: Context, user: User, conv: Conversation, body: str) -> None:
-    """A supervisor's private note to the counselor holding the conversation."""
-    if conv.status != "active" or conv.counselor_id is None:
-        raise AppError(ErrorCode.NOT_FOUND, "nobody holds this conversation")
+    """A supervisor's private note to the counselor holding the conversation
+    (``access.conversation_to_advise``)."""
     await ctx.store.insert_note(conv.id, user.id, body, "supervisor", conv.counselor_id)
     await send_case(ctx, conv.id)
 

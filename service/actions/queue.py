@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from service import access
 from service.context import Context
 from service.domain.accounts import User
 from service.domain.conversations import Conversation, queue_order, queue_positions
@@ -14,7 +15,7 @@ from service.wire import queue_item
 
 def queue_payload(ctx: Context, user: User, open_conversations: Sequence[Conversation]) -> Any:
     items = []
-    for conv in queue_order(c for c in open_conversations if user.works_desk(c.desk_id)):
+    for conv in queue_order(c for c in open_conversations if access.sees_in_queue(user, c)):
         desk = ctx.catalog.desk_by_id(conv.desk_id)
         partner = ctx.catalog.partner_by_id(conv.partner_id)
         items.append(

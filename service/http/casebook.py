@@ -16,15 +16,10 @@ from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Template
 
+from service import access
 from service.context import Ctx
 from service.domain.accounts import User
-from service.domain.casework import (
-    PURPOSES,
-    ClosedFilter,
-    check_purpose,
-    is_supervisor,
-    parse_day,
-)
+from service.domain.casework import PURPOSES, ClosedFilter, check_purpose, parse_day
 from service.domain.conversations import OUTCOMES
 from service.domain.visitors import normalise_code_word
 from service.errors import AppError
@@ -61,12 +56,6 @@ def _filter(ctx: Ctx, user: User, query: dict[str, str]) -> tuple[ClosedFilter, 
         return ClosedFilter(), "filter_invalid"
 
 
-def _desk_ids(ctx: Ctx, user: User) -> list[int] | None:
-    if user.desk_ids is None:
-        return None
-    return [d.id for d in ctx.catalog.desks.values() if user.works_desk(d.id)]
-
-
 class CasebookController(Controller):
     path = "/inbox/closed"
     include_in_schema = False
@@ -79,8 +68,8 @@ class CasebookController(Controller):
         user, chosen = staff_of(request), pick_lang(lang)
         query = {k: str(v) for k, v in request.query_params.items()}
         where, problem = _filter(ctx, user, query)
-        held_by = None if is_supervisor(user.role) else user.id
-        items = await ctx.store.list_closed(_desk_ids(ctx, user), held_by, where)
+        desk_ids, held_by = access.closed_list_scope(user, ctx.catalog.desks.values())
+        items = await ctx.store.list_closed(desk_ids, held_by, where)
         text = text_of(chosen)
         tags = await ctx.store.list_topic_tags()
         return Template(
@@ -126,21 +115,16 @@ class CasebookController(Controller):
             purpose = check_purpose(str(form.get("purpose", "")))
         except AppError:
             raise NotFoundException() from None
-        conv = await ctx.store.get_conversation(conversation_id)
-        if conv is None or conv.status != "closed" or not user.works_desk(conv.desk_id):
-            raise NotFoundException()
-        held = conv.counselor_id == user.id or await ctx.store.was_held_by(conv.id, user.id)
-        full = held or is_supervisor(user.role)
-        if not full:
-            # Without having held it, a counselor gets the handoff only by its code word.
-            word = str(form.get("code_word", "")).strip()
-            case = await ctx.store.get_case(conv.id)
-            if not word or case is None or case.code_word != normalise_code_word(word):
-                raise NotFoundException()
+        try:
+            conv, full = await access.closed_record(
+                ctx.store, user, conversation_id, str(form.get("code_word", ""))
+            )
+        except AppError:
+            raise NotFoundException() from None
         case, messages = await ctx.store.open_closed(actor_of(request), conv.id, purpose, full)
         text = text_of(chosen)
         tags = await ctx.store.list_topic_tags()
-        survey = await ctx.store.get_survey(conv.id) if is_supervisor(user.role) else None
+        survey = await ctx.store.get_survey(conv.id) if access.may_read_survey(user) else None
         return Template(
             "inbox/record.html",
             context={

@@ -67,21 +67,9 @@ class CaseworkHandlers(StaffNamespace):
         req = decode(data, TransferRequest)
         user = await self._user(sid)
         conv = await access.conversation_to_work(self.ctx.store, user, req.conversation_id)
-        if conv.status == "closed":
-            raise AppError(ErrorCode.CONVERSATION_CLOSED)
-        if req.to_user is None and req.to_desk is None:
-            raise AppError(ErrorCode.INVALID_PAYLOAD, "name a counselor, a desk, or both")
-        desk_id = conv.desk_id
-        if req.to_desk is not None:
-            desk = self.ctx.catalog.desks.get(req.to_desk)
-            if desk is None:
-                raise AppError(ErrorCode.UNKNOWN_DESK, "no such desk")
-            desk_id = desk.id
-        to_user = None
-        if req.to_user is not None:
-            to_user = await self.ctx.store.get_user(req.to_user)
-            if to_user is None:
-                raise AppError(ErrorCode.UNKNOWN_USER, "nobody by that name can take it")
+        to_user, desk_id = await access.transfer_target(
+            self.ctx.store, self.ctx.catalog.desks, conv, to_user=req.to_user, to_desk=req.to_desk
+        )
         note = normalise_note(req.note) if req.note and req.note.strip() else None
         await casework.transfer(
             self.ctx, user, conv, to_user=to_user, to_desk_id=desk_id, note=note

@@ -18,7 +18,7 @@ from service.actions.queue import send_queue
 from service.auth import session_id_from_cookie_header, user_of_session
 from service.context import Context
 from service.db.store import sha256
-from service.domain.casework import is_supervisor, normalise_summary, works_inbox
+from service.domain.casework import normalise_summary
 from service.domain.messages import normalise_body
 from service.errors import AppError, ErrorCode
 from service.protocol import (
@@ -33,8 +33,6 @@ from service.realtime.casework import CaseworkHandlers
 from service.realtime.rooms import (
     COUNSELOR,
     conversation_room,
-    desk_room,
-    supervisors_room,
     user_room,
 )
 from service.realtime.supervisor import SupervisorHandlers
@@ -96,29 +94,38 @@ class CounselorNamespace(CaseworkHandlers, SupervisorHandlers):
         user = await user_of_session(self.ctx.store, self.ctx.settings, session_id)
         if user is None:
             raise refuse(ErrorCode.UNAUTHORIZED, "please log in")
-        if not works_inbox(user.role):
-            raise refuse(ErrorCode.FORBIDDEN, "this account may not work the inbox")
         # The login session is remembered so that logging out drops this socket too.
         await self.save_session(sid, {"user": user, "login": sha256(session_id or "")})
+        # Rights are decided once per socket: when the account's role, desks or active flag
+        # change, the catalog's reload drops the sockets of that account (actions/accounts.py)
+        # and the client reconnects with its current rights. Dropping, rather than reading the
+        # account again per event, also takes the socket out of the desk and alert rooms its
+        # old rights put it in. The account is read again once this socket is in the
+        # account's room, so that a change from then on finds it there.
         await self.enter_room(sid, user_room(user.id))
-        for desk in self.ctx.catalog.desks.values():
-            if user.works_desk(desk.id):
-                await self.enter_room(sid, desk_room(desk.id))
-                if is_supervisor(user.role):
-                    await self.enter_room(sid, supervisors_room(desk.id))
+        current = await self.ctx.store.get_user(user.username)
+        if current is None or not access.same_rights(user, current):
+            raise refuse(ErrorCode.UNAUTHORIZED, "please log in again")
+        if not access.may_work_inbox(current):
+            raise refuse(ErrorCode.FORBIDDEN, "this account may not work the inbox")
+        await self.save_session(sid, {"user": current, "login": sha256(session_id or "")})
+        for room in access.staff_rooms(current, self.ctx.catalog.desks.values()):
+            await self.enter_room(sid, room)
+        user = current
         for conv in await self.ctx.store.list_held_conversations(user.id):
             await self.enter_room(sid, conversation_room(conv.id))
         await send_queue(self.ctx, sid, user)
 
     async def claim(self, sid: str, data: Any) -> dict[str, Any]:
         req = decode(data, ConversationRequest)
-        user = await self._user(sid)
-        conv = await access.conversation_to_claim(self.ctx.store, user, req.conversation_id)
+        conv, account = await access.conversation_to_claim(
+            self.ctx.store, await self._user(sid), req.conversation_id
+        )
         if conv.status == "closed":
             raise AppError(ErrorCode.CONVERSATION_CLOSED)
         if conv.status != "waiting":
             raise AppError(ErrorCode.ALREADY_CLAIMED, "another counselor took this conversation")
-        await claim_conversation(self.ctx, user, conv)
+        await claim_conversation(self.ctx, account, conv)
         return {"conversation": {"id": conv.id, "status": "active"}}
 
     @answers_later
@@ -156,29 +163,16 @@ class CounselorNamespace(CaseworkHandlers, SupervisorHandlers):
 
     async def typing(self, sid: str, data: Any) -> dict[str, Any]:
         req = decode(data, ConversationRequest)
-        # Holding a conversation is what put this socket in its room; a supervisor watching
-        # it is in the room too, but only to read.
-        watching = await self._watching(sid)
-        if (
-            conversation_room(req.conversation_id) not in self.rooms(sid)
-            or req.conversation_id in watching
-        ):
-            raise AppError(ErrorCode.NOT_FOUND)
+        access.check_typing(req.conversation_id, self.rooms(sid), await self._watching(sid))
         await send_typing(self.ctx, req.conversation_id, to_side="visitor")
         return {}
 
     async def close(self, sid: str, data: Any) -> dict[str, Any]:
         req = decode(data, CaseCloseRequest)
         user = await self._user(sid)
-        conv = await access.conversation_to_work(self.ctx.store, user, req.conversation_id)
-        if conv.status == "closed":
-            raise AppError(ErrorCode.CONVERSATION_CLOSED)
-        if conv.status == "waiting" and not is_supervisor(user.role):
-            raise AppError(ErrorCode.NOT_FOUND)
+        conv, holder = await access.conversation_to_close(self.ctx.store, user, req.conversation_id)
         # The summary first: if the visitor leaves at the same moment, it is kept all the same.
         if req.summary is not None and (summary := normalise_summary(req.summary)):
             await set_summary(self.ctx, user, conv, summary)
-        # A supervisor may close any chat of their desks; a counselor only the one they hold.
-        holder = conv.counselor_id if is_supervisor(user.role) else user.id
         await close_conversation(self.ctx, conv, outcome=req.outcome, by=user, holder_id=holder)
         return {}

@@ -49,6 +49,6 @@ class SupervisorHandlers(StaffNamespace):
     async def supervisor_note(self, sid: str, data: Any) -> dict[str, Any]:
         req = decode(data, NoteRequest)
         user = await self._user(sid)
-        conv = await access.conversation_to_watch(self.ctx.store, user, req.conversation_id)
+        conv = await access.conversation_to_advise(self.ctx.store, user, req.conversation_id)
         await casework.send_supervisor_note(self.ctx, user, conv, normalise_note(req.body))
         return {}
