@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from service.db.store import Store
 from service.domain.accounts import User
 from service.domain.casework import is_supervisor, may_send, works_inbox
 from service.domain.conversations import Conversation
@@ -19,6 +18,7 @@ from service.domain.directory import Desk
 from service.domain.visitors import normalise_code_word
 from service.errors import AppError, ErrorCode
 from service.realtime.rooms import conversation_room, desk_room, supervisors_room, user_room
+from service.storage import Store
 
 # -- visitors -----------------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ from service.catalog import Catalog
 from service.config import PACKAGE_DIR, PROJECT_DIR, Settings
 from service.context import Context
 from service.crypto import load_keys
-from service.db.store import Store
+from service.db import open_store as open_database
 from service.http.admin_api import ADMIN_API
 from service.http.admin_api_staff import ADMIN_API_STAFF
 from service.http.admin_pages_staff import ADMIN_PAGES
@@ -46,6 +46,7 @@ from service.realtime import jsonshim
 from service.realtime.counselor import CounselorNamespace
 from service.realtime.server import Server
 from service.realtime.visitor import VisitorNamespace
+from service.storage import WriteLimits
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,16 @@ def create_socketio(settings: Settings) -> socketio.AsyncServer:
     )
 
 
+def write_limits(settings: Settings) -> WriteLimits:
+    # A quarter of the deadline for another program's lock: a locked database is answered
+    # with its own error, well before the batch's deadline.
+    return WriteLimits(
+        deadline=settings.write_deadline,
+        queue_limit=settings.write_queue_limit,
+        lock_wait=settings.write_deadline / 4,
+    )
+
+
 def create_app(settings: Settings) -> Any:
     sio = create_socketio(settings)
     ctx = Context(settings=settings, sio=sio)
@@ -88,7 +99,9 @@ def create_app(settings: Settings) -> Any:
     @contextlib.asynccontextmanager
     async def open_store(_: Litestar) -> AsyncIterator[None]:
         sealer = load_keys(settings.encryption_key, settings.key_path, create=True)
-        store = await Store.open(settings.db_path, sealer, writer_process=True)
+        store = await open_database(
+            settings.db_path, sealer, writer_process=True, limits=write_limits(settings)
+        )
         await store.ensure_defaults(settings.default_desk_hours)
         catalog = Catalog(store)
         await catalog.reload()

@@ -17,11 +17,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from service.db.store import Store
 from service.domain.accounts import User
 from service.domain.directory import Campaign, Desk, EmergencyContact, Partner
 from service.domain.hours import CLOSED, Hours, HoursError, open_now, parse_hours
 from service.errors import AppError, ErrorCode
+from service.storage import Store
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from service.backup import backup_database
 from service.cli_admin import add_admin_commands
 from service.config import Settings
 from service.crypto import Sealer, SealError, load_keys, new_key, rotate_keys
-from service.db.store import Store, migrate
+from service.db import migrate, open_store
 from service.domain.accounts import ROLES, Role
 from service.domain.audit import CLI_ACTOR
 from service.errors import AppError
@@ -100,7 +100,7 @@ async def _ensure_defaults(settings: Settings) -> bool:
 
     Returns True if the admin was created (its password is printed once by ``serve``).
     """
-    store = await Store.open(settings.db_path)
+    store = await open_store(settings.db_path)
     try:
         await store.ensure_defaults(settings.default_desk_hours)
         if await store.count_users() == 0:
@@ -173,7 +173,7 @@ def _add_user(settings: Settings, args: argparse.Namespace) -> None:
     migrate(settings.db_path)
 
     async def run() -> None:
-        store = await Store.open(settings.db_path)
+        store = await open_store(settings.db_path)
         try:
             await store.ensure_defaults(settings.default_desk_hours)
             await store.insert_user(
@@ -221,7 +221,7 @@ def _rotate_key(settings: Settings, _: argparse.Namespace) -> None:
 
 
 async def _reseal(settings: Settings, sealer: Sealer) -> int:
-    store = await Store.open(settings.db_path, sealer)
+    store = await open_store(settings.db_path, sealer)
     try:
         return await store.reseal(sealer)
     finally:
@@ -242,7 +242,7 @@ def _purge(settings: Settings, _: argparse.Namespace) -> None:
         sys.exit(f"madoguchi: no database at {settings.db_path}")
 
     async def run() -> int:
-        store = await Store.open(settings.db_path)
+        store = await open_store(settings.db_path)
         try:
             return await purge_expired_content(
                 store, settings.retention_days, CLI_ACTOR, vacuum=True

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from service.config import Settings
-from service.db.store import Store, migrate
+from service.db import migrate, open_store
 from service.domain.audit import CLI_ACTOR
 from service.domain.checks import (
     check_campaign_fields,
@@ -26,6 +26,7 @@ from service.domain.checks import (
 )
 from service.domain.hours import WARD_HOURS, hours_text, parse_hours
 from service.http.admin_views import campaign_url, qr_image
+from service.storage import Store
 
 T = TypeVar("T")
 
@@ -93,7 +94,7 @@ def _with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
     migrate(settings.db_path)
 
     async def run() -> T:
-        store = await Store.open(settings.db_path)
+        store = await open_store(settings.db_path)
         try:
             await store.ensure_defaults(settings.default_desk_hours)
             return await work(store)

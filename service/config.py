@@ -116,6 +116,20 @@ class Settings:
     beside the database (``var/madoguchi.key``); in production keep it away from the database
     and its backups."""
 
+    write_deadline: float = 4.0
+    """``MADOGUCHI_WRITE_DEADLINE``: seconds a batch of writes has to commit. A write that
+    cannot commit is answered ``internal_error`` (retry-safe) within about this, twice it at
+    worst; a writer that does not answer in time is replaced. The writer waits a quarter of it
+    for a lock that another program holds on the database."""
+
+    write_queue_limit: int = 10_000
+    """``MADOGUCHI_WRITE_QUEUE_LIMIT``: writes that may wait for the writer at once; beyond it a
+    new write is refused at once with ``rate_limited``."""
+
+    health_deadline: float = 2.0
+    """``MADOGUCHI_HEALTH_DEADLINE``: seconds ``/healthz`` waits for its probe write to commit
+    before it answers 503."""
+
     def __post_init__(self) -> None:
         if not self.public_url:
             object.__setattr__(self, "public_url", f"http://{self.host}:{self.port}")
@@ -142,6 +156,8 @@ class Settings:
             raise ValueError("MADOGUCHI_REPORT_MONTHLY_TARGET must be at least 1")
         if self.retention_days < 1:
             raise ValueError("MADOGUCHI_RETENTION_DAYS must be at least 1")
+        if min(self.write_deadline, self.health_deadline) <= 0 or self.write_queue_limit < 1:
+            raise ValueError("write and health deadlines and the write queue must be positive")
         try:
             parse_hours(self.default_desk_hours)
         except HoursError as exc:

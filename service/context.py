@@ -10,7 +10,7 @@ from service.config import Settings
 
 if TYPE_CHECKING:
     from service.catalog import Catalog
-    from service.db.store import Store
+    from service.storage import Store
 
 
 class Context:

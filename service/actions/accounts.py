@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from service import access
 from service.context import Context
-from service.db.store import sha256
 from service.realtime.rooms import COUNSELOR, user_room
+from service.storage import sha256
 
 
 async def disconnect_user(ctx: Context, user_id: int) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from service.context import Context
-from service.db.store import StoredMessage
 from service.domain.conversations import Author, Message
 from service.realtime.acks import Reply, answer_of, ok
 from service.realtime.rooms import COUNSELOR, VISITOR, conversation_room
+from service.storage import StoredMessage
 from service.wire import message_payload
 
 

@@ -8,9 +8,9 @@ import logging
 
 from service.clock import utcnow
 from service.context import Context
-from service.db.store import Store
 from service.domain.audit import Actor
 from service.domain.retention import PURGE_BATCH, PURGE_INTERVAL_SECONDS, purge_cutoff
+from service.storage import Store
 
 log = logging.getLogger(__name__)
 

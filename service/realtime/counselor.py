@@ -17,7 +17,6 @@ from service.actions.messages import queue_message, send_typing
 from service.actions.queue import send_queue
 from service.auth import session_id_from_cookie_header, user_of_session
 from service.context import Context
-from service.db.store import sha256
 from service.domain.casework import normalise_summary
 from service.domain.messages import normalise_body
 from service.errors import AppError, ErrorCode
@@ -36,6 +35,7 @@ from service.realtime.rooms import (
     user_room,
 )
 from service.realtime.supervisor import SupervisorHandlers
+from service.storage import sha256
 from service.wire import message_payload
 
 

@@ -1,0 +1,66 @@
+"""Opening SQLite connections: the schema, the pragmas, and who waits how long for a lock.
+
+The service reads on one connection and writes on another (WAL: readers never wait for the
+writer). Every commit is fsynced (``synchronous=FULL``), so an acknowledged message survives a
+power cut too.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from service.crypto import Sealer
+from service.db.migrate import apply_migrations
+from service.db.retention import enable_secure_delete
+from service.db.sealing import SealedConnection
+
+# Readers and the migrations at start may wait for a lock: nothing is answered meanwhile.
+_PATIENT_MS = 30_000
+
+
+def migrate(path: Path) -> list[str]:
+    """Create the database if needed and apply pending migrations (synchronous, for the CLI)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Readable by the service's own account only; SQLite gives its -wal and -shm files the
+    # same mode.
+    path.touch(mode=0o600, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        _configure(conn, None, _PATIENT_MS)
+        return apply_migrations(conn)
+    finally:
+        conn.close()
+
+
+def open_reading_connection(path: Path, sealer: Sealer | None) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, factory=SealedConnection, isolation_level=None)
+    _configure(conn, sealer, _PATIENT_MS)
+    return conn
+
+
+def open_writing_connection(
+    path: Path, sealer: Sealer | None, lock_wait: float
+) -> sqlite3.Connection:
+    """The writing connection. It waits at most ``lock_wait`` seconds for a lock that another
+    program holds (a backup tool, the admin commands): a batch then fails quickly with a clear
+    error instead of running into its deadline."""
+    conn = sqlite3.connect(path, factory=SealedConnection, isolation_level=None)
+    _configure(conn, sealer, round(lock_wait * 1000))
+    enable_secure_delete(conn)
+    return conn
+
+
+def _configure(conn: sqlite3.Connection, sealer: Sealer | None, busy_ms: int) -> None:
+    if isinstance(conn, SealedConnection):
+        conn.sealer = sealer
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {busy_ms:d}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    # FULL: every COMMIT is fsynced, so an acknowledged message survives a power cut too.
+    conn.execute("PRAGMA synchronous = FULL")
+
+
+def data_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
