@@ -3,7 +3,7 @@ its sockets hear.
 
 A conversation that does not exist and one the caller may not touch give the same
 ``not_found``, so ids cannot be probed. Writes check the holder again inside their transaction
-(``db.store``), so a close or transfer cannot slip in between.
+(``service/db/``), so a close or transfer cannot slip in between.
 """
 
 from __future__ import annotations
@@ -204,7 +204,8 @@ def may_open_closed(user: User, conv: Conversation) -> bool:
 
 def closed_list_scope(user: User, desks: Iterable[Desk]) -> tuple[list[int] | None, int | None]:
     """Which closed conversations the user may list: the desks they work (None: every desk)
-    and, for a counselor, only those they held (the handoff by code word aside)."""
+    and, for a counselor, only those they held or handed on (the handoff by code word
+    aside)."""
     desk_ids = None if user.desk_ids is None else [d.id for d in desks if user.works_desk(d.id)]
     return desk_ids, None if is_supervisor(user.role) else user.id
 
@@ -213,13 +214,16 @@ async def closed_record(
     store: Store, user: User, conversation_id: str, code_word: str
 ) -> tuple[Conversation, bool]:
     """A closed conversation of the user's desks to open, and whether in full
-    (:func:`may_open_closed`). Anyone else working its desk gets the handoff only with the
-    code word the visitor told them."""
+    (:func:`may_open_closed`). Anyone else working its desk gets the handoff only: a counselor
+    who handed it on (it is in their list), or one who gives the code word the visitor told
+    them."""
     conv = await store.get_conversation(conversation_id)
     if conv is None or conv.status != "closed" or not user.works_desk(conv.desk_id):
         raise AppError(ErrorCode.NOT_FOUND)
     if may_open_closed(user, conv):
         return conv, True
+    if await store.was_held_by(conv.id, user.id):
+        return conv, False
     try:
         word = normalise_code_word(code_word)
     except AppError:
