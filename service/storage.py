@@ -260,19 +260,15 @@ class ReportStore(Protocol):
 class UpkeepStore(Protocol):
     """Keeping the store itself: change detection, retention, keys, health, closing."""
 
-    async def data_version(self) -> int:
-        """Changes whenever another process commits to the database."""
-        ...
-
     async def settings_version(self) -> int:
         """Advances with every committed change of the settings kept in memory."""
         ...
 
     async def purge_closed_before(self, actor: Actor, cutoff: str, limit: int) -> int: ...
 
-    async def clear_wal(self, vacuum: bool) -> bool:
-        """Leave no copy of erased content in the database's logs (after compacting the whole
-        database if ``vacuum``); False if a reader kept them in use."""
+    async def forget_erased(self, compact: bool) -> bool:
+        """Leave no copy of erased content in the storage's logs (after compacting the whole
+        database if ``compact``); False if a reader kept them in use."""
         ...
 
     async def reseal(self, sealer: Sealer) -> int: ...

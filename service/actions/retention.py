@@ -19,14 +19,14 @@ SYSTEM_ACTOR = Actor("system")
 
 async def purge_expired_content(store: Store, days: int, actor: Actor, vacuum: bool) -> int:
     """Erase the content of every conversation closed more than ``days`` days ago; returns how
-    many conversations were purged. The WAL is checkpointed and truncated afterwards (after a
-    ``VACUUM`` if asked), so no copy of what was erased is left there."""
+    many conversations were purged. The storage then drops what it still keeps of the erased
+    content in its logs (compacting the whole database first if ``vacuum``)."""
     cutoff = purge_cutoff(utcnow(), days)
     total = 0
     while purged := await store.purge_closed_before(actor, cutoff, PURGE_BATCH):
         total += purged
-    if (total or vacuum) and not await store.clear_wal(vacuum):
-        log.warning("a reader kept the WAL in use: erased content leaves it at the next purge")
+    if (total or vacuum) and not await store.forget_erased(compact=vacuum):
+        log.warning("a reader kept the log in use: erased content leaves it at the next purge")
     return total
 
 

@@ -60,7 +60,3 @@ def _configure(conn: sqlite3.Connection, sealer: Sealer | None, busy_ms: int) ->
     conn.execute("PRAGMA foreign_keys = ON")
     # FULL: every COMMIT is fsynced, so an acknowledged message survives a power cut too.
     conn.execute("PRAGMA synchronous = FULL")
-
-
-def data_version(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA data_version").fetchone()[0])

@@ -20,7 +20,7 @@ T = TypeVar("T")
 
 
 class ReportQueries:
-    """Mixed into :class:`service.db.store.Store`, which provides ``_read`` and ``_write``."""
+    """Mixed into :class:`service.db.store.SqliteStore`, which provides ``_read`` and ``_write``."""
 
     async def _read(self, fn: Callable[..., T], *args: Any) -> T:
         raise NotImplementedError

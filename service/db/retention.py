@@ -23,7 +23,7 @@ T = TypeVar("T")
 
 
 class RetentionQueries:
-    """Mixed into :class:`service.db.store.Store`, which provides ``_write`` and
+    """Mixed into :class:`service.db.store.SqliteStore`, which provides ``_write`` and
     ``_maintain``."""
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
@@ -37,10 +37,10 @@ class RetentionQueries:
         still have some, with one audit row; returns how many (0: none left)."""
         return await self._write(_purge_closed_before, actor, cutoff, limit)
 
-    async def clear_wal(self, vacuum: bool) -> bool:
-        """Checkpoint and truncate the WAL (after a ``VACUUM`` if asked). False if a reader
-        kept part of the WAL in use."""
-        return await self._maintain(_clear_wal, vacuum)
+    async def forget_erased(self, compact: bool) -> bool:
+        """Checkpoint and truncate the WAL (after a ``VACUUM`` if ``compact``). False if a
+        reader kept part of the WAL in use."""
+        return await self._maintain(_clear_wal, compact)
 
 
 def enable_secure_delete(conn: sqlite3.Connection) -> None:

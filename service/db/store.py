@@ -26,12 +26,7 @@ from service.db.admin import AdminQueries
 from service.db.batching import Done, GroupCommit
 from service.db.casework import CaseworkQueries
 from service.db.changes import ChangeQueries
-from service.db.connections import (
-    data_version,
-    migrate,
-    open_reading_connection,
-    open_writing_connection,
-)
+from service.db.connections import migrate, open_reading_connection, open_writing_connection
 from service.db.conversations import ConversationQueries
 from service.db.reports import ReportQueries
 from service.db.retention import RetentionQueries
@@ -133,7 +128,3 @@ class SqliteStore(
     async def reseal(self, sealer: Sealer) -> int:
         """Seal every sealed value with ``sealer``'s first key (``madoguchi rotate-key``)."""
         return await self._write(reseal, sealer)
-
-    async def data_version(self) -> int:
-        """Changes whenever another connection (the CLI, say) commits to the database."""
-        return await self._read(data_version)

@@ -19,7 +19,7 @@ T = TypeVar("T")
 
 
 class VisitorQueries:
-    """Mixed into :class:`service.db.store.Store`, which provides ``_read`` and ``_write``."""
+    """Mixed into :class:`service.db.store.SqliteStore`, which provides ``_read`` and ``_write``."""
 
     async def _read(self, fn: Callable[..., T], *args: Any) -> T:
         raise NotImplementedError
