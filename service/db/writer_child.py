@@ -100,8 +100,11 @@ def serve(sock: socket.socket) -> None:
 
 
 def _die_with(parent: int) -> None:
-    """Be killed when the server ends, however it ends: an orphan would keep the write lock."""
+    """Be killed when the server ends, however it ends: an orphan would keep the write lock.
+    The end of the socket alone is not enough: a stopped or stuck child never reads it."""
     if sys.platform.startswith("linux"):
+        # Sent when the thread that started us ends: the server's event loop thread, which
+        # lives as long as the server.
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # the server ended before the line above
