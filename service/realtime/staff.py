@@ -18,6 +18,8 @@ class StaffNamespace(DispatchingNamespace):
     ctx: Context
 
     async def _user(self, sid: str) -> User:
+        """The account as it was when this socket connected: a change of its role, desks or
+        active flag drops the socket (``actions/accounts.drop_outdated_sockets``)."""
         user: User = (await self.get_session(sid))["user"]
         return user
 
