@@ -6,26 +6,52 @@ the database opens no session. Every login mints a new id, which defeats session
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from http.cookies import CookieError, SimpleCookie
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from service.clock import iso_minutes_ago
 from service.config import Settings
+from service.db.store import Store
 from service.domain.accounts import User
-from service.storage import Store
 
 SESSION_COOKIE = "mg_session"
+T = TypeVar("T")
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# Verified when the username is unknown, so a login takes as long either way.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+# argon2 costs tens of milliseconds of CPU and memory by design, and releases the GIL while it
+# works: run it on threads of its own, so a burst of logins neither stalls the event loop nor
+# takes the default executor's threads from other work. Two: the machine's cores.
+_hashing = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the username is unknown, so a login takes as long either way. Made on
+    first use, on a hashing thread: importing this module costs nothing."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+async def _off_loop(fn: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_hashing, fn, *args)
+
+
+async def hash_password(password: str) -> str:
+    return await _off_loop(_hasher.hash, password)
+
+
+def _matches(stored_hash: str | None, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(stored_hash or _dummy_hash(), password))
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def new_password() -> str:
@@ -34,9 +60,7 @@ def new_password() -> str:
 
 async def authenticate(store: Store, username: str, password: str) -> User | None:
     creds = await store.get_credentials(username)
-    try:
-        _hasher.verify(creds.password_hash if creds else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
+    if not await _off_loop(_matches, creds.password_hash if creds else None, password):
         return None
     if creds is None or not creds.user.active:
         return None

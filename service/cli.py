@@ -1,5 +1,6 @@
-"""``madoguchi serve | migrate | add-user | backup | purge | new-key | rotate-key``, and ``desk |
-partner | campaign`` (in ``cli_admin.py``): parse arguments, then call into the service."""
+"""``madoguchi serve | migrate | backup | purge | new-key | rotate-key``; the settings commands
+``desk | partner | campaign | contact`` are in ``cli_admin.py``, ``add-user | user | canned | tag``
+in ``cli_staff.py``: parse arguments, then call into the service."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import argparse
 import asyncio
 import copy
 import gc
-import getpass
 import logging
 import sys
 from collections.abc import Sequence
@@ -17,11 +17,11 @@ from typing import Any
 from service.actions.retention import purge_expired_content
 from service.auth import hash_password, new_password
 from service.backup import backup_database
-from service.cli_admin import add_admin_commands
+from service.cli_admin import add_directory_commands
+from service.cli_staff import add_staff_commands
 from service.config import Settings
 from service.crypto import Sealer, SealError, load_keys, new_key, rotate_keys
-from service.db import migrate, open_store
-from service.domain.accounts import ROLES, Role
+from service.db.store import Store, migrate
 from service.domain.audit import CLI_ACTOR
 from service.errors import AppError
 
@@ -31,7 +31,7 @@ log = logging.getLogger("madoguchi")
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     settings = Settings.from_env(
-        db_path=args.db,
+        db_path=getattr(args, "db", None),  # new-key has no database
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
     )
@@ -56,15 +56,6 @@ def _parser() -> argparse.ArgumentParser:
     mig = commands.add_parser("migrate", help="create or update the database schema")
     mig.set_defaults(run=_migrate)
 
-    add_user = commands.add_parser("add-user", help="create a staff account")
-    add_user.add_argument("username")
-    add_user.add_argument("--role", required=True, choices=ROLES)
-    add_user.add_argument("--display-name", help="shown to visitors; a pseudonym is fine")
-    add_user.add_argument(
-        "--desk", action="append", dest="desks", metavar="KEY", help="repeatable; default: all"
-    )
-    add_user.set_defaults(run=_add_user)
-
     new_key_cmd = commands.add_parser("new-key", help="print a new encryption key")
     new_key_cmd.set_defaults(run=_new_key)
 
@@ -84,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     purge.set_defaults(run=_purge)
 
-    for sub in (serve, mig, add_user, rotate, backup, purge, *add_admin_commands(commands)):
+    settings_commands = [*add_directory_commands(commands), *add_staff_commands(commands)]
+    for sub in (serve, mig, rotate, backup, purge, *settings_commands):
         sub.add_argument("--db", type=Path, help="database file (default: $MADOGUCHI_DB)")
     return parser
 
@@ -100,12 +92,13 @@ async def _ensure_defaults(settings: Settings) -> bool:
 
     Returns True if the admin was created (its password is printed once by ``serve``).
     """
-    store = await open_store(settings.db_path)
+    store = await Store.open(settings.db_path)
     try:
         await store.ensure_defaults(settings.default_desk_hours)
         if await store.count_users() == 0:
             password = new_password()
-            await store.insert_user("admin", "管理者", "admin", hash_password(password), None)
+            hashed = await hash_password(password)
+            await store.insert_user("admin", "管理者", "admin", hashed, None)
             print(  # noqa: T201 (shown once, on the operator's console, never logged)
                 f"\n  First start: created the account 'admin' with the password: {password}\n"
                 "  Log in at /inbox/login and keep it safe; it is not shown again.\n",
@@ -167,41 +160,6 @@ def _uvicorn_logging() -> dict[str, Any]:
     return config
 
 
-def _add_user(settings: Settings, args: argparse.Namespace) -> None:
-    password = _read_password()
-    role: Role = args.role
-    migrate(settings.db_path)
-
-    async def run() -> None:
-        store = await open_store(settings.db_path)
-        try:
-            await store.ensure_defaults(settings.default_desk_hours)
-            await store.insert_user(
-                args.username,
-                args.display_name or args.username,
-                role,
-                hash_password(password),
-                args.desks,
-            )
-        finally:
-            await store.close()
-
-    asyncio.run(run())
-    log.info("created %s %r", role, args.username)
-
-
-def _read_password() -> str:
-    if not sys.stdin.isatty():
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Again: ") != password:
-            sys.exit("madoguchi: the passwords differ")
-    if len(password) < 8:
-        sys.exit("madoguchi: a password needs at least 8 characters")
-    return password
-
-
 def _new_key(_: Settings, __: argparse.Namespace) -> None:
     print(new_key())  # noqa: T201 (the operator asked for it; never logged)
 
@@ -221,7 +179,7 @@ def _rotate_key(settings: Settings, _: argparse.Namespace) -> None:
 
 
 async def _reseal(settings: Settings, sealer: Sealer) -> int:
-    store = await open_store(settings.db_path, sealer)
+    store = await Store.open(settings.db_path, sealer)
     try:
         return await store.reseal(sealer)
     finally:
@@ -242,7 +200,7 @@ def _purge(settings: Settings, _: argparse.Namespace) -> None:
         sys.exit(f"madoguchi: no database at {settings.db_path}")
 
     async def run() -> int:
-        store = await open_store(settings.db_path)
+        store = await Store.open(settings.db_path)
         try:
             return await purge_expired_content(
                 store, settings.retention_days, CLI_ACTOR, vacuum=True

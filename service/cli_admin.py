@@ -1,8 +1,10 @@
-"""``madoguchi desk | partner | campaign``: the admin settings, scriptable for operators.
+"""``madoguchi desk | partner | campaign | contact``: the directory settings, scriptable for
+operators (``cli_staff.py``: accounts, canned responses, topic tags).
 
-Input is checked with the same ``domain.checks`` as the admin pages; a refusal prints the reason
-and exits non-zero with nothing written. Every change is in the audit log as made by ``cli``.
-A running server sees it within about a second.
+Every command calls the same admin operation (``service/actions/admin``) as the admin pages and
+the admin API, with the API's field names and meanings; a refusal prints the reason and exits
+non-zero with nothing written. Every change is in the audit log as made by ``cli``. A running
+server sees it within about a second.
 """
 
 from __future__ import annotations
@@ -14,180 +16,261 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from service.config import Settings
-from service.db import migrate, open_store
-from service.domain.audit import CLI_ACTOR
-from service.domain.checks import (
-    check_campaign_fields,
-    check_desk_fields,
-    check_key,
-    check_partner_fields,
-    invalid,
+from service.actions.admin import Admin, read_input
+from service.actions.admin.directory import (
+    CampaignCreate,
+    CampaignUpdate,
+    ContactsReplace,
+    DeskCreate,
+    DeskUpdate,
+    PartnerCreate,
+    PartnerUpdate,
+    do_add_campaign,
+    do_add_desk,
+    do_add_partner,
+    do_replace_contacts,
+    do_update_campaign,
+    do_update_desk,
+    do_update_partner,
 )
-from service.domain.hours import WARD_HOURS, hours_text, parse_hours
+from service.config import Settings
+from service.db.store import Store, migrate
+from service.domain.audit import CLI_ACTOR
+from service.domain.hours import hours_text, parse_hours
+from service.errors import AppError, ErrorCode
 from service.http.admin_views import campaign_url, qr_image
-from service.storage import Store
 
 T = TypeVar("T")
+Args = argparse.Namespace
 
 
-def add_admin_commands(commands: Any) -> list[argparse.ArgumentParser]:
-    """Add the ``desk``, ``partner`` and ``campaign`` commands; returns every leaf parser."""
-    leaves = []
-
-    desk = commands.add_parser("desk", help="consultation desks and their hours").add_subparsers(
-        required=True, metavar="ACTION"
-    )
-    for action in ("add", "update"):
-        sub = desk.add_parser(action, help=f"{action} a desk")
-        sub.add_argument("key")
-        sub.add_argument("--name", required=action == "add")
-        sub.add_argument("--description")
-        sub.add_argument(
-            "--hours", help="e.g. 'mon-fri 09:00-17:00; sat#2 09:00-17:00' or 24/7 (docs/admin.md)"
-        )
-        sub.add_argument("--closures", help="extra closed days, e.g. '12/29-01/03'")
-        sub.add_argument("--phone", action="append", dest="phones", metavar="P")
-        sub.set_defaults(run=_desk_add if action == "add" else _desk_update)
-        leaves.append(sub)
-    leaves.append(desk.add_parser("list", help="list the desks"))
-    leaves[-1].set_defaults(run=_desk_list)
-
-    partner = commands.add_parser("partner", help="sites that embed the widget").add_subparsers(
-        required=True, metavar="ACTION"
-    )
-    sub = partner.add_parser("add", help="add a partner")
-    sub.add_argument("key")
-    sub.add_argument("--name", required=True)
-    sub.add_argument("--origin", action="append", dest="origins", required=True, metavar="ORIGIN")
-    sub.add_argument("--exit-url")
-    sub.add_argument("--desk")
-    sub.add_argument("--lang", default="ja")
-    sub.set_defaults(run=_partner_add)
-    leaves.append(sub)
-    leaves.append(partner.add_parser("list", help="list the partners"))
-    leaves[-1].set_defaults(run=_partner_list)
-    sub = partner.add_parser("disable", help="stop a partner's widget at once")
-    sub.add_argument("key")
-    sub.set_defaults(run=_partner_disable)
-    leaves.append(sub)
-
-    campaign = commands.add_parser("campaign", help="posters and QR codes").add_subparsers(
-        required=True, metavar="ACTION"
-    )
-    sub = campaign.add_parser("add", help="add a campaign")
-    sub.add_argument("code")
-    sub.add_argument("--name", required=True)
-    sub.add_argument("--desk")
-    sub.add_argument("--partner")
-    sub.set_defaults(run=_campaign_add)
-    leaves.append(sub)
-    sub = campaign.add_parser("qr", help="write the campaign's QR code")
-    sub.add_argument("code")
-    sub.add_argument("--out", type=Path, required=True, help="FILE.svg or FILE.png")
-    sub.set_defaults(run=_campaign_qr)
-    leaves.append(sub)
-    return leaves
-
-
-def _with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
+def with_admin(settings: Settings, work: Callable[[Admin], Awaitable[T]]) -> T:
+    """Run one admin operation on the database as the operator ``cli``."""
     migrate(settings.db_path)
 
     async def run() -> T:
-        store = await open_store(settings.db_path)
+        store = await Store.open(settings.db_path)
         try:
             await store.ensure_defaults(settings.default_desk_hours)
-            return await work(store)
+            return await work(Admin(store, CLI_ACTOR))
         finally:
             await store.close()
 
     return asyncio.run(run())
 
 
-def _out(line: str) -> None:
+def out(line: str) -> None:
     sys.stdout.write(line + "\n")
 
 
-def _desk_add(settings: Settings, args: argparse.Namespace) -> None:
-    fields = check_desk_fields(
-        name=args.name,
-        description=args.description,
-        phones=args.phones,
-        hours=args.hours or WARD_HOURS,
-        closures=args.closures,
-    )
-    key = check_key(args.key)
-    _with_store(settings, lambda s: s.insert_desk(CLI_ACTOR, key, fields))
-    _out(f"added desk {key}")
+def switch(args: Args, name: str = "enabled") -> bool | None:
+    """``--enable`` / ``--disable`` (or ``--active`` / ``--inactive``): True, False or unchanged."""
+    value: bool | None = getattr(args, name)
+    return value
 
 
-def _desk_update(settings: Settings, args: argparse.Namespace) -> None:
-    async def work(store: Store) -> None:
-        current = next((d for d in await store.list_desks() if d.key == args.key), None)
-        if current is None:
-            raise invalid(f"no desk {args.key!r}")
-        fields = check_desk_fields(
-            name=args.name,
-            description=args.description,
-            phones=args.phones,
-            hours=args.hours,
-            closures=args.closures,
-            current=current,
+def leaf(
+    actions: Any, name: str, run: Callable[[Settings, Args], None], help_text: str
+) -> argparse.ArgumentParser:
+    sub: argparse.ArgumentParser = actions.add_parser(name, help=help_text)
+    sub.set_defaults(run=run)
+    return sub
+
+
+def add_switch(sub: argparse.ArgumentParser, on: str, off: str, dest: str = "enabled") -> None:
+    group = sub.add_mutually_exclusive_group()
+    group.add_argument(f"--{on}", dest=dest, action="store_const", const=True)
+    group.add_argument(f"--{off}", dest=dest, action="store_const", const=False)
+
+
+def add_directory_commands(commands: Any) -> list[argparse.ArgumentParser]:
+    """Add ``desk``, ``partner``, ``campaign`` and ``contact``; returns every leaf parser."""
+    return [*_desk(commands), *_partner(commands), *_campaign(commands), *_contact(commands)]
+
+
+# -- desks -------------------------------------------------------------------------------------
+
+
+def _desk(commands: Any) -> list[argparse.ArgumentParser]:
+    desk = commands.add_parser("desk", help="consultation desks and their hours")
+    actions = desk.add_subparsers(required=True, metavar="ACTION")
+    add = leaf(actions, "add", _desk_add, "add a desk")
+    update = leaf(actions, "update", _desk_update, "change a desk")
+    for sub in (add, update):
+        sub.add_argument("key")
+        sub.add_argument("--name", required=sub is add)
+        sub.add_argument("--description")
+        sub.add_argument(
+            "--hours", help="e.g. 'mon-fri 09:00-17:00; sat#2 09:00-17:00' or 24/7 (docs/admin.md)"
         )
-        if not fields:
-            raise invalid("nothing to change: give --name, --hours, --phone, …")
-        await store.update_desk(CLI_ACTOR, args.key, fields)
-
-    _with_store(settings, work)
-    _out(f"updated desk {args.key}")
+        sub.add_argument("--closures", help="extra closed days, e.g. '12/29-01/03'; '': none")
+        sub.add_argument("--phone", action="append", dest="phones", metavar="P")
+    return [add, update, leaf(actions, "list", _desk_list, "list the desks")]
 
 
-def _desk_list(settings: Settings, _: argparse.Namespace) -> None:
-    for desk in _with_store(settings, lambda s: s.list_desks()):
+def _desk_given(args: Args) -> dict[str, Any]:
+    names = ("name", "description", "phones", "hours", "closures")
+    return {name: getattr(args, name) for name in names}
+
+
+def _desk_add(settings: Settings, args: Args) -> None:
+    data = read_input(DeskCreate, {"key": args.key, **_desk_given(args)})
+    desk = with_admin(settings, lambda a: do_add_desk(a, data))
+    out(f"added desk {desk.key}")
+
+
+def _desk_update(settings: Settings, args: Args) -> None:
+    data = read_input(DeskUpdate, _desk_given(args))
+    desk = with_admin(settings, lambda a: do_update_desk(a, args.key, data))
+    out(f"updated desk {desk.key}")
+
+
+def _desk_list(settings: Settings, _: Args) -> None:
+    for desk in with_admin(settings, lambda a: a.store.list_desks()):
         hours = hours_text(parse_hours(desk.hours, desk.closures), "ja")
         default = " (default)" if desk.is_default else ""
-        _out(f"{desk.key}\t{desk.name}{default}\t{desk.hours}\t{hours}\t{' '.join(desk.phones)}")
+        out(f"{desk.key}\t{desk.name}{default}\t{desk.hours}\t{hours}\t{' '.join(desk.phones)}")
 
 
-def _partner_add(settings: Settings, args: argparse.Namespace) -> None:
-    fields = check_partner_fields(
-        name=args.name,
-        origins=args.origins,
-        exit_url=args.exit_url,
-        desk=args.desk,
-        lang=args.lang,
-    )
-    key = check_key(args.key)
-    _with_store(settings, lambda s: s.insert_partner(CLI_ACTOR, key, fields))
-    _out(f"added partner {key}")
+# -- partners ----------------------------------------------------------------------------------
 
 
-def _partner_list(settings: Settings, _: argparse.Namespace) -> None:
-    for p in _with_store(settings, lambda s: s.list_partners()):
+def _partner(commands: Any) -> list[argparse.ArgumentParser]:
+    partner = commands.add_parser("partner", help="sites that embed the widget")
+    actions = partner.add_subparsers(required=True, metavar="ACTION")
+    add = leaf(actions, "add", _partner_add, "add a partner")
+    update = leaf(actions, "update", _partner_update, "change a partner")
+    for sub in (add, update):
+        sub.add_argument("key")
+        sub.add_argument("--name", required=sub is add)
+        sub.add_argument("--origin", action="append", dest="origins", metavar="ORIGIN")
+        sub.add_argument("--exit-url", help="where quick exit goes; '': the neutral default")
+        sub.add_argument("--desk", help="the desk its visitors reach; '': the default desk")
+        sub.add_argument("--lang", help="ja or en")
+    add_switch(update, "enable", "disable")
+    leaves = [add, update, leaf(actions, "list", _partner_list, "list the partners")]
+    for name, text in (("disable", "stop a partner's widget at once"), ("enable", "restart it")):
+        sub = leaf(actions, name, _partner_update, text)
+        sub.add_argument("key")
+        sub.set_defaults(enabled=name == "enable")
+        leaves.append(sub)
+    return leaves
+
+
+def _partner_given(args: Args) -> dict[str, Any]:
+    names = ("name", "origins", "exit_url", "desk", "lang")
+    return {name: getattr(args, name, None) for name in names}
+
+
+def _partner_add(settings: Settings, args: Args) -> None:
+    data = read_input(PartnerCreate, {"key": args.key, **_partner_given(args)})
+    partner = with_admin(settings, lambda a: do_add_partner(a, data))
+    out(f"added partner {partner.key}")
+
+
+def _partner_update(settings: Settings, args: Args) -> None:
+    data = read_input(PartnerUpdate, {**_partner_given(args), "enabled": switch(args)})
+    partner = with_admin(settings, lambda a: do_update_partner(a, args.key, data))
+    out(f"updated partner {partner.key} ({'enabled' if partner.enabled else 'disabled'})")
+
+
+def _partner_list(settings: Settings, _: Args) -> None:
+    for p in with_admin(settings, lambda a: a.store.list_partners()):
         state = "enabled" if p.enabled else "disabled"
         default = " (default)" if p.is_default else ""
-        _out(f"{p.key}\t{p.name}{default}\t{state}\t{' '.join(p.origins)}")
+        out(f"{p.key}\t{p.name}{default}\t{state}\t{' '.join(p.origins)}")
 
 
-def _partner_disable(settings: Settings, args: argparse.Namespace) -> None:
-    _with_store(settings, lambda s: s.update_partner(CLI_ACTOR, args.key, {"enabled": False}))
-    _out(f"disabled partner {args.key}")
+# -- campaigns ---------------------------------------------------------------------------------
 
 
-def _campaign_add(settings: Settings, args: argparse.Namespace) -> None:
-    fields = check_campaign_fields(name=args.name, desk=args.desk, partner=args.partner)
-    code = check_key(args.code, "code")
-    _with_store(settings, lambda s: s.insert_campaign(CLI_ACTOR, code, fields))
-    _out(f"added campaign {code}: {campaign_url(settings.origin, code)}")
+def _campaign(commands: Any) -> list[argparse.ArgumentParser]:
+    campaign = commands.add_parser("campaign", help="posters and QR codes")
+    actions = campaign.add_subparsers(required=True, metavar="ACTION")
+    add = leaf(actions, "add", _campaign_add, "add a campaign")
+    update = leaf(actions, "update", _campaign_update, "change a campaign")
+    for sub in (add, update):
+        sub.add_argument("code")
+        sub.add_argument("--name", required=sub is add)
+        sub.add_argument("--desk", help="'': none")
+        sub.add_argument("--partner", help="'': none")
+    add_switch(update, "enable", "end")
+    end = leaf(actions, "end", _campaign_update, "end a campaign: its QR code leads nowhere")
+    end.add_argument("code")
+    end.set_defaults(enabled=False)
+    qr = leaf(actions, "qr", _campaign_qr, "write the campaign's QR code")
+    qr.add_argument("code")
+    qr.add_argument("--out", type=Path, required=True, help="FILE.svg or FILE.png")
+    return [add, update, end, leaf(actions, "list", _campaign_list, "list the campaigns"), qr]
 
 
-def _campaign_qr(settings: Settings, args: argparse.Namespace) -> None:
+def _campaign_given(args: Args) -> dict[str, Any]:
+    return {name: getattr(args, name, None) for name in ("name", "desk", "partner")}
+
+
+def _campaign_add(settings: Settings, args: Args) -> None:
+    data = read_input(CampaignCreate, {"code": args.code, **_campaign_given(args)})
+    campaign = with_admin(settings, lambda a: do_add_campaign(a, data))
+    out(f"added campaign {campaign.code}: {campaign_url(settings.origin, campaign.code)}")
+
+
+def _campaign_update(settings: Settings, args: Args) -> None:
+    data = read_input(CampaignUpdate, {**_campaign_given(args), "enabled": switch(args)})
+    campaign = with_admin(settings, lambda a: do_update_campaign(a, args.code, data))
+    out(f"updated campaign {campaign.code} ({'live' if campaign.enabled else 'ended'})")
+
+
+def _campaign_list(settings: Settings, _: Args) -> None:
+    for c in with_admin(settings, lambda a: a.store.list_campaigns()):
+        state = "live" if c.enabled else "ended"
+        out(f"{c.code}\t{c.name}\t{state}\t{campaign_url(settings.origin, c.code)}")
+
+
+def _campaign_qr(settings: Settings, args: Args) -> None:
     kind = args.out.suffix.lower().lstrip(".")
     if kind not in ("svg", "png"):
-        raise invalid("--out must end in .svg or .png")
-    campaigns = _with_store(settings, lambda s: s.list_campaigns())
+        raise AppError(ErrorCode.INVALID_PAYLOAD, "--out must end in .svg or .png")
+    campaigns = with_admin(settings, lambda a: a.store.list_campaigns())
     if not any(c.code == args.code for c in campaigns):
-        raise invalid(f"no campaign {args.code!r}")
+        raise AppError(ErrorCode.NOT_FOUND, f"no campaign {args.code!r}")
     url = campaign_url(settings.origin, args.code)
     args.out.write_bytes(qr_image(url, kind))
-    _out(f"wrote {args.out} for {url}")
+    out(f"wrote {args.out} for {url}")
+
+
+# -- emergency contacts ------------------------------------------------------------------------
+
+
+def _contact(commands: Any) -> list[argparse.ArgumentParser]:
+    contact = commands.add_parser("contact", help="the emergency lines the widget always shows")
+    actions = contact.add_subparsers(required=True, metavar="ACTION")
+    put = leaf(actions, "set", _contact_set, "replace the whole list, in this order")
+    put.add_argument(
+        "--contact",
+        action="append",
+        nargs="+",
+        dest="contacts",
+        required=True,
+        metavar="NAME NUMBER [NOTE_JA [NOTE_EN]]",
+    )
+    return [put, leaf(actions, "list", _contact_list, "list the emergency contacts")]
+
+
+def _contact_set(settings: Settings, args: Args) -> None:
+    given = []
+    for parts in args.contacts:
+        if not 2 <= len(parts) <= 4:
+            raise AppError(
+                ErrorCode.INVALID_PAYLOAD,
+                f"--contact {' '.join(parts)!r}: NAME NUMBER [NOTE_JA [NOTE_EN]]",
+            )
+        name, number, note_ja, note_en = [*parts, "", ""][:4]
+        given.append({"name": name, "number": number, "note_ja": note_ja, "note_en": note_en})
+    data = read_input(ContactsReplace, {"contacts": given})
+    contacts = with_admin(settings, lambda a: do_replace_contacts(a, data))
+    out(f"set {len(contacts)} emergency contacts")
+
+
+def _contact_list(settings: Settings, _: Args) -> None:
+    for c in with_admin(settings, lambda a: a.store.list_emergency_contacts()):
+        out(f"{c.name}\t{c.number}\t{c.note_ja}\t{c.note_en}")

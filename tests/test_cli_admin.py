@@ -1,4 +1,6 @@
-"""``madoguchi desk | partner | campaign``: scriptable settings, refused cleanly when wrong."""
+"""``madoguchi desk | partner | campaign | contact | user | canned | tag``: every setting is
+scriptable, and refused cleanly when wrong (tests/test_admin_parity.py: the same as the pages'
+and the API's)."""
 
 from __future__ import annotations
 
@@ -41,7 +43,7 @@ def test_desks_are_added_updated_and_listed(tmp_path: Path) -> None:
     ]
 
 
-def test_partners_are_added_listed_and_disabled(tmp_path: Path) -> None:
+def test_partners_are_added_updated_listed_disabled_and_enabled(tmp_path: Path) -> None:
     db = tmp_path / "p.sqlite3"
     ok("partner", "add", "library", "--name", "図書館", "--origin", "https://Lib.example.jp/",
        "--origin", "http://lib.example.jp:8080", "--exit-url", "https://www.city.example.jp/",
@@ -49,13 +51,17 @@ def test_partners_are_added_listed_and_disabled(tmp_path: Path) -> None:
     assert "library\t図書館\tenabled\thttps://lib.example.jp http://lib.example.jp:8080" in ok(
         "partner", "list", db=db
     )
+    ok("partner", "update", "library", "--lang", "en", "--desk", "general", db=db)
     ok("partner", "disable", "library", db=db)
-    assert rows(db, "SELECT enabled, exit_url FROM partner WHERE key = 'library'") == [
-        (0, "https://www.city.example.jp/")
-    ]
+    stored = "SELECT enabled, exit_url, lang, desk_id FROM partner WHERE key = 'library'"
+    assert rows(db, stored) == [(0, "https://www.city.example.jp/", "en", 1)]
+    assert "library\t図書館\tdisabled" in ok("partner", "list", db=db)
+    ok("partner", "enable", "library", db=db)
+    ok("partner", "update", "library", "--exit-url", "", "--desk", "", db=db)
+    assert rows(db, stored) == [(1, None, "en", None)]
 
 
-def test_a_campaign_gets_its_poster_address(tmp_path: Path) -> None:
+def test_a_campaign_is_added_changed_listed_and_ended(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite3"
     made = ok(
         "campaign", "add", "poster-2026", "--name", "区報ポスター", "--desk", "general", db=db
@@ -64,6 +70,69 @@ def test_a_campaign_gets_its_poster_address(tmp_path: Path) -> None:
     assert rows(db, "SELECT code, name, partner_id FROM campaign") == [
         ("poster-2026", "区報ポスター", None)
     ]
+    ok("campaign", "update", "poster-2026", "--partner", "ward", "--name", "駅のポスター", db=db)
+    assert "poster-2026\t駅のポスター\tlive\t" in ok("campaign", "list", db=db)
+    svg = tmp_path / "poster.svg"
+    assert "/c/poster-2026" in ok("campaign", "qr", "poster-2026", "--out", str(svg), db=db)
+    assert "<svg" in svg.read_text()
+    ok("campaign", "end", "poster-2026", db=db)
+    assert "poster-2026\t駅のポスター\tended\t" in ok("campaign", "list", db=db)
+    assert rows(db, "SELECT enabled, partner_id FROM campaign") == [(0, 1)]
+
+
+def test_emergency_contacts_are_listed_and_replaced(tmp_path: Path) -> None:
+    db = tmp_path / "e.sqlite3"
+    assert "110" in ok("contact", "list", db=db)  # the defaults of a new database
+    ok("contact", "set", "--contact", "警察", "110", "緊急時", "Emergency",
+       "--contact", "DV相談ナビ", "#8008", db=db)  # fmt: skip
+    listed = ok("contact", "list", db=db)
+    assert listed == "警察\t110\t緊急時\tEmergency\nDV相談ナビ\t#8008\t\t\n"
+    assert rows(db, "SELECT actor, action FROM audit_log") == [
+        ("cli", "emergency_contacts.replace")
+    ]
+
+
+def test_accounts_are_added_changed_deactivated_and_reset(tmp_path: Path) -> None:
+    db = tmp_path / "u.sqlite3"
+    ok("desk", "add", "night", "--name", "夜間", db=db)
+    made = ok("user", "add", "mika", "--role", "counselor", "--desk", "night", "--generate", db=db)
+    password = made.splitlines()[-1].removeprefix("password: ")
+    assert len(password) >= 12
+    ok("user", "update", "mika", "--display-name", "美香", "--role", "supervisor",
+       "--desk", "general", "--desk", "night", db=db)  # fmt: skip
+    assert "mika\t美香\tsupervisor\tgeneral,night\tactive" in ok("user", "list", db=db)
+    ok("user", "update", "mika", "--all-desks", db=db)
+    ok("user", "deactivate", "mika", db=db)
+    assert "mika\t美香\tsupervisor\tall\tinactive" in ok("user", "list", db=db)
+    ok("user", "activate", "mika", db=db)
+    before = rows(db, "SELECT password_hash FROM user WHERE username = 'mika'")
+    said = madoguchi("user", "password", "mika", stdin="a brand new secret\n", db=db)
+    assert said.returncode == 0 and "a brand new secret" not in said.stdout
+    after = rows(db, "SELECT password_hash FROM user WHERE username = 'mika'")
+    assert before != after and after[0][0].startswith("$argon2id$")
+    generated = ok("user", "password", "mika", "--generate", db=db)
+    assert generated.splitlines()[-1].startswith("password: ")
+    actions = [a for (a,) in rows(db, "SELECT action FROM audit_log ORDER BY id")]
+    assert actions == ["desk.create", "user.create", *["user.update"] * 4,
+                       "user.password_reset", "user.password_reset"]  # fmt: skip
+    assert password not in str(rows(db, "SELECT * FROM audit_log"))
+
+
+def test_canned_responses_and_topic_tags_are_kept(tmp_path: Path) -> None:
+    db = tmp_path / "r.sqlite3"
+    added = ok("canned", "add", "--title", "挨拶", "--body", "こんにちは。", db=db)
+    number = added.removeprefix("added canned response ").strip()
+    assert f"{number}\tall\t挨拶\n" in ok("canned", "list", db=db)
+    ok("canned", "update", number, "--desk", "general", "--body", "こんばんは。", db=db)
+    assert f"{number}\tgeneral\t挨拶\n" in ok("canned", "list", db=db)
+    assert rows(db, "SELECT body FROM canned_response ORDER BY id DESC LIMIT 1") == [
+        ("こんばんは。",)
+    ]
+    ok("canned", "delete", number, db=db)
+    assert f"{number}\t" not in ok("canned", "list", db=db)
+    ok("tag", "add", "housing", "--label-ja", "住まい", db=db)
+    ok("tag", "update", "housing", "--label-en", "Housing", "--disable", db=db)
+    assert "housing\t住まい\tHousing\tdisabled" in ok("tag", "list", db=db)
 
 
 @pytest.mark.parametrize(
@@ -94,7 +163,17 @@ def test_a_campaign_gets_its_poster_address(tmp_path: Path) -> None:
             ],
             "exit URL",
         ),
-        (["partner", "add", "x", "--name", "X"], "--origin"),
+        (["partner", "update", "ward"], "nothing to change"),
+        (["partner", "update", "ward", "--lang", "fr"], "language 'fr'"),
+        (["campaign", "end", "nothing"], "no campaign"),
+        (["contact", "set", "--contact", "110"], "NAME NUMBER"),
+        (["contact", "set", "--contact", "警察", ""], "number is required"),
+        (["user", "update", "nobody", "--role", "admin"], "no user"),
+        (["user", "update", "admin", "--all-desks", "--desk", "general"], "not allowed with"),
+        (["user", "add", "u", "--role", "counselor", "--desk", "Bad", "--generate"], "desk 'Bad'"),
+        (["canned", "update", "7", "--title", "t"], "no canned response"),
+        (["canned", "add", "--title", "t", "--body", " "], "text is required"),
+        (["tag", "update", "nothing", "--disable"], "no topic tag"),
         (["partner", "disable", "ward"], "default partner"),
         (["partner", "disable", "nobody"], "no partner"),
         (["campaign", "add", "c", "--name", "C", "--partner", "nobody"], "partner"),

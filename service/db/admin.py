@@ -436,6 +436,7 @@ def _update_user(
     conn: sqlite3.Connection, actor: Actor, username: str, fields: dict[str, Any]
 ) -> User:
     user_id = _user_row(conn, username)["id"]
+    admins_before = _active_admins(conn)
     if "display_name" in fields:
         conn.execute(
             "UPDATE user SET display_name = ? WHERE id = ?", (fields["display_name"], user_id)
@@ -448,11 +449,17 @@ def _update_user(
         conn.execute("UPDATE user SET active = ? WHERE id = ?", (int(fields["active"]), user_id))
         if not fields["active"]:
             conn.execute("DELETE FROM session WHERE user_id = ?", (user_id,))
-    admins = conn.execute("SELECT COUNT(*) FROM user WHERE role = 'admin' AND active = 1")
-    if admins.fetchone()[0] == 0:
+    # Refused only when this change removes the last admin: a database set up with the command
+    # line may have none yet, and its other accounts must stay editable.
+    if admins_before and not _active_admins(conn):
         raise AppError(ErrorCode.LAST_ADMIN, "at least one active admin must remain")
     audit(conn, actor, "user.update", f"user:{username}", fields)
     return user_of(conn, _user_row(conn, username))
+
+
+def _active_admins(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT COUNT(*) FROM user WHERE role = 'admin' AND active = 1").fetchone()
+    return int(row[0])
 
 
 def _set_password(

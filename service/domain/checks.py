@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from service.domain.accounts import ROLES, Role
-from service.domain.directory import Desk, normalise_origin
+from service.domain.directory import Desk, EmergencyContact, normalise_origin
 from service.domain.hours import DEFAULT_CLOSURES, WARD_HOURS, Hours, HoursError, parse_hours
 from service.errors import AppError, ErrorCode
 from service.i18n import LANGS
@@ -190,3 +190,92 @@ def check_campaign_fields(
     if enabled is not None:
         fields["enabled"] = enabled
     return fields
+
+
+ALL_DESKS = "all"
+"""How every interface names "every desk, now and future" for an account: the API's ``"all"``,
+the form's choice of that value, the command line's ``--all-desks``."""
+
+
+def check_desks(value: str | Iterable[str]) -> list[str] | None:
+    """An account's desks: ``"all"`` (stored as None) or a non-empty list of desk keys. An empty
+    list is refused rather than guessed at: it would be an account that sees no chat."""
+    if isinstance(value, str):
+        if value != ALL_DESKS:
+            raise invalid(f'desks: "{ALL_DESKS}" or a list of desk keys')
+        return None
+    keys = list(dict.fromkeys(check_key(k, "desk") for k in value))
+    if not keys:
+        raise invalid(f'desks: choose at least one desk, or "{ALL_DESKS}"')
+    return keys
+
+
+def check_display_name(value: str) -> str:
+    return check_text(value, "display name", max_length=50)
+
+
+def check_user_fields(
+    *,
+    display_name: str | None = None,
+    role: str | None = None,
+    active: bool | None = None,
+    desks: str | Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """As :func:`check_desk_fields`, for an account (its password aside)."""
+    fields: dict[str, Any] = {}
+    if display_name is not None:
+        fields["display_name"] = check_display_name(display_name)
+    if role is not None:
+        fields["role"] = check_role(role)
+    if active is not None:
+        fields["active"] = active
+    if desks is not None:
+        fields["desks"] = check_desks(desks)
+    return fields
+
+
+def check_canned_fields(
+    *, title: str | None = None, body: str | None = None, desk: str | None = None
+) -> dict[str, Any]:
+    """A canned response's fields; ``desk=""`` offers it on every desk."""
+    fields: dict[str, Any] = {}
+    if title is not None:
+        fields["title"] = check_text(title, "title", max_length=100)
+    if body is not None:
+        fields["body"] = check_text(body, "text", max_length=4000)
+    if desk is not None:
+        fields["desk"] = check_key(desk, "desk") if desk else None
+    return fields
+
+
+def check_tag_fields(
+    *, label_ja: str | None = None, label_en: str | None = None, enabled: bool | None = None
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if label_ja is not None:
+        fields["label_ja"] = check_text(label_ja, "label", max_length=50)
+    if label_en is not None:
+        fields["label_en"] = check_text(label_en, "label", max_length=50, required=False)
+    if enabled is not None:
+        fields["enabled"] = enabled
+    return fields
+
+
+MAX_CONTACTS = 20
+
+
+def check_contacts(contacts: Iterable[tuple[str, str, str, str]]) -> list[EmergencyContact]:
+    """The emergency lines, in the order the widget shows them: (name, number, note in
+    Japanese, note in English)."""
+    checked = [
+        EmergencyContact(
+            check_text(name, "name", max_length=100),
+            check_text(number, "number", max_length=40),
+            check_text(note_ja, "note", max_length=200, required=False),
+            check_text(note_en, "note", max_length=200, required=False),
+        )
+        for name, number, note_ja, note_en in contacts
+    ]
+    if len(checked) > MAX_CONTACTS:
+        raise invalid(f"at most {MAX_CONTACTS} emergency contacts")
+    return checked

@@ -8,22 +8,28 @@ the audit log, written in the same transaction.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-import msgspec
 from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.utils.scope.state import ScopeState
 
-from service.context import Ctx
-from service.domain.checks import (
-    check_campaign_fields,
-    check_desk_fields,
-    check_key,
-    check_partner_fields,
-    check_text,
+from service.actions.admin.directory import (
+    CampaignCreate,
+    CampaignUpdate,
+    ContactsReplace,
+    DeskCreate,
+    DeskUpdate,
+    PartnerCreate,
+    PartnerUpdate,
+    do_add_campaign,
+    do_add_desk,
+    do_add_partner,
+    do_replace_contacts,
+    do_update_campaign,
+    do_update_desk,
+    do_update_partner,
 )
-from service.domain.directory import EmergencyContact
-from service.domain.hours import WARD_HOURS
+from service.context import Ctx
 from service.errors import AppError, ErrorCode
 from service.http.admin_views import (
     audit_json,
@@ -33,11 +39,10 @@ from service.http.admin_views import (
     partner_json,
     user_json,
 )
-from service.http.guards import actor_of, admin_of, admin_only
+from service.http.guards import admin_of, admin_only, admin_ops
 
 Req = Request[Any, Any, Any]
 Json = dict[str, Any]
-Text = Annotated[str, msgspec.Meta(max_length=2000)]
 
 _STATUS = {
     ErrorCode.NOT_FOUND: 404,
@@ -64,76 +69,6 @@ class AdminApi(Controller):
     tags = ["admin"]  # noqa: RUF012
 
 
-def given(data: msgspec.Struct, but: str = "") -> dict[str, Any]:
-    """A request body's fields as keyword arguments of its domain/checks.py function, whose
-    parameters the structs below name one for one (the key or code aside)."""
-    return {name: getattr(data, name) for name in data.__struct_fields__ if name != but}
-
-
-class DeskCreate(msgspec.Struct, forbid_unknown_fields=True):
-    key: str
-    name: str
-    description: Text = ""
-    phones: list[str] = []
-    hours: str = WARD_HOURS
-    closures: str | None = None
-
-
-class DeskUpdate(msgspec.Struct, forbid_unknown_fields=True):
-    """Fields left out (or null) stay as they are."""
-
-    name: str | None = None
-    description: Text | None = None
-    phones: list[str] | None = None
-    hours: str | None = None
-    closures: str | None = None
-
-
-class PartnerCreate(msgspec.Struct, forbid_unknown_fields=True):
-    key: str
-    name: str
-    origins: list[str] = []
-    exit_url: str | None = None
-    desk: str | None = None
-    lang: str = "ja"
-
-
-class PartnerUpdate(msgspec.Struct, forbid_unknown_fields=True):
-    """Fields left out (or null) stay; ``exit_url: ""`` and ``desk: ""`` go back to defaults."""
-
-    name: str | None = None
-    origins: list[str] | None = None
-    exit_url: str | None = None
-    desk: str | None = None
-    lang: str | None = None
-    enabled: bool | None = None
-
-
-class CampaignCreate(msgspec.Struct, forbid_unknown_fields=True):
-    code: str
-    name: str
-    desk: str | None = None
-    partner: str | None = None
-
-
-class CampaignUpdate(msgspec.Struct, forbid_unknown_fields=True):
-    name: str | None = None
-    desk: str | None = None
-    partner: str | None = None
-    enabled: bool | None = None
-
-
-class ContactIn(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
-    number: str
-    note_ja: str = ""
-    note_en: str = ""
-
-
-class ContactsReplace(msgspec.Struct, forbid_unknown_fields=True):
-    contacts: list[ContactIn]
-
-
 class AdminSessionApi(AdminApi):
     path = "/api/v1/admin"
 
@@ -156,18 +91,8 @@ class AdminSessionApi(AdminApi):
     @put("/emergency-contacts")
     async def replace_contacts(self, request: Req, ctx: Ctx, data: ContactsReplace) -> Json:
         """Replace the whole list (its order is the order the widget shows)."""
-        contacts = [
-            EmergencyContact(
-                check_text(c.name, "name", max_length=100),
-                check_text(c.number, "number", max_length=40),
-                check_text(c.note_ja, "note", max_length=200, required=False),
-                check_text(c.note_en, "note", max_length=200, required=False),
-            )
-            for c in data.contacts
-        ]
-        await ctx.store.replace_emergency_contacts(actor_of(request), contacts)
-        await ctx.catalog.reload()
-        return {"contacts": [contact_json(c) for c in ctx.catalog.emergency_contacts]}
+        contacts = await do_replace_contacts(admin_ops(request), data)
+        return {"contacts": [contact_json(c) for c in contacts]}
 
 
 class DesksApi(AdminApi):
@@ -179,20 +104,11 @@ class DesksApi(AdminApi):
 
     @post("/")
     async def create_desk(self, request: Req, ctx: Ctx, data: DeskCreate) -> Json:
-        fields = check_desk_fields(**given(data, but="key"))
-        desk = await ctx.store.insert_desk(actor_of(request), check_key(data.key), fields)
-        await ctx.catalog.reload()
-        return desk_json(desk, ctx.catalog)
+        return desk_json(await do_add_desk(admin_ops(request), data), ctx.catalog)
 
     @patch("/{key:str}")
     async def update_desk(self, request: Req, ctx: Ctx, key: str, data: DeskUpdate) -> Json:
-        current = ctx.catalog.desks.get(key)
-        if current is None:
-            raise AppError(ErrorCode.NOT_FOUND, f"no desk {key!r}")
-        fields = check_desk_fields(**given(data), current=current)
-        desk = await ctx.store.update_desk(actor_of(request), key, fields)
-        await ctx.catalog.reload()
-        return desk_json(desk, ctx.catalog)
+        return desk_json(await do_update_desk(admin_ops(request), key, data), ctx.catalog)
 
 
 class PartnersApi(AdminApi):
@@ -207,16 +123,12 @@ class PartnersApi(AdminApi):
 
     @post("/")
     async def create_partner(self, request: Req, ctx: Ctx, data: PartnerCreate) -> Json:
-        fields = check_partner_fields(**given(data, but="key"))
-        partner = await ctx.store.insert_partner(actor_of(request), check_key(data.key), fields)
-        await ctx.catalog.reload()
+        partner = await do_add_partner(admin_ops(request), data)
         return partner_json(partner, ctx.catalog, ctx.settings.origin)
 
     @patch("/{key:str}")
     async def update_partner(self, request: Req, ctx: Ctx, key: str, data: PartnerUpdate) -> Json:
-        fields = check_partner_fields(**given(data))
-        partner = await ctx.store.update_partner(actor_of(request), key, fields)
-        await ctx.catalog.reload()
+        partner = await do_update_partner(admin_ops(request), key, data)
         return partner_json(partner, ctx.catalog, ctx.settings.origin)
 
 
@@ -234,19 +146,14 @@ class CampaignsApi(AdminApi):
 
     @post("/")
     async def create_campaign(self, request: Req, ctx: Ctx, data: CampaignCreate) -> Json:
-        fields = check_campaign_fields(**given(data, but="code"))
-        code = check_key(data.code, "code")
-        campaign = await ctx.store.insert_campaign(actor_of(request), code, fields)
-        await ctx.catalog.reload()
+        campaign = await do_add_campaign(admin_ops(request), data)
         return campaign_json(campaign, ctx.catalog, ctx.settings.origin)
 
     @patch("/{code:str}")
     async def update_campaign(
         self, request: Req, ctx: Ctx, code: str, data: CampaignUpdate
     ) -> Json:
-        fields = check_campaign_fields(**given(data))
-        campaign = await ctx.store.update_campaign(actor_of(request), code, fields)
-        await ctx.catalog.reload()
+        campaign = await do_update_campaign(admin_ops(request), code, data)
         return campaign_json(campaign, ctx.catalog, ctx.settings.origin)
 
 

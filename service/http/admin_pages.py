@@ -14,14 +14,23 @@ from litestar.datastructures import FormMultiDict
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.response import Redirect, Template
 
+from service.actions.admin import read_input
+from service.actions.admin.directory import (
+    CampaignCreate,
+    CampaignUpdate,
+    DeskCreate,
+    DeskUpdate,
+    PartnerCreate,
+    PartnerUpdate,
+    do_add_campaign,
+    do_add_desk,
+    do_add_partner,
+    do_update_campaign,
+    do_update_desk,
+    do_update_partner,
+)
 from service.clock import utcnow
 from service.context import Ctx
-from service.domain.checks import (
-    check_campaign_fields,
-    check_desk_fields,
-    check_key,
-    check_partner_fields,
-)
 from service.domain.directory import Campaign, Partner
 from service.domain.hours import WARD_HOURS, hours_text
 from service.errors import AppError
@@ -32,7 +41,7 @@ from service.http.admin_views import (
     partner_json,
     qr_image,
 )
-from service.http.guards import actor_of, admin_only
+from service.http.guards import admin_only, admin_ops
 from service.http.headers import csp
 
 Req = Request[Any, Any, Any]
@@ -63,38 +72,48 @@ def text(form: FormMultiDict, name: str) -> str:
     return str(form.get(name, ""))
 
 
+def sent(form: FormMultiDict, name: str) -> str | None:
+    """A field's text, or None if the form has no such field: left out, as in the API, where
+    a blank field is blank (``closures=""``: no extra closed days)."""
+    return str(form[name]) if name in form else None
+
+
+def sent_lines(form: FormMultiDict, name: str) -> list[str] | None:
+    return lines(form, name) if name in form else None
+
+
 def checked(form: FormMultiDict, name: str) -> bool:
     return form.get(name) == "on"
 
 
-# What each settings form sends, named as the domain/checks.py function that checks it takes it.
+# What each settings form sends, named as the admin API's request body names it.
 
 
 def desk_form(form: FormMultiDict) -> dict[str, Any]:
     return {
-        "name": text(form, "name"),
-        "description": text(form, "description"),
-        "phones": lines(form, "phones"),
-        "hours": text(form, "hours"),
-        "closures": text(form, "closures"),
+        "name": sent(form, "name"),
+        "description": sent(form, "description"),
+        "phones": sent_lines(form, "phones"),
+        "hours": sent(form, "hours"),
+        "closures": sent(form, "closures"),
     }
 
 
 def partner_form(form: FormMultiDict) -> dict[str, Any]:
     return {
-        "name": text(form, "name"),
-        "origins": lines(form, "origins"),
-        "exit_url": text(form, "exit_url"),
-        "desk": text(form, "desk"),
-        "lang": text(form, "lang") or "ja",
+        "name": sent(form, "name"),
+        "origins": sent_lines(form, "origins"),
+        "exit_url": sent(form, "exit_url"),
+        "desk": sent(form, "desk"),
+        "lang": sent(form, "lang"),
     }
 
 
 def campaign_form(form: FormMultiDict) -> dict[str, Any]:
     return {
-        "name": text(form, "name"),
-        "desk": text(form, "desk"),
-        "partner": text(form, "partner"),
+        "name": sent(form, "name"),
+        "desk": sent(form, "desk"),
+        "partner": sent(form, "partner"),
     }
 
 
@@ -137,17 +156,13 @@ class DeskPages(AdminPages):
     @post("/")
     async def add_desk(self, request: Req, ctx: Ctx) -> Template | Redirect:
         form = await request.form()
-        given = desk_form(form)
         try:
-            given.update(hours=given["hours"] or WARD_HOURS, closures=given["closures"] or None)
-            fields = check_desk_fields(**given)
-            key = check_key(text(form, "key"))
-            await ctx.store.insert_desk(actor_of(request), key, fields)
+            data = read_input(DeskCreate, {"key": sent(form, "key"), **desk_form(form)})
+            desk = await do_add_desk(admin_ops(request), data)
         except AppError as exc:
             rows = [desk_json(d, ctx.catalog) for d in ctx.catalog.desks.values()]
             return page("desks", ctx, 400, desks=rows, error=exc.message, ward_hours=WARD_HOURS)
-        await ctx.catalog.reload()
-        return Redirect(f"/admin/desks/{key}?saved=1", status_code=303)
+        return Redirect(f"/admin/desks/{desk.key}?saved=1", status_code=303)
 
     @get("/{key:str}")
     async def desk(self, ctx: Ctx, key: str, saved: bool = False) -> Template:
@@ -171,13 +186,11 @@ class DeskPages(AdminPages):
             raise NotFoundException()
         form = await request.form()
         try:
-            fields = check_desk_fields(**desk_form(form), current=desk)
-            await ctx.store.update_desk(actor_of(request), key, fields)
+            await do_update_desk(admin_ops(request), key, read_input(DeskUpdate, desk_form(form)))
         except AppError as exc:
             shown = {**desk_json(desk, ctx.catalog), **{k: text(form, k) for k in form}}
             shown["phones"] = lines(form, "phones")
             return page("desk", ctx, 400, desk=shown, hours_en="", saved=False, error=exc.message)
-        await ctx.catalog.reload()
         return Redirect(f"/admin/desks/{key}?saved=1", status_code=303)
 
 
@@ -196,9 +209,8 @@ class PartnerPages(AdminPages):
     async def add_partner(self, request: Req, ctx: Ctx) -> Template | Redirect:
         form = await request.form()
         try:
-            fields = check_partner_fields(**partner_form(form))
-            key = check_key(text(form, "key"))
-            await ctx.store.insert_partner(actor_of(request), key, fields)
+            data = read_input(PartnerCreate, {"key": sent(form, "key"), **partner_form(form)})
+            partner = await do_add_partner(admin_ops(request), data)
         except AppError as exc:
             return page(
                 "partners",
@@ -208,8 +220,7 @@ class PartnerPages(AdminPages):
                 desks=ctx.catalog.desks,
                 error=exc.message,
             )
-        await ctx.catalog.reload()
-        return Redirect(f"/admin/partners/{key}?saved=1", status_code=303)
+        return Redirect(f"/admin/partners/{partner.key}?saved=1", status_code=303)
 
     @get("/{key:str}")
     async def partner(self, ctx: Ctx, key: str, saved: bool = False) -> Template:
@@ -232,12 +243,11 @@ class PartnerPages(AdminPages):
         if found is None:
             raise NotFoundException()
         form = await request.form()
+        given = {**partner_form(form), "enabled": checked(form, "enabled")}
         try:
-            fields = check_partner_fields(**partner_form(form), enabled=checked(form, "enabled"))
-            await ctx.store.update_partner(actor_of(request), key, fields)
+            await do_update_partner(admin_ops(request), key, read_input(PartnerUpdate, given))
         except AppError as exc:
             return self._detail(ctx, found, 400, error=exc.message)
-        await ctx.catalog.reload()
         return Redirect(f"/admin/partners/{key}?saved=1", status_code=303)
 
     @get("/{key:str}/preview")
@@ -279,14 +289,11 @@ class CampaignPages(AdminPages):
     async def add_campaign(self, request: Req, ctx: Ctx) -> Template | Redirect:
         form = await request.form()
         try:
-            fields = check_campaign_fields(**campaign_form(form))
-            fields = {k: v for k, v in fields.items() if v is not None}
-            code = check_key(text(form, "code"), "code")
-            await ctx.store.insert_campaign(actor_of(request), code, fields)
+            data = read_input(CampaignCreate, {"code": sent(form, "code"), **campaign_form(form)})
+            campaign = await do_add_campaign(admin_ops(request), data)
         except AppError as exc:
             return self._page(ctx, 400, exc.message)
-        await ctx.catalog.reload()
-        return Redirect(f"/admin/campaigns/{code}?saved=1", status_code=303)
+        return Redirect(f"/admin/campaigns/{campaign.code}?saved=1", status_code=303)
 
     @get("/{code:str}")
     async def campaign(self, ctx: Ctx, code: str, saved: bool = False) -> Template:
@@ -316,12 +323,11 @@ class CampaignPages(AdminPages):
         if found is None:
             raise NotFoundException()
         form = await request.form()
+        given = {**campaign_form(form), "enabled": checked(form, "enabled")}
         try:
-            fields = check_campaign_fields(**campaign_form(form), enabled=checked(form, "enabled"))
-            await ctx.store.update_campaign(actor_of(request), code, fields)
+            await do_update_campaign(admin_ops(request), code, read_input(CampaignUpdate, given))
         except AppError as exc:
             return self._detail(ctx, found, 400, error=exc.message)
-        await ctx.catalog.reload()
         return Redirect(f"/admin/campaigns/{code}?saved=1", status_code=303)
 
     @get("/{code:str}/poster")

@@ -1,35 +1,71 @@
-"""The admin web pages for staff: accounts, canned responses, topic tags and the audit log."""
+"""The admin web pages for staff: accounts, canned responses, topic tags, the emergency
+contacts and the audit log."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import get, post
+from litestar.datastructures import FormMultiDict
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
-from service.actions.accounts import disconnect_user
-from service.auth import hash_password, new_password
+from service.actions.admin import read_input
+from service.actions.admin.directory import ContactsReplace, do_replace_contacts
+from service.actions.admin.replies import (
+    CannedCreate,
+    CannedUpdate,
+    TagCreate,
+    TagUpdate,
+    do_add_canned,
+    do_add_tag,
+    do_delete_canned,
+    do_update_canned,
+    do_update_tag,
+)
+from service.actions.admin.staff import (
+    PasswordReset,
+    UserCreate,
+    UserUpdate,
+    do_add_user,
+    do_reset_password,
+    do_update_user,
+)
 from service.context import Ctx
 from service.domain.accounts import ROLES
-from service.domain.checks import (
-    check_key,
-    check_password,
-    check_role,
-    check_text,
-    check_username,
-)
-from service.errors import AppError
+from service.domain.checks import ALL_DESKS
+from service.errors import AppError, ErrorCode
 from service.http.admin_pages import (
     ADMIN_PAGES_DIRECTORY,
     AdminPages,
     Req,
+    checked,
     page,
+    sent,
     text,
 )
-from service.http.admin_views import audit_json, canned_json, tag_json, user_json
-from service.http.guards import actor_of, admin_of
+from service.http.admin_views import audit_json, canned_json, contact_json, tag_json, user_json
+from service.http.guards import admin_of, admin_ops
 from service.http.params import RowId
+
+
+def desks_of(form: FormMultiDict) -> str | list[str] | None:
+    """The desks as the API takes them: the form's choice ``desk_scope`` is ``all`` (every desk)
+    or ``some`` (the ticked ``desks``, at least one); no choice sent, nothing changes."""
+    scope = sent(form, "desk_scope")
+    if scope is None:
+        return None
+    return ALL_DESKS if scope == ALL_DESKS else [str(k) for k in form.getall("desks", [])]
+
+
+def user_form(form: FormMultiDict) -> dict[str, Any]:
+    active = sent(form, "active")
+    return {
+        "display_name": sent(form, "display_name"),
+        "role": sent(form, "role"),
+        "active": None if active is None else active == "1",
+        "desks": desks_of(form),
+    }
 
 
 class UserPages(AdminPages):
@@ -46,6 +82,7 @@ class UserPages(AdminPages):
             users=users,
             roles=ROLES,
             desks=ctx.catalog.desks,
+            all_desks=ALL_DESKS,
             error=error,
             password=password,
             who=who,
@@ -58,61 +95,41 @@ class UserPages(AdminPages):
     @post("/")
     async def add_user(self, request: Req, ctx: Ctx) -> Template:
         form = await request.form()
-        password = new_password()
+        given = {"username": sent(form, "username"), **user_form(form)}
+        given.pop("active")
         try:
-            username = check_username(text(form, "username"))
-            desks = [check_key(k, "desk") for k in form.getall("desks", [])]
-            await ctx.store.create_user(
-                actor_of(request),
-                username,
-                check_text(text(form, "display_name") or username, "display name", max_length=50),
-                check_role(text(form, "role")),
-                hash_password(password),
-                desks or None,
-            )
+            made = await do_add_user(admin_ops(request), read_input(UserCreate, given))
         except AppError as exc:
             return await self._page(ctx, 400, exc.message)
         # Shown once, on this page only: the new account's first password.
-        return await self._page(ctx, password=password, who=username)
+        return await self._page(ctx, password=made.password or "", who=made.user.username)
 
     @post("/{username:str}")
     async def update_user(self, request: Req, ctx: Ctx, username: str) -> Template | Redirect:
         form = await request.form()
-        fields: dict[str, Any] = {}
         try:
-            if "role" in form:
-                fields["role"] = check_role(text(form, "role"))
-            if "display_name" in form:
-                fields["display_name"] = check_text(
-                    text(form, "display_name"), "display name", max_length=50
-                )
-            if "active" in form:
-                fields["active"] = form.get("active") == "1"
-            if "desks_shown" in form:
-                desks = [check_key(k, "desk") for k in form.getall("desks", [])]
-                fields["desks"] = desks or None
-            user = await ctx.store.update_user(actor_of(request), username, fields)
+            await do_update_user(
+                admin_ops(request), username, read_input(UserUpdate, user_form(form))
+            )
         except AppError as exc:
-            return await self._page(ctx, 400 if exc.code != "not_found" else 404, exc.message)
-        if not user.active:
-            await disconnect_user(ctx, user.id)
+            status = 404 if exc.code == ErrorCode.NOT_FOUND else 400
+            return await self._page(ctx, status, exc.message)
         return Redirect("/admin/users", status_code=303)
 
     @post("/{username:str}/password")
     async def reset_password(self, request: Req, ctx: Ctx, username: str) -> Template:
         form = await request.form()
-        given = text(form, "password")
+        given = {"password": sent(form, "password") or None}
         try:
-            password = check_password(given) if given else new_password()
-            await ctx.store.set_password(actor_of(request), username, hash_password(password))
+            made = await do_reset_password(
+                admin_ops(request), username, read_input(PasswordReset, given)
+            )
         except AppError as exc:
-            return await self._page(ctx, 400, exc.message)
-        found = [u for u in await ctx.store.list_users() if u.username == username]
-        if found:
-            await disconnect_user(ctx, found[0].id)
-        if found and found[0].id == admin_of(request).id:
+            status = 404 if exc.code == ErrorCode.NOT_FOUND else 400
+            return await self._page(ctx, status, exc.message)
+        if made.user.id == admin_of(request).id:
             return await self._page(ctx, who=username)  # one's own: nothing to show
-        return await self._page(ctx, password="" if given else password, who=username)
+        return await self._page(ctx, password=made.password or "", who=username)
 
 
 class CannedPages(AdminPages):
@@ -129,13 +146,9 @@ class CannedPages(AdminPages):
     @post("/")
     async def add_canned(self, request: Req, ctx: Ctx) -> Template | Redirect:
         form = await request.form()
+        given = {k: sent(form, k) for k in ("title", "body", "desk")}
         try:
-            await ctx.store.insert_canned_response(
-                actor_of(request),
-                check_key(text(form, "desk"), "desk") if text(form, "desk") else None,
-                check_text(text(form, "title"), "title", max_length=100),
-                check_text(text(form, "body"), "text", max_length=4000),
-            )
+            await do_add_canned(admin_ops(request), read_input(CannedCreate, given))
         except AppError as exc:
             return await self._page(ctx, 400, exc.message)
         return Redirect("/admin/canned", status_code=303)
@@ -143,21 +156,17 @@ class CannedPages(AdminPages):
     @post("/{canned_id:int}")
     async def update_canned(self, request: Req, ctx: Ctx, canned_id: RowId) -> Template | Redirect:
         form = await request.form()
+        given = {k: sent(form, k) for k in ("title", "body", "desk")}
         try:
-            fields = {
-                "title": check_text(text(form, "title"), "title", max_length=100),
-                "body": check_text(text(form, "body"), "text", max_length=4000),
-                "desk": check_key(text(form, "desk"), "desk") if text(form, "desk") else None,
-            }
-            await ctx.store.update_canned_response(actor_of(request), canned_id, fields)
+            await do_update_canned(admin_ops(request), canned_id, read_input(CannedUpdate, given))
         except AppError as exc:
             return await self._page(ctx, 400, exc.message)
         return Redirect("/admin/canned", status_code=303)
 
     @post("/{canned_id:int}/delete")
-    async def delete_canned(self, request: Req, ctx: Ctx, canned_id: RowId) -> Redirect:
+    async def delete_canned(self, request: Req, canned_id: RowId) -> Redirect:
         try:
-            await ctx.store.delete_canned_response(actor_of(request), canned_id)
+            await do_delete_canned(admin_ops(request), canned_id)
         except AppError:
             raise NotFoundException() from None
         return Redirect("/admin/canned", status_code=303)
@@ -177,13 +186,9 @@ class TagPages(AdminPages):
     @post("/")
     async def add_tag(self, request: Req, ctx: Ctx) -> Template | Redirect:
         form = await request.form()
+        given = {k: sent(form, k) for k in ("key", "label_ja", "label_en")}
         try:
-            await ctx.store.insert_topic_tag(
-                actor_of(request),
-                check_key(text(form, "key")),
-                check_text(text(form, "label_ja"), "label", max_length=50),
-                check_text(text(form, "label_en"), "label", max_length=50, required=False),
-            )
+            await do_add_tag(admin_ops(request), read_input(TagCreate, given))
         except AppError as exc:
             return await self._page(ctx, 400, exc.message)
         return Redirect("/admin/tags", status_code=303)
@@ -191,18 +196,51 @@ class TagPages(AdminPages):
     @post("/{key:str}")
     async def update_tag(self, request: Req, ctx: Ctx, key: str) -> Template | Redirect:
         form = await request.form()
+        given: dict[str, Any] = {k: sent(form, k) for k in ("label_ja", "label_en")}
+        given["enabled"] = checked(form, "enabled")
         try:
-            fields = {
-                "label_ja": check_text(text(form, "label_ja"), "label", max_length=50),
-                "label_en": check_text(
-                    text(form, "label_en"), "label", max_length=50, required=False
-                ),
-                "enabled": form.get("enabled") == "on",
-            }
-            await ctx.store.update_topic_tag(actor_of(request), key, fields)
+            await do_update_tag(admin_ops(request), key, read_input(TagUpdate, given))
         except AppError as exc:
             return await self._page(ctx, 400, exc.message)
         return Redirect("/admin/tags", status_code=303)
+
+
+def contact_lines(value: str) -> list[dict[str, str]]:
+    """The contacts textarea: one a line, ``name | number | note (ja) | note (en)``."""
+    contacts = []
+    for line in value.splitlines():
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("|")]
+        if not 2 <= len(parts) <= 4:
+            raise AppError(
+                ErrorCode.INVALID_PAYLOAD, f"{line.strip()!r}: name | number | note | note (en)"
+            )
+        name, number, note_ja, note_en = [*parts, "", ""][:4]
+        contacts.append({"name": name, "number": number, "note_ja": note_ja, "note_en": note_en})
+    return contacts
+
+
+class ContactPages(AdminPages):
+    path = "/admin/contacts"
+
+    def _page(self, ctx: Ctx, status: int = 200, error: str = "", shown: str = "") -> Template:
+        contacts = [contact_json(c) for c in ctx.catalog.emergency_contacts]
+        return page("contacts", ctx, status, contacts=contacts, error=error, shown=shown)
+
+    @get("/")
+    async def contacts(self, ctx: Ctx) -> Template:
+        return self._page(ctx)
+
+    @post("/")
+    async def replace_contacts(self, request: Req, ctx: Ctx) -> Template | Redirect:
+        form = await request.form()
+        try:
+            given = {"contacts": contact_lines(text(form, "contacts"))}
+            await do_replace_contacts(admin_ops(request), read_input(ContactsReplace, given))
+        except AppError as exc:
+            return self._page(ctx, 400, exc.message, shown=text(form, "contacts"))
+        return Redirect("/admin/contacts", status_code=303)
 
 
 class AuditPages(AdminPages):
@@ -214,4 +252,11 @@ class AuditPages(AdminPages):
         return page("audit", ctx, entries=entries)
 
 
-ADMIN_PAGES = [*ADMIN_PAGES_DIRECTORY, UserPages, CannedPages, TagPages, AuditPages]
+ADMIN_PAGES = [
+    *ADMIN_PAGES_DIRECTORY,
+    UserPages,
+    CannedPages,
+    TagPages,
+    ContactPages,
+    AuditPages,
+]

@@ -10,6 +10,7 @@ import segno
 from service.catalog import Catalog
 from service.domain.accounts import User
 from service.domain.audit import AuditEntry
+from service.domain.checks import ALL_DESKS
 from service.domain.directory import Campaign, Desk, EmergencyContact, Partner
 from service.domain.hours import hours_text
 from service.domain.replies import CannedResponse, TopicTag
@@ -76,7 +77,8 @@ def campaign_json(campaign: Campaign, catalog: Catalog, public_url: str) -> dict
 
 
 def user_json(user: User, catalog: Catalog) -> dict[str, Any]:
-    desks = None
+    """``desks`` as an update takes it: ``"all"`` or the list of desk keys."""
+    desks: str | list[str] = ALL_DESKS
     if user.desk_ids is not None:
         desks = sorted(d.key for d in catalog.desks.values() if d.id in user.desk_ids)
     return {

@@ -7,12 +7,15 @@ role change or a deactivation takes effect at the next click.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
+from service.actions.accounts import disconnect_user
+from service.actions.admin import Admin
 from service.auth import SESSION_COOKIE, user_of_session
 from service.context import Ctx
 from service.domain.accounts import User
@@ -40,3 +43,10 @@ def admin_of(connection: ASGIConnection[Any, Any, Any, Any]) -> User:
 def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
     user = admin_of(connection)
     return Actor(user.username, user.id)
+
+
+def admin_ops(connection: ASGIConnection[Any, Any, Any, Any]) -> Admin:
+    """The logged-in admin as the author of admin operations, with what the server must do
+    after them: reload the catalog, drop an account's sockets."""
+    ctx: Ctx = connection.app.state.ctx
+    return Admin(ctx.store, actor_of(connection), ctx.catalog.reload, partial(disconnect_user, ctx))

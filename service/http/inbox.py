@@ -23,6 +23,7 @@ from service.auth import (
 )
 from service.config import Settings
 from service.context import Ctx
+from service.db.store import sha256
 from service.domain.accounts import User
 from service.domain.casework import LoginThrottle, works_inbox
 from service.domain.checks import check_password
@@ -42,7 +43,6 @@ from service.http.staff_pages import (
     text_of,
 )
 from service.i18n import pick_lang
-from service.storage import sha256
 
 Req = Request[Any, Any, Any]
 
@@ -211,7 +211,7 @@ class InboxController(Controller):
             return _password_page(user, lang, "password_short", 400)
         session_id = request.cookies.get(SESSION_COOKIE, "")
         await ctx.store.change_own_password(
-            actor_of(request), user.id, hash_password(data.new), sha256(session_id)
+            actor_of(request), user.id, await hash_password(data.new), sha256(session_id)
         )
         await drop_other_logins(ctx, user.id, keep_session_id=session_id)
         return _password_page(user, lang, done=True)
