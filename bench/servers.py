@@ -124,7 +124,7 @@ def service_process(workdir: Path, trace: bool = False) -> ServerProcess:
     )
     if trace:
         # The writer process inherits the environment, so it is traced too.
-        server.gc_log = workdir / "gc.jsonl"
+        server.gc_log = workdir / "gc.jsonl"  # the CLI's runs before the bench write there too
         path = os.pathsep.join(p for p in (str(TRACE_DIR), os.environ.get("PYTHONPATH")) if p)
         server.env = {"PYTHONPATH": path, "MADOGUCHI_BENCH_GC_LOG": str(server.gc_log)}
     server.env = {

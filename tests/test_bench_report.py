@@ -21,7 +21,8 @@ from bench.report import (
     ratios,
     rounds_table,
 )
-from bench.tails import annotate, group_changes
+from bench.tails import annotate
+from bench.watch import group_changes
 
 SIZES = {"loader": {"gzip": 3514}, "chat_page": {"gzip": 19402}}
 
@@ -159,8 +160,15 @@ def test_slowest_messages_are_marked_with_what_overlapped_them() -> None:
         "window": {"from": 100.0, "to": 107.0},
         "slowest": [{"ms": 40.0, "at": 102.0}, {"ms": 30.0, "at": 105.0}],
     }
-    checkpoints = [{"at": 102.01, "ms": 5.0}]
-    collections = [{"gen": 2, "at": 104.99, "ms": 25.0}, {"gen": 0, "at": 90.0, "ms": 3.0}]
-    found = annotate(slow_run, checkpoints, collections)
-    assert [(m["checkpoints"], m["gc_ms"]) for m in found["slowest"]] == [(1, 0), (0, 25.0)]
-    assert (found["checkpoints"], found["gc_full"], found["gc_max_ms"]) == (1, 1, 25.0)
+    events = {
+        "checkpoints": [{"at": 102.01, "ms": 0.0}],
+        "gc": [{"gen": 2, "at": 104.99, "ms": 25.0}, {"gen": 0, "at": 90.0, "ms": 3.0}],
+        "disk": [{"at": 101.9, "ms": 150.0}],  # the first message was sent during it
+    }
+    found = annotate(slow_run, events)
+    assert [m["overlaps"] for m in found["slowest"]] == [
+        {"checkpoints": 0.0, "disk": 150.0},
+        {"gc": 25.0},
+    ]
+    assert found["count"] == {"checkpoints": 1, "gc": 1, "disk": 1}
+    assert (found["gc_full"], found["max_ms"]["gc"]) == (1, 25.0)
