@@ -5,12 +5,15 @@ address, and a new password ends every other login of the account, sockets inclu
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+import subprocess
+import sys
 
 import httpx
 
 from tests.conftest import PASSWORD
-from tests.support import Clients, Server, login_sync, running_server
+from tests.support import PROJECT_DIR, Clients, Server, client_id, login_sync, running_server
 
 NEW_PASSWORD = "a much longer passphrase now"
 
@@ -105,3 +108,90 @@ async def test_changing_the_password_ends_every_other_login_and_its_sockets() ->
             ) == [("hana", "user:hana")]
         finally:
             await clients.close()
+
+
+# argon2 is slow by design (tens of milliseconds of CPU and 64 MiB per check); on the event loop,
+# a burst of logins would hold up every chat. These hold it to threads of its own.
+
+WATCH_ARGON2 = """
+import asyncio, json, sys, threading
+import argon2
+
+threads = []
+for name in ("hash", "verify"):
+    real = getattr(argon2.PasswordHasher, name)
+    def watched(self, *args, _real=real, _name=name):
+        threads.append((_name, threading.current_thread() is threading.main_thread()))
+        return _real(self, *args)
+    setattr(argon2.PasswordHasher, name, watched)
+
+import service.auth
+at_import = list(threads)
+
+async def main():
+    hashed = await service.auth.hash_password("a long enough secret")
+    return hashed.startswith("$argon2id$")
+
+made = asyncio.run(main())
+print(json.dumps({"at_import": at_import, "later": threads[len(at_import):], "made": made}))
+"""
+
+
+def test_nothing_hashes_at_import_and_hashing_runs_off_the_event_loop() -> None:
+    """The real argon2, watched: which thread each hash runs on (the event loop runs on the
+    main thread here, as in ``madoguchi serve``)."""
+    done = subprocess.run(
+        [sys.executable, "-c", WATCH_ARGON2],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seen = json.loads(done.stdout)
+    assert seen["at_import"] == []
+    assert seen["made"] is True
+    assert seen["later"] == [["hash", False]]
+
+
+LOGIN_STORM = {
+    "MADOGUCHI_LOGIN_FAILURES_PER_ACCOUNT": "1000",
+    "MADOGUCHI_LOGIN_FAILURES_PER_ADDRESS": "1000",
+    "MADOGUCHI_VISITOR_MESSAGE_RATE": "1000",
+    "MADOGUCHI_VISITOR_MESSAGE_BURST": "1000",
+}
+
+
+async def wrong_login(http: httpx.AsyncClient, username: str) -> int:
+    page = (await http.get("/inbox/login")).text
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page)
+    assert token
+    form = {"username": username, "password": "not the password", "_csrf_token": token.group(1)}
+    return (await http.post("/inbox/login", data=form)).status_code
+
+
+async def test_a_burst_of_logins_does_not_hold_up_a_visitors_chat() -> None:
+    with running_server(env=LOGIN_STORM) as server:
+        server.add_user("hana", PASSWORD, display_name="花子")
+        clients = Clients(server)
+        browsers = [httpx.AsyncClient(base_url=server.url, timeout=60) for _ in range(30)]
+        try:
+            guest = await clients.visitor(partner="demo")
+            assert (await guest.call("start", {}))["ok"]
+            # Known and unknown names alike: both cost one argon2 check.
+            logins = [
+                asyncio.create_task(wrong_login(http, "hana" if i % 2 else f"nobody{i}"))
+                for i, http in enumerate(browsers)
+            ]
+            acks = []
+            for i in range(40):  # one after another, each answered within the call's timeout
+                acks.append(
+                    await guest.call("message", {"client_id": client_id(), "body": f"#{i}"})
+                )
+            statuses = await asyncio.gather(*logins)
+        finally:
+            await clients.close()
+            for http in browsers:
+                await http.aclose()
+        assert [ack["ok"] for ack in acks] == [True] * 40
+        assert [ack["seq"] for ack in acks] == list(range(1, 41))
+        assert statuses == [401] * 30  # every login was checked, none throttled
