@@ -98,6 +98,9 @@ class SessionStore(Protocol):
     async def get_session_user(self, session_id: str, idle_since: str) -> User | None: ...
     async def touch_session(self, session_id: str) -> None: ...
     async def delete_session(self, session_id: str) -> None: ...
+    async def change_own_password(
+        self, actor: Actor, user_id: int, password_hash: str, keep_session_hash: str
+    ) -> None: ...
 
 
 class ConversationStore(Protocol):
@@ -181,6 +184,11 @@ class CaseworkStore(Protocol):
         note: str | None,
         max_chats: int,
     ) -> Message: ...
+
+
+class ClosedStore(Protocol):
+    """Closed conversations: the casebook, audited openings, surveys."""
+
     async def list_closed(
         self, desk_ids: list[int] | None, held_by: int | None, where: ClosedFilter
     ) -> list[ClosedItem]: ...
@@ -188,9 +196,6 @@ class CaseworkStore(Protocol):
         self, actor: Actor, conversation_id: str, purpose: str, transcript: bool
     ) -> tuple[Case, list[Message]]: ...
     async def get_survey(self, conversation_id: str) -> dict[str, Any] | None: ...
-    async def change_own_password(
-        self, actor: Actor, user_id: int, password_hash: str, keep_session_hash: str
-    ) -> None: ...
 
 
 class AdminStore(Protocol):
@@ -289,6 +294,7 @@ class Store(
     ConversationStore,
     VisitorStore,
     CaseworkStore,
+    ClosedStore,
     AdminStore,
     ReportStore,
     UpkeepStore,

@@ -62,6 +62,12 @@ class SessionQueries:
     async def delete_session(self, session_id: str) -> None:
         await self._write(_delete_session, sha256(session_id))
 
+    async def change_own_password(
+        self, actor: Actor, user_id: int, password_hash: str, keep_session_hash: str
+    ) -> None:
+        """Set a new password and end every other session of the account."""
+        await self._write(_change_own_password, actor, user_id, password_hash, keep_session_hash)
+
 
 def _get_credentials(conn: sqlite3.Connection, username: str) -> Credentials | None:
     row = conn.execute(
@@ -103,3 +109,11 @@ def _touch_session(conn: sqlite3.Connection, id_hash: str) -> None:
 
 def _delete_session(conn: sqlite3.Connection, id_hash: str) -> None:
     conn.execute("DELETE FROM session WHERE id_hash = ?", (id_hash,))
+
+
+def _change_own_password(
+    conn: sqlite3.Connection, actor: Actor, user_id: int, password_hash: str, keep: str
+) -> None:
+    conn.execute("UPDATE user SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+    conn.execute("DELETE FROM session WHERE user_id = ? AND id_hash != ?", (user_id, keep))
+    audit(conn, actor, "user.password_change", f"user:{actor.name}", {})

@@ -8,9 +8,9 @@ is durable.
 
 The SQL is in modules by area, mixed in here: accounts and sessions (``sessions.py``),
 conversations and messages (``conversations.py``), what admins set up (``admin.py``), a
-visitor's urgent choice, code word and survey (``visitors.py``), casework (``casework.py``), the
-facts reports count (``reports.py``), erasing content past its retention (``retention.py``),
-change detection (``changes.py``).
+visitor's urgent choice, code word and survey (``visitors.py``), casework (``casework.py``),
+closed conversations (``closed.py``), the facts reports count (``reports.py``), erasing
+content past its retention (``retention.py``), change detection (``changes.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from service.db.admin import AdminQueries
 from service.db.batching import Done, GroupCommit
 from service.db.casework import CaseworkQueries
 from service.db.changes import ChangeQueries
+from service.db.closed import ClosedQueries
 from service.db.connections import migrate, open_reading_connection, open_writing_connection
 from service.db.conversations import ConversationQueries
 from service.db.reports import ReportQueries
@@ -48,6 +49,7 @@ class SqliteStore(
     AdminQueries,
     VisitorQueries,
     CaseworkQueries,
+    ClosedQueries,
     ReportQueries,
     RetentionQueries,
     ChangeQueries,
