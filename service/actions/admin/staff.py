@@ -87,11 +87,13 @@ async def do_add_user(admin: Admin, data: UserCreate) -> WithPassword:
 
 
 async def do_update_user(admin: Admin, username: str, data: UserUpdate) -> User:
-    """A deactivated account's sessions end with the change, and its sockets right after."""
+    """A deactivated account's sessions end with the change, and its sockets right after; the
+    catalog's reload drops the sockets of an account whose role or desks changed."""
     fields = check_user_fields(
         display_name=data.display_name, role=data.role, active=data.active, desks=data.desks
     )
     user = await admin.store.update_user(admin.actor, username, changes(fields))
+    await admin.reload_catalog()
     if not user.active:
         await admin.drop_sockets(user.id)
     return user
