@@ -11,25 +11,47 @@ PYTEST_WORKERS ?= 2
 
 WIDGET_SOURCES := $(wildcard widget/src/* widget/src/i18n/*) widget/build.mjs
 
+# What running needs: the service's own dependencies, and the widget's build (esbuild and the
+# Socket.IO client it bundles). Tests and linters add their tools on top (the -dev stamps).
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
 widget/node_modules/.installed: widget/package.json widget/package-lock.json
-	cd widget && npm ci --no-audit --no-fund --loglevel=error
+	cd widget && npm ci --omit=dev --no-audit --no-fund --loglevel=error
 	touch $@
+
+# ESLint, its rules and axe-core as well. npm ci starts from an empty node_modules (stamps
+# included), and a full install also holds what the build needs: it marks both done.
+widget/node_modules/.installed-dev: widget/package.json widget/package-lock.json
+	cd widget && npm ci --no-audit --no-fund --loglevel=error
+	touch widget/node_modules/.installed $@
 
 widget/dist/.built: widget/node_modules/.installed $(WIDGET_SOURCES)
 	cd widget && node build.mjs
 	touch $@
 
 .PHONY: setup
-setup: $(VENV)/.installed widget/dist/.built ## Install Python and JS dependencies and build the widget
+setup: $(VENV)/.installed widget/dist/.built ## Install what running needs and build the widget
 
+# The full installs come first, so that the build's own install is already done.
+.PHONY: setup-dev
+setup-dev: $(VENV)/.installed-dev widget/node_modules/.installed-dev widget/dist/.built ## setup, plus the test and lint tools
+
+# Browser layout needs a Japanese font: without one, Chromium draws the UI in tofu boxes.
 .PHONY: chromium
-chromium: ## Install Debian's Chromium for the browser tests (needs root)
-	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+chromium: ## Install Debian's Chromium and a Japanese font for the browser tests (needs root)
+	@missing=""; \
+	test -x $(CHROMIUM) || missing="chromium"; \
+	dpkg-query -W -f='$${Status}' fonts-noto-cjk 2>/dev/null | grep -q 'ok installed' || missing="$$missing fonts-noto-cjk"; \
+	if [ -n "$$missing" ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
 
 # The demo should work at any hour: on a new database, `make run` opens the default desk around
 # the clock. `madoguchi serve` on its own gives it the ward's hours.
@@ -38,23 +60,23 @@ run: setup ## Start Madoguchi on http://127.0.0.1:8000 with SQLite and the demo 
 	MADOGUCHI_DEFAULT_DESK_HOURS="$${MADOGUCHI_DEFAULT_DESK_HOURS:-24/7}" $(BIN)/madoguchi serve
 
 .PHONY: test
-test: setup chromium ## Run every test, browser tests included
+test: setup-dev chromium ## Run every test, browser tests included
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 .PHONY: lint
-lint: setup ## ruff, ruff format --check, mypy and ESLint (Standard style) on the widget
+lint: setup-dev ## ruff, ruff format --check, mypy and ESLint (Standard style) on the widget
 	$(BIN)/ruff check service tests bench
 	$(BIN)/ruff format --check service tests bench
 	$(BIN)/mypy
 	cd widget && npx eslint .
 
 .PHONY: fmt
-fmt: setup ## Format the Python code
+fmt: setup-dev ## Format the Python code
 	$(BIN)/ruff format service tests bench
 	$(BIN)/ruff check --fix service tests bench
 
 .PHONY: bench
-bench: setup ## Measure the whole path against a bare Socket.IO relay
+bench: setup-dev ## Measure the whole path against a bare Socket.IO relay
 	$(BIN)/python -m bench
 
 .PHONY: clean
