@@ -42,9 +42,9 @@ from service.http.health import healthz
 from service.http.inbox import INBOX_PAGES, login_throttle
 from service.http.reports import REPORT_PAGES
 from service.http.widget import WidgetController
-from service.realtime import jsonshim
 from service.realtime.counselor import CounselorNamespace
-from service.realtime.server import Server
+from service.realtime.manager import InlineManager
+from service.realtime.packets import ContractPacket
 from service.realtime.visitor import VisitorNamespace
 from service.storage import WriteLimits
 
@@ -61,7 +61,12 @@ async def log_unexpected(exc: Exception, scope: Any) -> None:
 
 
 def create_socketio(settings: Settings) -> socketio.AsyncServer:
-    return Server(
+    return socketio.AsyncServer(
+        # Sends to a room in line, without a task per recipient (realtime/manager.py).
+        client_manager=InlineManager(),
+        # msgspec for JSON, and binary packets refused before anything is kept
+        # (realtime/packets.py). Not json=: that would change Engine.IO's JSON process-wide.
+        serializer=ContractPacket,
         async_mode="asgi",
         # Origins are checked per namespace (each knows which origins it accepts and answers
         # with a stable code); the transport lets the handshake through so that the refusal
@@ -69,12 +74,11 @@ def create_socketio(settings: Settings) -> socketio.AsyncServer:
         cors_allowed_origins=lambda origin, environ: True,
         cors_credentials=False,
         # Each event runs as its own task, so one connection can have several messages in one
-        # group commit; realtime/acks.py keeps each connection's order
-        # (messages answer later, server.py; the others wait their turn, _turn_of).
+        # group commit; realtime/acks.py keeps each connection's order (messages queue their
+        # write before their first real await; most other events wait their turn, _turn_of).
         async_handlers=True,
         max_http_buffer_size=settings.max_payload_bytes,
         http_compression=False,
-        json=jsonshim,
         logger=False,
         engineio_logger=False,
     )

@@ -110,8 +110,8 @@ async def test_a_binary_event_closes_the_connection_and_others_go_on(clients: Cl
 
 
 async def test_a_binary_header_is_refused_before_any_attachment_is_kept(server: Server) -> None:
-    """A header announcing a billion attachments (CVE-2026-48804): the server keeps nothing and
-    closes the connection at once, instead of waiting for the attachments."""
+    """A header announcing a billion attachments: the server keeps nothing and closes the
+    connection at once, instead of keeping the header until the attachments arrive."""
     url = f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket"
     async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
         opened = await ws.receive_str()
@@ -122,3 +122,40 @@ async def test_a_binary_header_is_refused_before_any_attachment_is_kept(server: 
         await ws.send_str("45999999999-/visitor,1" + json.dumps(header))
         closed = await ws.receive(timeout=10)
         assert closed.data == "1", "Engine.IO's close packet: the server has let go of the socket"
+
+
+async def test_a_stray_binary_frame_is_dropped_and_the_connection_goes_on(server: Server) -> None:
+    """Bytes that no header announced are no packet of ours: nothing is kept and nothing fails
+    (no traceback in the log); the connection's next event is answered."""
+    url = f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket"
+    async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
+        assert (await ws.receive_str()).startswith("0")
+        await ws.send_str("40/visitor," + json.dumps({"partner": "demo"}))
+        assert (await ws.receive_str()).startswith("40/visitor,")
+        await ws.send_bytes(b"\x04" * 1024)
+        await ws.send_str('42/visitor,7["history",{}]')
+        answer = await ws.receive_str(timeout=10)
+        assert answer.startswith("43/visitor,7") and "no_conversation" in answer, answer
+    assert "Traceback" not in server.logs()
+
+
+async def test_a_binary_header_from_a_namespace_just_left_closes_no_one_else(
+    server: Server, clients: Clients
+) -> None:
+    """The refusal closes the sender's connection only. Sent with the namespace's disconnect in
+    one long-polling request, it is handled after the sender has left: nobody is closed."""
+    bystander = await clients.visitor(partner="demo")
+    url = f"http://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=polling"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url) as opened:
+            sid = json.loads((await opened.text())[1:])["sid"]
+        polling = f"{url}&sid={sid}"
+        async with http.post(polling, data="40/visitor," + json.dumps({"partner": "demo"})):
+            pass
+        async with http.get(polling) as connected:
+            assert (await connected.text()).startswith("40/visitor,")
+        header = json.dumps(["message", {"_placeholder": True, "num": 0}])
+        async with http.post(polling, data=f"451-/visitor,{header}\x1e41/visitor,") as sent:
+            assert sent.status == 200
+    assert_error(await bystander.call("history", {}), "no_conversation")
+    assert not bystander.received("disconnect")

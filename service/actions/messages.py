@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from service.context import Context
 from service.domain.conversations import Author, Message
-from service.realtime.acks import Reply, answer_of, ok
 from service.realtime.rooms import COUNSELOR, VISITOR, conversation_room
-from service.storage import StoredMessage
 from service.wire import message_payload
 
 
-def queue_message(
+async def post_message(
     ctx: Context,
     conversation_id: str,
     *,
@@ -19,24 +19,18 @@ def queue_message(
     client_id: str,
     body: str,
     sender_sid: str,
-    reply: Reply,
-) -> None:
-    """Queue a message for the next commit; once it is durable, deliver it to both sides of
-    the conversation and then acknowledge it to the sender with its ``seq``."""
+) -> dict[str, Any]:
+    """Store a message; once it is durable, deliver it to both sides of the conversation and
+    return the fields of the sender's ack.
 
-    async def stored(outcome: tuple[bool, StoredMessage | Exception]) -> None:
-        stored_ok, value = outcome
-        if not stored_ok:
-            assert isinstance(value, Exception)  # noqa: S101
-            await reply(answer_of(value, f"{author} message"))
-            return
-        assert isinstance(value, StoredMessage)  # noqa: S101
-        # A resend of a stored message is answered but not delivered again.
-        if value.created:
-            await deliver(ctx, value.message, sender_sid=sender_sid)
-        await reply(ok(seq=value.message.seq, created_at=value.message.created_at))
-
-    ctx.store.queue_message(conversation_id, author, user_id, client_id, body, stored)
+    The write is queued before the first real await, so one connection's messages are stored in
+    the order they were sent (realtime/acks.py). A retry of a stored message (``created`` is
+    False) stores nothing and is delivered again: its first try may have been committed and
+    never delivered (a crash between the two), and clients ignore a ``seq`` they already have.
+    """
+    stored = await ctx.store.append_message(conversation_id, author, user_id, client_id, body)
+    await deliver(ctx, stored.message, sender_sid=sender_sid)
+    return {"seq": stored.message.seq, "created_at": stored.message.created_at}
 
 
 async def deliver(ctx: Context, message: Message, *, sender_sid: str | None) -> None:
@@ -48,7 +42,7 @@ async def deliver(ctx: Context, message: Message, *, sender_sid: str | None) -> 
     room = conversation_room(message.conversation_id)
     for namespace, side in ((VISITOR, "visitor"), (COUNSELOR, "counselor")):
         own = message.author == side
-        await ctx.sio.deliver(
+        await ctx.sio.emit(
             "message",
             message_payload(message, with_client_id=own),
             room=room,

@@ -3,8 +3,7 @@ turns the outcome into the acknowledgement of the contract.
 
 The ack is ``{"ok": true, ...}`` or ``{"ok": false, "error": {"code", "message"}}``. An
 unexpected exception is logged with its traceback only (never the payload, which may hold a
-visitor's words) and answered ``internal_error``, so no internals reach the client (Zammad
-CVE-2026-102489).
+visitor's words) and answered ``internal_error``, so no internals reach the client.
 """
 
 from __future__ import annotations
@@ -14,42 +13,26 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any
 
 import socketio
 
 from service.domain.ratelimit import TokenBucket
 from service.errors import AppError, ErrorCode
+from service.realtime.packets import BINARY_REFUSED
 
 log = logging.getLogger(__name__)
 
 Ack = dict[str, Any]
 
-# Handled as they arrive, overlapping, rather than one at a time per connection: typing notices
-# change nothing, and messages (``answers_later``) reach the writer's queue before their first
-# real await, so one connection's messages queue, commit and are delivered in the order sent
-# (tests/test_ordering.py) while the next ones need not wait for the previous commit.
-PIPELINED = frozenset({"typing"})
+# Handled as they arrive, each event in its own task, overlapping, rather than one at a time
+# per connection: typing notices change nothing, and a message's handler queues its write before
+# its first real await. python-socketio starts one connection's event tasks in the order the
+# events arrived and asyncio runs new tasks first come, first served, so one connection's
+# messages queue, commit and are delivered in the order sent (tests/test_ordering.py) while the
+# next ones need not wait for the previous commit.
+PIPELINED = frozenset({"message", "typing"})
 Handler = Callable[[str, Any], Awaitable[Mapping[str, Any]]]
-#: Sends an event's acknowledgement.
-Reply = Callable[[Ack], Awaitable[None]]
-#: A handler marked ``answers_later``: it queues its work and calls ``reply`` once committed.
-LaterHandler = Callable[[str, Any, Reply], Awaitable[None]]
-
-
-LaterFn = TypeVar("LaterFn", bound=Callable[..., Awaitable[None]])
-
-
-def answers_later(handler: LaterFn) -> LaterFn:
-    """Mark a handler that answers through ``reply`` rather than by returning.
-
-    The server runs such a handler (a message) in the connection's own receive loop, without a
-    task of its own, and the writer replies after the commit: a task and a future less per
-    message (server.py). The handler must queue its write before its first real await, and may
-    raise only before it queued it.
-    """
-    handler.answers_later = True  # type: ignore[attr-defined]
-    return handler
 
 
 def ok(**fields: Any) -> Ack:
@@ -68,13 +51,6 @@ def answer_of(exc: Exception, event: str) -> Ack:
     return error(ErrorCode.INTERNAL_ERROR, "something went wrong; please retry")
 
 
-def _set_once(future: asyncio.Future[Ack]) -> Reply:
-    async def reply(answer: Ack) -> None:
-        future.set_result(answer)
-
-    return reply
-
-
 def refuse(code: ErrorCode, message: str = "") -> socketio.exceptions.ConnectionRefusedError:
     """A connect refusal whose ``data`` carries the stable code."""
     return socketio.exceptions.ConnectionRefusedError(message or code.value, {"code": code.value})
@@ -89,49 +65,35 @@ class DispatchingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     #: (tokens a second, burst) per event; events not listed cost nothing.
     limits: Mapping[str, tuple[float, int]] = {}
 
-    def handlers(self) -> Mapping[str, Handler | LaterHandler]:
+    def handlers(self) -> Mapping[str, Handler]:
         raise NotImplementedError
 
     @cached_property
-    def _handler_table(self) -> Mapping[str, Handler | LaterHandler]:
-        # Built once: building it per event cost ~9% of the time under load (bench profile).
+    def _handler_table(self) -> Mapping[str, Handler]:
+        # Built once: building this dict of bound methods for every event was a noticeable
+        # share of an event's cost.
         return self.handlers()
 
-    def answers_later(self, event: str) -> bool:
-        handler = self._handler_table.get(event)
-        return handler is not None and getattr(handler, "answers_later", False)
-
-    async def take(self, event: str, sid: str, payload: tuple[Any, ...], reply: Reply) -> None:
-        """Run an ``answers_later`` event for the server (server.py), replying through ``reply``."""
-        handler: LaterHandler = self._handler_table[event]  # type: ignore[assignment]
-        refusal = await self._refusal(sid, event, payload)
-        if refusal is not None:
-            await reply(refusal)
-            return
-        try:
-            await handler(sid, payload[0] if payload else None, reply)
-        except Exception as exc:
-            await reply(answer_of(exc, f"{self.namespace} {event}"))
-
-    async def trigger_event(self, event: str, *args: Any) -> Any:
+    async def trigger_event(self, event: Any, *args: Any) -> Any:
         sid, payload = args[0], args[1:]
+        if event is BINARY_REFUSED:
+            # A protocol violation, not a call to answer: close the whole connection.
+            eio_sid = self.server.manager.eio_sid_from_sid(sid, self.namespace)
+            if eio_sid is not None:  # None (gone already) would close every connection
+                await self.server.eio.disconnect(eio_sid)
+            return None
         if self._from_server(event, sid, payload):
             return await super().trigger_event(event, *args)
-        handler = self._handler_table.get(event)
+        handler = self._handler_table.get(event) if isinstance(event, str) else None
         if handler is None:
             return error(ErrorCode.UNKNOWN_EVENT, "no such event")
-        if getattr(handler, "answers_later", False):
-            # Only if the server's own route (server.py) did not take it: answered all the same.
-            answered: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
-            await self.take(event, sid, payload, _set_once(answered))
-            return await answered
         refusal = await self._refusal(sid, event, payload)
         if refusal is not None:
             return refusal
         if event in PIPELINED:
-            return await self._answer(event, handler, sid, payload)  # type: ignore[arg-type]
+            return await self._answer(event, handler, sid, payload)
         async with await self._turn_of(sid):
-            return await self._answer(event, handler, sid, payload)  # type: ignore[arg-type]
+            return await self._answer(event, handler, sid, payload)
 
     async def _refusal(self, sid: str, event: str, payload: tuple[Any, ...]) -> Ack | None:
         """The answer to a call refused before its handler runs, or None."""
@@ -142,7 +104,7 @@ class DispatchingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return None
 
     async def _turn_of(self, sid: str) -> asyncio.Lock:
-        """One connection's events other than messages and typing run one at a time, in the
+        """One connection's events other than the pipelined ones run one at a time, in the
         order they arrived (asyncio's locks are first come, first served)."""
         session = await self.get_session(sid)
         lock: asyncio.Lock = session.setdefault("turn", asyncio.Lock())

@@ -13,7 +13,7 @@ from typing import Any
 from service import access
 from service.actions.casework import set_summary
 from service.actions.conversations import claim_conversation, close_conversation
-from service.actions.messages import queue_message, send_typing
+from service.actions.messages import post_message, send_typing
 from service.actions.queue import send_queue
 from service.auth import session_id_from_cookie_header, user_of_session
 from service.context import Context
@@ -27,7 +27,7 @@ from service.protocol import (
     CounselorMessageRequest,
     decode,
 )
-from service.realtime.acks import Handler, LaterHandler, Reply, answers_later, refuse
+from service.realtime.acks import Handler, refuse
 from service.realtime.casework import CaseworkHandlers
 from service.realtime.rooms import (
     COUNSELOR,
@@ -58,7 +58,7 @@ class CounselorNamespace(CaseworkHandlers, SupervisorHandlers):
             "monitor": (4.0, 20),
         }
 
-    def handlers(self) -> Mapping[str, Handler | LaterHandler]:
+    def handlers(self) -> Mapping[str, Handler]:
         events: dict[str, Handler] = {
             "claim": self.claim,
             "history": self.history,
@@ -128,12 +128,11 @@ class CounselorNamespace(CaseworkHandlers, SupervisorHandlers):
         await claim_conversation(self.ctx, account, conv)
         return {"conversation": {"id": conv.id, "status": "active"}}
 
-    @answers_later
-    async def message(self, sid: str, data: Any, reply: Reply) -> None:
+    async def message(self, sid: str, data: Any) -> dict[str, Any]:
         user = await self._user(sid)
         access.check_event(user, "message")
         req = decode(data, CounselorMessageRequest)
-        queue_message(
+        return await post_message(
             self.ctx,
             req.conversation_id,
             author="counselor",
@@ -141,7 +140,6 @@ class CounselorNamespace(CaseworkHandlers, SupervisorHandlers):
             client_id=req.client_id,
             body=normalise_body(req.body),
             sender_sid=sid,
-            reply=reply,
         )
 
     async def history(self, sid: str, data: Any) -> dict[str, Any]:

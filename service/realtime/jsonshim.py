@@ -1,5 +1,6 @@
-"""msgspec as python-socketio's JSON module: several times faster than the standard library on
-the message path. Decoding errors surface as ValueError, as they do from ``json``."""
+"""msgspec as the JSON module of our Socket.IO packets (packets.py): several times faster than
+the standard library on the message path. Decoding errors surface as ValueError, as they do from
+``json``."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ def dumps(obj: Any, **_: Any) -> str:
     try:
         return _encoder.encode(obj).decode()
     except UnicodeEncodeError:
-        # A lone surrogate cannot be UTF-8; the standard library escapes it ("\ud83d"). The
-        # server never sends one (validation refuses them), but python-socketio installs this
-        # module for every packet of the process, clients included.
+        # A lone surrogate cannot be UTF-8; the standard library escapes it ("\ud83d").
+        # Validation refuses them in what clients send, so the server should never emit one;
+        # should one slip through, the event still goes out instead of the emit failing.
         return json.dumps(obj, separators=(",", ":"))
 
 

@@ -1,5 +1,5 @@
 """Room names. Rooms are joined only by the server, from authenticated state, never by name from
-a client (Chatwoot #2070: events leaked across conversations through shared channels)."""
+a client: a room a client could name is a room it could listen in on."""
 
 from __future__ import annotations
 

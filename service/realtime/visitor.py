@@ -13,7 +13,7 @@ from service.actions.conversations import (
     send_status,
     start_consultation,
 )
-from service.actions.messages import queue_message, send_typing
+from service.actions.messages import post_message, send_typing
 from service.clock import utcnow
 from service.context import Context
 from service.domain.directory import origin_allowed
@@ -31,14 +31,7 @@ from service.protocol import (
     VisitorMessageRequest,
     decode,
 )
-from service.realtime.acks import (
-    DispatchingNamespace,
-    Handler,
-    LaterHandler,
-    Reply,
-    answers_later,
-    refuse,
-)
+from service.realtime.acks import DispatchingNamespace, Handler, refuse
 from service.realtime.addresses import Addresses
 from service.realtime.rooms import VISITOR, conversation_room
 from service.wire import message_payload
@@ -61,7 +54,7 @@ class VisitorNamespace(DispatchingNamespace):
         }
         self.addresses = Addresses(ctx.settings, self._is_live)
 
-    def handlers(self) -> Mapping[str, Handler | LaterHandler]:
+    def handlers(self) -> Mapping[str, Handler]:
         return {
             "start": self.start,
             "message": self.message,
@@ -159,11 +152,10 @@ class VisitorNamespace(DispatchingNamespace):
             }
         }
 
-    @answers_later
-    async def message(self, sid: str, data: Any, reply: Reply) -> None:
+    async def message(self, sid: str, data: Any) -> dict[str, Any]:
         req = decode(data, VisitorMessageRequest)
         conversation_id = access.conversation_id_of_visitor(await self.get_session(sid))
-        queue_message(
+        return await post_message(
             self.ctx,
             conversation_id,
             author="visitor",
@@ -171,7 +163,6 @@ class VisitorNamespace(DispatchingNamespace):
             client_id=req.client_id,
             body=normalise_body(req.body),
             sender_sid=sid,
-            reply=reply,
         )
 
     async def history(self, sid: str, data: Any) -> dict[str, Any]:
