@@ -1,10 +1,9 @@
 """Who may touch which conversation, and what reaches whom.
 
-A visitor's token opens its own conversation and nothing else (Rocket.Chat's unauthenticated
-``loadHistory``); a counselor acts only on conversations they hold, and "not yours" is answered
-exactly like "does not exist" (zulip ``access_stream_common``); events never cross into another
-conversation's sockets (Chatwoot #2070); the server alone sets author, time and ``seq``
-(Rocket.Chat CVE-2026-106075); the token is never shown to staff nor stored (Rocket.Chat #40501).
+A visitor's token opens its own conversation and nothing else, history included; a counselor
+acts only on conversations they hold, and "not yours" is answered exactly like "does not exist",
+so ids cannot be probed; events never cross into another conversation's sockets; the server
+alone sets author, time and ``seq``; the token is never shown to staff nor stored.
 """
 
 from __future__ import annotations

@@ -4,8 +4,7 @@ A counselor works the queue of their desks and the chats they hold; a supervisor
 everything on their desks; an admin manages and, in the inbox, has a supervisor's rights.
 Pages: not logged in is a redirect to the login, the wrong role is 403. Events: a role that
 may never send one gets ``forbidden``; a conversation one may not touch is ``not_found``,
-whether it exists or not (security.md rows 16 and 19: the socket path refuses what the pages
-refuse).
+whether it exists or not: the socket path refuses what the pages refuse.
 """
 
 from __future__ import annotations

@@ -37,7 +37,8 @@ async def drop_outdated_sockets(ctx: Context) -> None:
 
 
 async def log_out(ctx: Context, session_id: str) -> None:
-    """End one login: its session row and the inbox sockets opened with it (security.md row 20)."""
+    """End one login: its session row and the inbox sockets opened with it (an open socket
+    must not outlive the login that opened it)."""
     user = await ctx.store.get_session_user(session_id, idle_since="")
     await ctx.store.delete_session(session_id)
     if user is None:

@@ -50,7 +50,8 @@ async def set_summary(ctx: Context, user: User, conv: Conversation, summary: str
 
 async def set_risk(ctx: Context, user: User, conv: Conversation, level: str) -> None:
     """A new risk level; ``urgent`` moves the conversation up the queue and alerts every
-    online supervisor of its desk at once (safety.md B3, B4, B6)."""
+    online supervisor of its desk at once: a visitor in danger must not wait on one busy
+    counselor."""
     before = await ctx.store.set_risk(conv.id, level)
     await send_case(ctx, conv.id)
     if before == level:

@@ -1,7 +1,7 @@
 """Casework rules: who may send which staff event, notes, tags, risk, the handoff summary, the
 closed-conversation filters and the login throttle. Pure: no I/O, times are passed in.
 
-Roles follow the centre's practice (safety.md B6, B9): a counselor works the queue of their
+Roles follow the centre's practice: a counselor works the queue of their
 desks and the conversations they hold; a supervisor sees everything on their desks, watches
 live chats and writes private notes to the counselor; an admin manages the service and, in the
 inbox, has a supervisor's rights (a small centre's admin is one of its senior counselors).
@@ -234,7 +234,7 @@ class FailureLog:
 @dataclass
 class LoginThrottle:
     """Too many failed logins for one account or from one address refuse further tries for a
-    while, whatever the password (security.md row 24's neighbour: password guessing)."""
+    while, whatever the password: guessing a password takes many tries."""
 
     per_account: FailureLog
     per_address: FailureLog

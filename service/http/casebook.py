@@ -1,11 +1,12 @@
 """Closed conversations: a list filtered by date, desk, tag, outcome and code word, and a record
 opened on purpose, each opening written to the audit log in the same transaction as the read.
 
-Field-level access (safety.md B9, B10): the list never shows a summary or a message. Opening
-shows the handoff (summary, code word, outcome, tags, risk) to every counselor who may list the
-conversation; the transcript and the staff notes only to the counselor who held it and to the
-supervisors of its desk. A counselor lists only what they held, unless they give the exact code
-word a visitor told them (how a phone counselor finds the handoff, B2).
+Field-level access (decided by ``access.closed_list_scope`` and ``access.closed_record``): the
+list never shows a summary or a message. Opening shows the handoff (summary, code word, outcome,
+tags, risk) to a counselor of its desk who held it or gives its code word; the transcript and
+the staff notes only to its last holder and to the supervisors of its desk. A counselor lists
+only what they held, unless they give the exact code word a visitor told them: that is how a
+phone counselor finds the handoff of someone who calls.
 """
 
 from __future__ import annotations

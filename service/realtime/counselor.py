@@ -86,7 +86,7 @@ class CounselorNamespace(CaseworkHandlers, SupervisorHandlers):
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         # The cookie is SameSite=Strict, but a socket is not bound by CORS: check the Origin
-        # too, so a page elsewhere cannot ride a counselor's login (CVE-2019-13611).
+        # too, so a page elsewhere cannot ride a counselor's login.
         origin = environ.get("HTTP_ORIGIN")
         if origin is not None and origin != self.ctx.settings.origin:
             raise refuse(ErrorCode.ORIGIN_NOT_ALLOWED)
