@@ -19,8 +19,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from service.clock import iso_minutes_ago
 from service.config import Settings
-from service.db.store import Store
 from service.domain.accounts import User
+from service.storage import Store
 
 SESSION_COOKIE = "mg_session"
 T = TypeVar("T")

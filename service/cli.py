@@ -21,7 +21,7 @@ from service.cli_admin import add_directory_commands
 from service.cli_staff import add_staff_commands
 from service.config import Settings
 from service.crypto import Sealer, SealError, load_keys, new_key, rotate_keys
-from service.db.store import Store, migrate
+from service.db import migrate, open_store
 from service.domain.audit import CLI_ACTOR
 from service.errors import AppError
 
@@ -92,7 +92,7 @@ async def _ensure_defaults(settings: Settings) -> bool:
 
     Returns True if the admin was created (its password is printed once by ``serve``).
     """
-    store = await Store.open(settings.db_path)
+    store = await open_store(settings.db_path)
     try:
         await store.ensure_defaults(settings.default_desk_hours)
         if await store.count_users() == 0:
@@ -179,7 +179,7 @@ def _rotate_key(settings: Settings, _: argparse.Namespace) -> None:
 
 
 async def _reseal(settings: Settings, sealer: Sealer) -> int:
-    store = await Store.open(settings.db_path, sealer)
+    store = await open_store(settings.db_path, sealer)
     try:
         return await store.reseal(sealer)
     finally:
@@ -200,7 +200,7 @@ def _purge(settings: Settings, _: argparse.Namespace) -> None:
         sys.exit(f"madoguchi: no database at {settings.db_path}")
 
     async def run() -> int:
-        store = await Store.open(settings.db_path)
+        store = await open_store(settings.db_path)
         try:
             return await purge_expired_content(
                 store, settings.retention_days, CLI_ACTOR, vacuum=True

@@ -34,7 +34,7 @@ from service.actions.admin.directory import (
     do_update_partner,
 )
 from service.config import Settings
-from service.db.store import Store, migrate
+from service.db import migrate, open_store
 from service.domain.audit import CLI_ACTOR
 from service.domain.hours import hours_text, parse_hours
 from service.errors import AppError, ErrorCode
@@ -49,7 +49,7 @@ def with_admin(settings: Settings, work: Callable[[Admin], Awaitable[T]]) -> T:
     migrate(settings.db_path)
 
     async def run() -> T:
-        store = await Store.open(settings.db_path)
+        store = await open_store(settings.db_path)
         try:
             await store.ensure_defaults(settings.default_desk_hours)
             return await work(Admin(store, CLI_ACTOR))

@@ -23,7 +23,6 @@ from service.auth import (
 )
 from service.config import Settings
 from service.context import Ctx
-from service.db.store import sha256
 from service.domain.accounts import User
 from service.domain.casework import LoginThrottle, works_inbox
 from service.domain.checks import check_password
@@ -43,6 +42,7 @@ from service.http.staff_pages import (
     text_of,
 )
 from service.i18n import pick_lang
+from service.storage import sha256
 
 Req = Request[Any, Any, Any]
 

@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from service.db.store import Store
 from service.domain.audit import Actor
 from service.errors import AppError, ErrorCode
+from service.storage import Store
 
 S = TypeVar("S", bound=msgspec.Struct)
 
