@@ -27,8 +27,3 @@ class AuditEntry:
     action: str
     target: str
     detail: dict[str, Any] = field(default_factory=dict)
-
-
-def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """The fields whose values differ, with their new values (what the log records)."""
-    return {k: v for k, v in after.items() if before.get(k) != v}
