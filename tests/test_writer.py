@@ -194,6 +194,21 @@ async def test_the_health_check_fails_while_a_batch_hangs_and_passes_once_writes
         assert time.monotonic() < deadline, "writes never recovered"
 
 
+async def test_concurrent_health_checks_share_one_probe_write(tmp_path: Path) -> None:
+    store = await open_store(
+        tmp_path / "madoguchi.sqlite3", WriteLimits(deadline=30.0, queue_limit=3)
+    )
+    try:
+        with stopped(writer_pid(store)):
+            reasons = await asyncio.gather(*(store.check_writes(0.3) for _ in range(20)))
+            # A flood of checks took one place in the queue, so writes still fit.
+            answers: Outcomes = []
+            queue(store, "c1", "m1", answers)
+        assert all(r is not None and "did not commit" in r for r in reasons), reasons
+    finally:
+        await store.close()
+
+
 async def test_past_the_queue_bound_new_writes_are_refused_at_once_and_the_queued_commit(
     tmp_path: Path,
 ) -> None:

@@ -80,6 +80,7 @@ class GroupCommit:
         self._refusing = False
         """Pausing before a restart: new writes are refused at once."""
         self._restarts = 0
+        self._probe: asyncio.Future[str | None] | None = None
         self._task = asyncio.create_task(self._run(), name="madoguchi-writer")
 
     # -- callers -------------------------------------------------------------------------------
@@ -118,7 +119,13 @@ class GroupCommit:
                 raise self._fault(exc) from None
 
     async def check(self, timeout: float) -> str | None:
-        """None if a probe write queued now commits within ``timeout``; otherwise why not."""
+        """None if a probe write queued now commits within ``timeout``; otherwise why not.
+        Concurrent checks share one probe: a flood of health requests queues one write."""
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.ensure_future(self._check_once(timeout))
+        return await asyncio.shield(self._probe)
+
+    async def _check_once(self, timeout: float) -> str | None:
         try:
             async with asyncio.timeout(timeout):
                 await self.submit(probe_write)
