@@ -180,16 +180,20 @@ class GroupCommit:
             self._settle(batch, outcomes)
 
     async def _commit(self, batch: list[_Queued]) -> list[Outcome]:
-        if self._down:  # closing with a runner that could not be restarted
-            return [(False, StorageUnavailable(self._broken or "no writer"))] * len(batch)
-        try:
-            async with self._lock, asyncio.timeout(self._limits.deadline):
-                outcomes = await self.runner.run_batch([(fn, args) for fn, args, _, _ in batch])
-        except (TimeoutError, WriterGone, BatchFailed) as exc:
-            return [(False, self._fault(exc))] * len(batch)
-        except Exception as exc:  # nothing of the batch is durable
-            log.error("a batch failed", exc_info=exc)
-            return [(False, self._fault(exc))] * len(batch)
+        async with self._lock:
+            # Closing with a runner that could not be restarted, or a maintenance call just
+            # found it hung: the batch would only wait for another deadline.
+            if self._down:
+                return [(False, StorageUnavailable(self._broken or "no writer"))] * len(batch)
+            try:
+                async with asyncio.timeout(self._limits.deadline):
+                    ops = [(fn, args) for fn, args, _, _ in batch]
+                    outcomes = await self.runner.run_batch(ops)
+            except (TimeoutError, WriterGone, BatchFailed) as exc:
+                return [(False, self._fault(exc))] * len(batch)
+            except Exception as exc:  # nothing of the batch is durable
+                log.error("a batch failed", exc_info=exc)
+                return [(False, self._fault(exc))] * len(batch)
         self._broken, self._restarts = None, 0
         return outcomes
 
