@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,7 +26,9 @@ from tests.support import (
     Server,
     assert_error,
     client_id,
+    execute,
     login_sync,
+    migrate_database,
     refusal,
     running_seeded_server,
 )
@@ -230,3 +233,56 @@ async def test_chat_traffic_does_not_advance_the_settings_version(
     assert server.query("SELECT version FROM settings_change") == before
     await asyncio.to_thread(cli, server, "desk", "update", "legal", "--name", "法律相談（弁護士）")
     assert server.query("SELECT version FROM settings_change") > before
+
+
+# Each of these changes what the server keeps in memory, and must advance the counter.
+SETTINGS_CHANGES = [
+    "INSERT INTO desk (key, name, created_at) VALUES ('night', '夜間', '2026-01-01')",
+    "UPDATE desk SET hours = '24/7' WHERE key = 'night'",
+    "INSERT INTO partner (key, name, created_at) VALUES ('lib', '図書館', '2026-01-01')",
+    "UPDATE partner SET enabled = 0 WHERE key = 'lib'",
+    "INSERT INTO campaign (code, name, created_at) VALUES ('p1', 'ポスター', '2026-01-01')",
+    "UPDATE campaign SET enabled = 0 WHERE code = 'p1'",
+    "DELETE FROM campaign WHERE code = 'p1'",
+    "INSERT INTO emergency_contact (position, name, number) VALUES (9, '窓口', '0000')",
+    "UPDATE emergency_contact SET number = '0001' WHERE position = 9",
+    "DELETE FROM emergency_contact WHERE position = 9",
+    "INSERT INTO user (username, display_name, role, password_hash, all_desks, created_at) "
+    "VALUES ('yui', '結衣', 'counselor', 'x', 0, '2026-01-01')",
+    "INSERT INTO user_desk (user_id, desk_id) SELECT u.id, d.id FROM user AS u, desk AS d "
+    "WHERE u.username = 'yui' AND d.key = 'night'",
+    "UPDATE user SET role = 'supervisor' WHERE username = 'yui'",
+    "UPDATE user SET active = 0 WHERE username = 'yui'",
+    "UPDATE user SET display_name = '結' WHERE username = 'yui'",
+    "DELETE FROM user_desk",
+    "DELETE FROM partner WHERE key = 'lib'",
+    "DELETE FROM desk WHERE key = 'night'",
+]
+# Chats, logins and passwords are not settings: they leave the counter alone.
+OTHER_WRITES = [
+    "UPDATE user SET password_hash = 'y' WHERE username = 'yui'",
+    "INSERT INTO session (id_hash, user_id, created_at, last_seen_at) "
+    "SELECT 'h', id, '2026-01-01', '2026-01-01' FROM user WHERE username = 'yui'",
+    "INSERT INTO conversation (id, token_hash, desk_id, lang, status, created_at) "
+    "SELECT 'c1', 't1', id, 'ja', 'waiting', '2026-01-01' FROM desk WHERE key = 'general'",
+    "INSERT INTO message (conversation_id, seq, author, client_id, body, created_at) "
+    "VALUES ('c1', 1, 'visitor', 'k1', 'x', '2026-01-01')",
+    "UPDATE conversation SET status = 'closed' WHERE id = 'c1'",
+]
+
+
+def test_only_changes_of_settings_advance_the_counter(tmp_path: Path) -> None:
+    server = Server(db_path=tmp_path / "counter.sqlite3")
+    migrate_database(server)
+
+    def version() -> int:
+        return int(server.query("SELECT version FROM settings_change")[0][0])
+
+    for sql in SETTINGS_CHANGES:
+        before = version()
+        execute(server, sql)
+        assert version() == before + 1, sql
+    for sql in OTHER_WRITES:
+        before = version()
+        execute(server, sql)
+        assert version() == before, sql
