@@ -48,6 +48,9 @@ _STATUS = {
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.ALREADY_EXISTS: 409,
     ErrorCode.LAST_ADMIN: 409,
+    # The store refused or could not commit in time: retry later, nothing was changed.
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.INTERNAL_ERROR: 503,
 }
 
 
