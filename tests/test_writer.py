@@ -181,6 +181,40 @@ async def test_a_hung_writer_fails_its_writes_within_the_deadline_and_is_replace
         os.kill(hung, 0)
 
 
+async def test_a_writer_that_cannot_restart_is_retried_with_pauses_that_refuse_at_once(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    await new_conversation(store, "c1")
+    path = tmp_path / "madoguchi.sqlite3"
+    files = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    for f in files:  # a writer started now cannot open the database
+        f.rename(aside / f.name)
+    path.mkdir()
+    os.kill(writer_pid(store), signal.SIGKILL)
+    try:
+        deadline = time.monotonic() + 20
+        answers: Outcomes = []
+        while True:  # until a restart has failed and the store pauses before the next one
+            assert time.monotonic() < deadline, "writes were never refused at once"
+            try:
+                queue(store, "c1", "m1", answers)
+            except StorageUnavailable as refused:  # raised at once: nothing was queued
+                assert refused.code == ErrorCode.INTERNAL_ERROR
+                break
+            await asyncio.sleep(0.05)
+        assert await store.check_writes(1.0) is not None
+    finally:
+        path.rmdir()
+        for f in files:
+            (aside / f.name).rename(f)
+    deadline = time.monotonic() + 20
+    while await store.check_writes(1.0) is not None:
+        assert time.monotonic() < deadline, "the writer never came back"
+    assert (await send(store, "c1", "m1")).message.seq == 1
+
+
 async def test_the_health_check_fails_while_a_batch_hangs_and_passes_once_writes_commit(
     store: SqliteStore,
 ) -> None:
