@@ -34,10 +34,13 @@ async def claimed_pair(server: Server, transport: str) -> tuple[Client, Client, 
     return guest, hana, conversation_id
 
 
+@pytest.mark.parametrize("author", ["visitor", "counselor"])
 async def test_messages_sent_back_to_back_are_stored_and_delivered_in_send_order(
-    busy_server: Server, transport: str
+    busy_server: Server, transport: str, author: str
 ) -> None:
     guest, hana, conversation_id = await claimed_pair(busy_server, transport)
+    sender, receiver = (guest, hana) if author == "visitor" else (hana, guest)
+    to = {} if author == "visitor" else {"conversation_id": conversation_id}
     bodies = [f"#{i}" for i in range(200)]
     acks = []
     # All at once over a WebSocket. Over polling, waves of 12: Engine.IO refuses a polling
@@ -46,22 +49,22 @@ async def test_messages_sent_back_to_back_are_stored_and_delivered_in_send_order
     for wave in range(0, len(bodies), size):
         acks += await asyncio.gather(
             *(
-                guest.call("message", {"client_id": client_id(), "body": b})
+                sender.call("message", {**to, "client_id": client_id(), "body": b})
                 for b in bodies[wave : wave + size]
             )
         )
     assert all(ack["ok"] for ack in acks)
 
     stored = busy_server.query(
-        "SELECT body FROM message WHERE conversation_id = ? AND author = 'visitor' ORDER BY seq",
-        (conversation_id,),
+        "SELECT body FROM message WHERE conversation_id = ? AND author = ? ORDER BY seq",
+        (conversation_id, author),
     )
     assert [body for (body,) in stored] == bodies
     assert [ack["seq"] for ack in acks] == sorted(ack["seq"] for ack in acks)
 
     last = acks[-1]["seq"]
-    await hana.wait_for("message", lambda m: m["seq"] == last)
-    delivered = [m["body"] for m in hana.received("message") if m["author"] == "visitor"]
+    await receiver.wait_for("message", lambda m: m["seq"] == last)
+    delivered = [m["body"] for m in receiver.received("message") if m["author"] == author]
     assert delivered == bodies
     await guest.disconnect()
     await hana.disconnect()
