@@ -84,6 +84,23 @@ def may_take(user: User, desk_id: int) -> bool:
     return may_work_inbox(user) and user.works_desk(desk_id)
 
 
+def colleagues(user: User, accounts: Iterable[User]) -> list[User]:
+    """Whom the user may offer a chat to: other active staff (the transfer checks the desk,
+    :func:`may_take`)."""
+    return [a for a in accounts if a.id != user.id and may_work_inbox(a)]
+
+
+def sees_canned(user: User, desk_id: int | None) -> bool:
+    """Canned responses for every desk (None), and those of the desks the user works."""
+    return desk_id is None or user.works_desk(desk_id)
+
+
+def may_edit_canned(user: User, desk_id: int | None) -> bool:
+    """A supervisor edits the canned responses of the desks they work; those for every desk
+    only if they work every desk."""
+    return user.desk_ids is None if desk_id is None else user.works_desk(desk_id)
+
+
 # -- live conversations -------------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ and whom a chat may be handed to.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -146,3 +147,14 @@ async def test_a_chat_is_handed_only_to_a_colleague_who_may_take_it(
     )
     assert moved == {"ok": True}
     await kai.wait_for("status", lambda s: s.get("conversation_id") == cid)
+
+
+def test_the_inbox_offers_a_chat_only_to_active_colleagues(
+    server: Server, sessions: dict[str, str]
+) -> None:
+    cli(server, "user", "update", "gone", "--inactive")
+    with staff_http(server, sessions["hana"]) as http:
+        page = http.get("/inbox").text
+    select = page[page.index('id="mg-transfer-user"') :]
+    offered = set(re.findall(r'<option value="([^"]+)"', select[: select.index("</select>")]))
+    assert offered == {"admin", "ren", "kai", "mori", "sato", "yui"}  # not herself nor "gone"

@@ -11,8 +11,8 @@ from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
+from service import access
 from service.context import Ctx
-from service.domain.accounts import User
 from service.domain.checks import check_text
 from service.domain.replies import CannedResponse
 from service.errors import AppError
@@ -30,10 +30,6 @@ from service.http.staff_pages import (
 from service.i18n import pick_lang
 
 
-def _may_edit(user: User, desk_id: int | None) -> bool:
-    return user.desk_ids is None if desk_id is None else user.works_desk(desk_id)
-
-
 class CannedController(Controller):
     path = "/inbox/canned"
     include_in_schema = False
@@ -45,7 +41,11 @@ class CannedController(Controller):
         self, request: Req, ctx: Ctx, lang: str | None, error: str = "", status: int = 200
     ) -> Template:
         user, chosen = staff_of(request), pick_lang(lang)
-        items = [c for c in await ctx.store.list_canned_responses() if _may_edit(user, c.desk_id)]
+        items = [
+            c
+            for c in await ctx.store.list_canned_responses()
+            if access.may_edit_canned(user, c.desk_id)
+        ]
         desks = [d for d in ctx.catalog.desks.values() if user.works_desk(d.id)]
         return Template(
             "inbox/canned.html",
@@ -75,7 +75,9 @@ class CannedController(Controller):
         form = await request.form()
         desk_key = str(form.get("desk", "")) or None
         desk = ctx.catalog.desks.get(desk_key) if desk_key else None
-        if (desk_key and desk is None) or not _may_edit(user, desk.id if desk else None):
+        if (desk_key and desk is None) or not access.may_edit_canned(
+            user, desk.id if desk else None
+        ):
             return await self._page(request, ctx, lang, "canned_desk", 400)
         try:
             title = check_text(str(form.get("title", "")), "title", max_length=100)
@@ -109,7 +111,7 @@ class CannedController(Controller):
         found = next(
             (c for c in await ctx.store.list_canned_responses() if c.id == canned_id), None
         )
-        if found is None or not _may_edit(user, found.desk_id):
+        if found is None or not access.may_edit_canned(user, found.desk_id):
             raise NotFoundException()
         return found
 

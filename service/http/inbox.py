@@ -13,6 +13,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
+from service import access
 from service.actions.accounts import drop_other_logins, log_out
 from service.auth import (
     SESSION_COOKIE,
@@ -24,7 +25,7 @@ from service.auth import (
 from service.config import Settings
 from service.context import Ctx
 from service.domain.accounts import User
-from service.domain.casework import LoginThrottle, works_inbox
+from service.domain.casework import LoginThrottle
 from service.domain.checks import check_password
 from service.domain.conversations import OUTCOMES
 from service.errors import AppError
@@ -158,13 +159,9 @@ class InboxController(Controller):
         canned = [
             c
             for c in await ctx.store.list_canned_responses()
-            if c.desk_id is None or user.works_desk(c.desk_id)
+            if access.sees_canned(user, c.desk_id)
         ]
-        colleagues = [
-            u
-            for u in await ctx.store.list_users()
-            if u.active and works_inbox(u.role) and u.id != user.id
-        ]
+        colleagues = access.colleagues(user, await ctx.store.list_users())
         return Template(
             name,
             context={
