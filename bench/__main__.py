@@ -138,7 +138,8 @@ def is_profiled_run(progress: str) -> bool:
 
 def measure(args: argparse.Namespace, workdir: Path) -> tuple[dict[str, Any], str | None]:
     """The generator's raw runs, with the service's checkpoints (and collections, if traced)."""
-    service, relay = service_process(workdir, trace=args.trace), relay_process(workdir)
+    service = service_process(workdir, trace=args.trace)
+    relay = relay_process(workdir, trace=args.trace)
     password = secrets.token_urlsafe(16)
     names = [f"bench{i:03d}" for i in range(args.pairs)]
     say(f"creating {len(names)} counselor accounts with `madoguchi add-user`")
@@ -163,6 +164,7 @@ def measure(args: argparse.Namespace, workdir: Path) -> tuple[dict[str, Any], st
             "disk": watch.disk.done,
             "cpu": watch.cpu.done,
         }
+        raw["relay_events"] = {"gc": tails.read_gc_log(relay.gc_log, {relay.pid})}
         return raw, profiler.finish() if profiler else None
     except BaseException:
         for server in (service, relay):
@@ -219,7 +221,7 @@ def main() -> None:
     best_ratios = report.ratios(best, idle, sizes)
     budgets = report.budgets(ratios, best_ratios)
     problems = report.integrity_problems(raw["chat"], raw["idle"])
-    found = tails.tails(raw["chat"], raw["events"])
+    found = tails.tails(raw["chat"], {"service": raw["events"], "relay": raw["relay_events"]})
     line = report.last_line(ratios)
     results = {
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),

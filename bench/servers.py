@@ -122,11 +122,8 @@ def service_process(workdir: Path, trace: bool = False) -> ServerProcess:
     server = ServerProcess(
         "service", [sys.executable, "-m", "service", "serve"], workdir / "service.log"
     )
-    if trace:
-        # The writer process inherits the environment, so it is traced too.
-        server.gc_log = workdir / "gc.jsonl"  # the CLI's runs before the bench write there too
-        path = os.pathsep.join(p for p in (str(TRACE_DIR), os.environ.get("PYTHONPATH")) if p)
-        server.env = {"PYTHONPATH": path, "MADOGUCHI_BENCH_GC_LOG": str(server.gc_log)}
+    if trace:  # the writer process inherits the environment, so it is traced too
+        traced(server, workdir)
     server.env = {
         **server.env,
         "MADOGUCHI_DB": str(db),
@@ -139,9 +136,20 @@ def service_process(workdir: Path, trace: bool = False) -> ServerProcess:
     return server
 
 
-def relay_process(workdir: Path) -> ServerProcess:
+def relay_process(workdir: Path, trace: bool = False) -> ServerProcess:
     args = [sys.executable, "-m", "bench.relay", "--log-level", LOG_LEVEL]
-    return ServerProcess("relay", args, workdir / "relay.log")
+    server = ServerProcess("relay", args, workdir / "relay.log")
+    if trace:
+        traced(server, workdir)
+    return server
+
+
+def traced(server: ServerProcess, workdir: Path) -> None:
+    """Log the server's garbage collections (bench/trace/), each line with its process id.
+    Every traced process appends to one file; the CLI's runs before the bench do too."""
+    server.gc_log = workdir / "gc.jsonl"
+    path = os.pathsep.join(p for p in (str(TRACE_DIR), os.environ.get("PYTHONPATH")) if p)
+    server.env = {**server.env, "PYTHONPATH": path, "MADOGUCHI_BENCH_GC_LOG": str(server.gc_log)}
 
 
 def add_counselors(service: ServerProcess, names: list[str], password: str) -> None:

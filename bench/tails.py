@@ -72,23 +72,28 @@ def _max(events: Sequence[dict[str, Any]]) -> float:
     return round(max((float(e["ms"]) for e in events), default=0.0), 2)
 
 
-def tails(chat: Sequence[Run], events: Events) -> list[dict[str, Any]]:
-    """The service's runs below saturation, annotated (at saturation every message is late)."""
-    return [
-        annotate(r, events) for r in chat if r["target"] == "service" and r["level"] != "saturate"
+def tails(chat: Sequence[Run], events: Mapping[str, Events]) -> list[dict[str, Any]]:
+    """Each server's runs below saturation (where every message waits), annotated with the
+    events seen for that server; the service's first, round by round."""
+    found = [
+        annotate(r, events.get(r["target"], {}))
+        for r in chat
+        if r["level"] != "saturate" and r["target"] in events
     ]
+    return sorted(found, key=lambda t: (t["target"] != "service", t["round"]))
 
 
 def tails_table(found: Sequence[dict[str, Any]], traced: bool) -> str:
     """Each run's p99 and max; how many checkpoints, and (traced) the longest collection, disk
     wait and wait for a core in its window; its slowest messages as ``ms@s`` (seconds into the
     window) marked C checkpoint, G collection, D disk wait, W wait for a core."""
-    rows = [["service tails", "p99 ms", "max ms", "ckpts", "longest gc/disk/core ms", "slowest"]]
+    rows = [["tails", "p99 ms", "max ms", "ckpts", "longest gc/disk/core ms", "slowest"]]
     for t in found:
         slow = " ".join(_slow_cell(m, t["from"]) for m in t["slowest"][:SHOWN])
-        longest = "/".join(f"{t['max_ms'].get(k, 0):.0f}" for k in ("gc", "disk", "cpu"))
-        row = [f"round {t['round']} {t['level']}", _num(t["p99"]), _num(t["max"])]
-        rows.append([*row, str(t["count"]["checkpoints"]), longest if traced else "--trace", slow])
+        longest = "/".join(_num(t["max_ms"].get(k), 0) for k in ("gc", "disk", "cpu"))
+        row = [f"round {t['round']} {t['level']} {t['target']}", _num(t["p99"]), _num(t["max"])]
+        checkpoints = str(t["count"].get("checkpoints", "-"))
+        rows.append([*row, checkpoints, longest if traced else "--trace", slow])
     return table(rows)
 
 
@@ -97,8 +102,8 @@ def _slow_cell(message: dict[str, Any], start: float) -> str:
     return f"{message['ms']:.1f}@{message['at'] - start:.2f}{marks}"
 
 
-def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.2f}"
+def _num(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
 
 
 def commit_table(runs: Sequence[Run]) -> str:

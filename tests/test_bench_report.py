@@ -1,16 +1,20 @@
 """`make bench`'s arithmetic: best and median rounds, the floor, ratios, verdicts, the last line.
 
 The figures themselves are measured by `make bench`, never by a test; this checks that the
-report turns raw rounds into the budgets' ratios and verdicts correctly, and that the tail
-report sets checkpoints and collections beside the slowest messages.
+report turns raw rounds into the budgets' ratios and verdicts correctly, that the tail
+report sets checkpoints and collections beside the slowest messages, and that the bare commit
+commits every row it times.
 """
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bench import commit as bare_commit
 from bench.report import (
     best_runs,
     budgets,
@@ -172,3 +176,13 @@ def test_slowest_messages_are_marked_with_what_overlapped_them() -> None:
     ]
     assert found["count"] == {"checkpoints": 1, "gc": 1, "disk": 1}
     assert (found["gc_full"], found["max_ms"]["gc"]) == (1, 25.0)
+
+
+def test_the_bare_commit_commits_every_row_it_was_due_and_times_each(tmp_path: Path) -> None:
+    result = bare_commit.run(tmp_path / "bare.sqlite3", rate=1000, seconds=0.1, warmup=0)
+    with sqlite3.connect(tmp_path / "bare.sqlite3") as conn:
+        assert conn.execute("SELECT count(*) FROM row").fetchone()[0] == 100
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert result["commits"] == 100
+    assert result["commit_ms"]["n"] == 100  # one latency per row, batched or not
+    assert result["transaction_ms"]["n"] + result["batched_rows"] == 100
