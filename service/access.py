@@ -60,16 +60,20 @@ def same_rights(then: User, now: User | None) -> bool:
     )
 
 
+def desks_worked(user: User, desks: Iterable[Desk]) -> list[Desk]:
+    """The desks whose chats, canned responses and records the user works with."""
+    return [d for d in desks if user.works_desk(d.id)]
+
+
 def staff_rooms(user: User, desks: Iterable[Desk]) -> set[str]:
     """The rooms a staff socket joins for its account: its own, the queue of each desk it
     works, and the urgent alerts of those desks for supervisors. A conversation's room is joined
     by holding or watching it."""
     rooms = {user_room(user.id)}
-    for desk in desks:
-        if user.works_desk(desk.id):
-            rooms.add(desk_room(desk.id))
-            if is_supervisor(user.role):
-                rooms.add(supervisors_room(desk.id))
+    for desk in desks_worked(user, desks):
+        rooms.add(desk_room(desk.id))
+        if is_supervisor(user.role):
+            rooms.add(supervisors_room(desk.id))
     return rooms
 
 
@@ -223,7 +227,7 @@ def closed_list_scope(user: User, desks: Iterable[Desk]) -> tuple[list[int] | No
     """Which closed conversations the user may list: the desks they work (None: every desk)
     and, for a counselor, only those they held or handed on (the handoff by code word
     aside)."""
-    desk_ids = None if user.desk_ids is None else [d.id for d in desks if user.works_desk(d.id)]
+    desk_ids = None if user.desk_ids is None else [d.id for d in desks_worked(user, desks)]
     return desk_ids, None if is_supervisor(user.role) else user.id
 
 

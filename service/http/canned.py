@@ -46,7 +46,7 @@ class CannedController(Controller):
             for c in await ctx.store.list_canned_responses()
             if access.may_edit_canned(user, c.desk_id)
         ]
-        desks = [d for d in ctx.catalog.desks.values() if user.works_desk(d.id)]
+        desks = access.desks_worked(user, ctx.catalog.desks.values())
         return Template(
             "inbox/canned.html",
             context={

@@ -97,7 +97,7 @@ class CasebookController(Controller):
                     }
                     for i in items
                 ],
-                "desks": [d for d in ctx.catalog.desks.values() if user.works_desk(d.id)],
+                "desks": access.desks_worked(user, ctx.catalog.desks.values()),
                 "tags": tags,
                 "outcomes": [(o, text[f"outcome_{o}"]) for o in OUTCOMES],
                 "purposes": [(p, text[f"purpose_{p}"]) for p in PURPOSES],

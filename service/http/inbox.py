@@ -155,7 +155,7 @@ class InboxController(Controller):
     async def _page(self, name: str, request: Req, ctx: Ctx, lang: str | None) -> Template:
         user, chosen = staff_of(request), pick_lang(lang)
         context = _staff_context(ctx, user, chosen)
-        desks = [d for d in ctx.catalog.desks.values() if user.works_desk(d.id)]
+        desks = access.desks_worked(user, ctx.catalog.desks.values())
         canned = [
             c
             for c in await ctx.store.list_canned_responses()
