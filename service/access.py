@@ -45,8 +45,9 @@ def check_event(user: User, event: str) -> None:
         raise AppError(ErrorCode.FORBIDDEN, "your role may not do this")
 
 
-def may_work_inbox(user: User | None) -> bool:
-    return user is not None and user.active and works_inbox(user.role)
+def may_work_inbox(user: User) -> bool:
+    """An active account of a role that answers chats."""
+    return user.active and works_inbox(user.role)
 
 
 def same_rights(then: User, now: User | None) -> bool:
