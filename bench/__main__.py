@@ -247,7 +247,8 @@ def main() -> None:
         "best_ratios": best_ratios,
         "tails": found,
         "budgets": [
-            {"name": b.name, "value": b.value, "limit": b.limit, "pass": b.passed} for b in budgets
+            {"name": b.name, "value": b.value, "best": b.best, "limit": b.limit, "pass": b.passed}
+            for b in budgets
         ],
         "integrity_problems": problems,
         "profiled": args.profile,

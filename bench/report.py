@@ -258,31 +258,31 @@ def chat_table(chosen: dict[str, dict[str, Run]], which: str = "median") -> str:
 
 def rounds_table(runs: Sequence[Run]) -> str:
     """Each level's key figure in every round, then the best and the median round's."""
-    order = ranked(runs)
     count = max((r["round"] for r in runs), default=0)
     rows = [["per round"] + [f"round {n}" for n in range(1, count + 1)] + ["best", "median"]]
-    for level, targets in order.items():
-        for target in (*TARGETS, COMMIT):
-            if target not in targets:
-                continue
-            label, pick = _round_figure(level, target)
-            digits = 0 if level == SATURATE and target != COMMIT else 2
-            by_round = {r["round"]: r for r in targets[target]}
-            chosen = targets[target]
-            picked = [by_round.get(n) for n in range(1, count + 1)]
-            picked += [chosen[0], chosen[len(chosen) // 2]]
-            cells = ["-" if r is None else _num(pick(r), digits) for r in picked]
-            rows.append([f"{level} {target} {label}", *cells])
-            if target == "service" and level != SATURATE:
-                maxima = [
-                    _num(by_round[n]["e2e_ms"]["max"]) if n in by_round else "-"
-                    for n in range(1, count + 1)
-                ]
-                rows.append([f"{level} service e2e max ms", *maxima, "", ""])
+    for level, targets in ranked(runs).items():
+        for target in (t for t in (*TARGETS, COMMIT) if t in targets):
+            rows += _round_rows(level, target, targets[target], count)
     best, median = floor_ms(best_runs(runs)), floor_ms(median_runs(runs))
     if best is not None:
         rows.append(["floor p99 ms (relay + commit)", *([""] * count), _num(best), _num(median)])
     return table(rows)
+
+
+def _round_rows(level: str, target: str, rounds: list[Run], count: int) -> list[list[str]]:
+    """One row of a target's key figure (best first in ``rounds``); the service's max below."""
+    label, pick = _round_figure(level, target)
+    digits = 0 if level == SATURATE and target != COMMIT else 2
+    by_round = [next((r for r in rounds if r["round"] == n), None) for n in range(1, count + 1)]
+    picked = [*by_round, rounds[0], rounds[len(rounds) // 2]]
+    rows = [
+        [f"{level} {target} {label}"]
+        + ["-" if r is None else _num(pick(r), digits) for r in picked]
+    ]
+    if target == "service" and level != SATURATE:
+        maxima = ["-" if r is None else _num(r["e2e_ms"]["max"]) for r in by_round]
+        rows.append([f"{level} service e2e max ms", *maxima, "", ""])
+    return rows
 
 
 def _round_figure(level: str, target: str) -> tuple[str, Callable[[Run], float | None]]:
