@@ -2,8 +2,8 @@
 
 The generator lists each run's slowest messages with their send times; bench/watch.py saw the
 service's checkpoints (and, with ``--trace``, its writer's disk waits and both processes' waits
-for a core), and bench/trace/ logged its garbage collections. Each slow message is marked with
-what overlapped it.
+for a core), and bench/trace/ logged the garbage collections of both servers. Each slow message
+is marked with what overlapped it.
 """
 
 from __future__ import annotations
