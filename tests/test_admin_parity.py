@@ -358,3 +358,40 @@ def test_a_server_started_on_a_migrated_database_sees_the_cli_settings(tmp_path:
         assert [d["key"] for d in desks] == ["general", "late"]
     finally:
         fresh.stop()
+
+
+def test_a_supervisors_canned_responses_go_through_the_same_operations(
+    server: Server, aiko: httpx.Client
+) -> None:
+    """The supervisors' own page at /inbox/canned: the admin's checks and audit entries."""
+    server.add_user("mori", PASSWORD, role="supervisor")
+    session = login_sync(server, "mori", PASSWORD)
+    with httpx.Client(base_url=server.url, cookies={"mg_session": session}) as mori:
+        page = mori.get("/inbox/canned")
+        mori.headers["X-CSRFToken"] = mori.cookies["mg_csrf"]
+        assert page.status_code == 200
+        blank = {"title": "夜間", "body": " ", "desk": ""}
+        refused = form(mori, "/inbox/canned", blank)
+        answered = api(aiko, "POST", "/canned-responses", blank)
+        assert refused.status_code == answered.status_code == 400
+        said = answered.json()["error"]["message"]
+        assert said == "text is required" and said in html.unescape(refused.text)
+        assert form(mori, "/inbox/canned", {**blank, "body": "夜間の案内です。"}).status_code == 303
+        made = next(
+            c
+            for c in aiko.get("/api/v1/admin/canned-responses").json()["canned_responses"]
+            if c["title"] == "夜間"
+        )
+        assert made["desk"] is None
+        changed = form(mori, f"/inbox/canned/{made['id']}", {"title": "夜間", "body": "変更"})
+        assert changed.status_code == 303
+        assert form(mori, f"/inbox/canned/{made['id']}", {"delete": "1"}).status_code == 303
+    audited = server.query(
+        "SELECT actor, action FROM audit_log WHERE target = ? ORDER BY id",
+        (f"canned:{made['id']}",),
+    )
+    assert audited == [
+        ("mori", "canned.create"),
+        ("mori", "canned.update"),
+        ("mori", "canned.delete"),
+    ]

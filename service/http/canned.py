@@ -1,4 +1,4 @@
-"""Canned responses for supervisors: the practice of their desks is theirs to keep (issue 5).
+"""Canned responses for supervisors: the practice of their desks is theirs to keep.
 
 Plain forms with CSRF, as the admin pages; every change is audited with the supervisor as the
 actor. A supervisor edits the responses of the desks they work; the ones for every desk only if
@@ -12,10 +12,18 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
 from service import access
+from service.actions.admin import Admin, read_input
+from service.actions.admin.replies import (
+    CannedCreate,
+    CannedUpdate,
+    do_add_canned,
+    do_delete_canned,
+    do_update_canned,
+)
 from service.context import Ctx
-from service.domain.checks import check_text
 from service.domain.replies import CannedResponse
 from service.errors import AppError
+from service.http.admin_pages import sent
 from service.http.params import RowId
 from service.http.staff_pages import (
     NO_STORE,
@@ -79,12 +87,11 @@ class CannedController(Controller):
             user, desk.id if desk else None
         ):
             return await self._page(request, ctx, lang, "canned_desk", 400)
+        given = {"title": sent(form, "title"), "body": sent(form, "body"), "desk": desk_key}
         try:
-            title = check_text(str(form.get("title", "")), "title", max_length=100)
-            body = check_text(str(form.get("body", "")), "text", max_length=4000)
+            await do_add_canned(_as_author(request, ctx), read_input(CannedCreate, given))
         except AppError as exc:
             return await self._page(request, ctx, lang, exc.message, 400)
-        await ctx.store.insert_canned_response(actor_of(request), desk_key, title, body)
         return Redirect("/inbox/canned", status_code=303)
 
     @post("/{canned_id:int}")
@@ -94,16 +101,15 @@ class CannedController(Controller):
         await self._own(request, ctx, canned_id)
         form = await request.form()
         if form.get("delete"):
-            await ctx.store.delete_canned_response(actor_of(request), canned_id)
+            await do_delete_canned(_as_author(request, ctx), canned_id)
             return Redirect("/inbox/canned", status_code=303)
+        # The desk stays: a supervisor moves a response between desks at /admin only.
+        given = {"title": sent(form, "title"), "body": sent(form, "body")}
         try:
-            fields = {
-                "title": check_text(str(form.get("title", "")), "title", max_length=100),
-                "body": check_text(str(form.get("body", "")), "text", max_length=4000),
-            }
+            data = read_input(CannedUpdate, given)
+            await do_update_canned(_as_author(request, ctx), canned_id, data)
         except AppError as exc:
             return await self._page(request, ctx, lang, exc.message, 400)
-        await ctx.store.update_canned_response(actor_of(request), canned_id, fields)
         return Redirect("/inbox/canned", status_code=303)
 
     async def _own(self, request: Req, ctx: Ctx, canned_id: RowId) -> CannedResponse:
@@ -114,6 +120,12 @@ class CannedController(Controller):
         if found is None or not access.may_edit_canned(user, found.desk_id):
             raise NotFoundException()
         return found
+
+
+def _as_author(request: Req, ctx: Ctx) -> Admin:
+    """The supervisor as the author of the same operations the admin uses (their checks, their
+    audit entries); what they may touch is checked here first."""
+    return Admin(ctx.store, actor_of(request))
 
 
 def _key(ctx: Ctx, canned: CannedResponse) -> str:
