@@ -57,6 +57,7 @@ def annotate(run: Run, events: Events) -> dict[str, Any]:
         "from": start,
         "p99": run["e2e_ms"]["p99"],
         "max": run["e2e_ms"]["max"],
+        "machine_cores_busy": run.get("machine_cores_busy"),
         "slowest": slow,
         "count": {kind: len(found) for kind, found in in_window.items()},
         "max_ms": {kind: _max(found) for kind, found in in_window.items()},
@@ -84,14 +85,16 @@ def tails(chat: Sequence[Run], events: Mapping[str, Events]) -> list[dict[str, A
 
 
 def tails_table(found: Sequence[dict[str, Any]], traced: bool) -> str:
-    """Each run's p99 and max; how many checkpoints, and (traced) the longest collection, disk
-    wait and wait for a core in its window; its slowest messages as ``ms@s`` (seconds into the
-    window) marked C checkpoint, G collection, D disk wait, W wait for a core."""
-    rows = [["tails", "p99 ms", "max ms", "ckpts", "longest gc/disk/core ms", "slowest"]]
+    """Each run's p99 and max; the machine's busy cores (anyone's work); how many checkpoints,
+    and (traced) the longest collection, disk wait and wait for a core in its window; its
+    slowest messages as ``ms@s`` (seconds into the window) marked C checkpoint, G collection,
+    D disk wait, W wait for a core."""
+    rows = [["tails", "p99 ms", "max ms", "busy", "ckpts", "longest gc/disk/core ms", "slowest"]]
     for t in found:
         slow = " ".join(_slow_cell(m, t["from"]) for m in t["slowest"][:SHOWN])
         longest = "/".join(_num(t["max_ms"].get(k), 0) for k in ("gc", "disk", "cpu"))
         row = [f"round {t['round']} {t['level']} {t['target']}", _num(t["p99"]), _num(t["max"])]
+        row.append(_num(t["machine_cores_busy"], 1))
         checkpoints = str(t["count"].get("checkpoints", "-"))
         rows.append([*row, checkpoints, longest if traced else "--trace", slow])
     return table(rows)
