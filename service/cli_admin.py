@@ -1,5 +1,6 @@
 """``madoguchi desk | partner | campaign | contact``: the directory settings, scriptable for
-operators (``cli_staff.py``: accounts, canned responses, topic tags).
+operators (``cli_staff.py``: accounts, canned responses, topic tags), and ``audit``, the log of
+every change.
 
 Every command calls the same admin operation (``service/actions/admin``) as the admin pages and
 the admin API, with the API's field names and meanings; a refusal prints the reason and exits
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -84,8 +86,15 @@ def add_switch(sub: argparse.ArgumentParser, on: str, off: str, dest: str = "ena
 
 
 def add_directory_commands(commands: Any) -> list[argparse.ArgumentParser]:
-    """Add ``desk``, ``partner``, ``campaign`` and ``contact``; returns every leaf parser."""
-    return [*_desk(commands), *_partner(commands), *_campaign(commands), *_contact(commands)]
+    """Add ``desk``, ``partner``, ``campaign``, ``contact`` and ``audit``; returns every leaf
+    parser."""
+    return [
+        *_desk(commands),
+        *_partner(commands),
+        *_campaign(commands),
+        *_contact(commands),
+        _audit(commands),
+    ]
 
 
 # -- desks -------------------------------------------------------------------------------------
@@ -274,3 +283,19 @@ def _contact_set(settings: Settings, args: Args) -> None:
 def _contact_list(settings: Settings, _: Args) -> None:
     for c in with_admin(settings, lambda a: a.store.list_emergency_contacts()):
         out(f"{c.name}\t{c.number}\t{c.note_ja}\t{c.note_en}")
+
+
+# -- the audit log -----------------------------------------------------------------------------
+
+
+def _audit(commands: Any) -> argparse.ArgumentParser:
+    sub = leaf(commands, "audit", _audit_list, "the latest changes, newest first")
+    sub.add_argument("--limit", type=int, default=50, help="how many (1-1000; default 50)")
+    return sub
+
+
+def _audit_list(settings: Settings, args: Args) -> None:
+    limit = max(1, min(args.limit, 1000))
+    for e in with_admin(settings, lambda a: a.store.list_audit(limit)):
+        detail = json.dumps(e.detail, ensure_ascii=False)
+        out(f"{e.at}\t{e.actor}\t{e.action}\t{e.target}\t{detail}")

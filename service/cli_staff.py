@@ -11,9 +11,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
-from service.actions.admin import read_input
+from service.actions.admin import Admin, read_input
 from service.actions.admin.replies import (
     CannedCreate,
     CannedUpdate,
@@ -38,6 +39,8 @@ from service.config import Settings
 from service.domain.accounts import ROLES
 from service.domain.checks import ALL_DESKS, check_password
 from service.errors import AppError, ErrorCode
+
+T = TypeVar("T")
 
 
 def add_staff_commands(commands: Any) -> list[argparse.ArgumentParser]:
@@ -123,9 +126,16 @@ def _user_update(settings: Settings, args: Args) -> None:
     out(f"updated {user.username} ({'active' if user.active else 'inactive'})")
 
 
+async def _with_desk_keys(
+    admin: Admin, rows: Callable[[], Awaitable[list[T]]]
+) -> tuple[dict[int, str], list[T]]:
+    """Rows that name desks by id, and the desks' keys to print them with: one store opening."""
+    return {d.id: d.key for d in await admin.store.list_desks()}, await rows()
+
+
 def _user_list(settings: Settings, _: Args) -> None:
-    desks = {d.id: d.key for d in with_admin(settings, lambda a: a.store.list_desks())}
-    for u in with_admin(settings, lambda a: a.store.list_users()):
+    desks, users = with_admin(settings, lambda a: _with_desk_keys(a, a.store.list_users))
+    for u in users:
         works = ALL_DESKS if u.desk_ids is None else ",".join(sorted(desks[i] for i in u.desk_ids))
         state = "active" if u.active else "inactive"
         out(f"{u.username}\t{u.display_name}\t{u.role}\t{works}\t{state}")
@@ -179,8 +189,8 @@ def _canned_delete(settings: Settings, args: Args) -> None:
 
 
 def _canned_list(settings: Settings, _: Args) -> None:
-    desks = {d.id: d.key for d in with_admin(settings, lambda a: a.store.list_desks())}
-    for c in with_admin(settings, lambda a: a.store.list_canned_responses()):
+    desks, items = with_admin(settings, lambda a: _with_desk_keys(a, a.store.list_canned_responses))
+    for c in items:
         desk = ALL_DESKS if c.desk_id is None else desks.get(c.desk_id, "?")
         out(f"{c.id}\t{desk}\t{c.title}")
 

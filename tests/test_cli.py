@@ -77,6 +77,7 @@ TESTED = {
     "tag add": "test_canned_responses_and_topic_tags_are_kept",
     "tag update": "test_canned_responses_and_topic_tags_are_kept",
     "tag list": "test_canned_responses_and_topic_tags_are_kept",
+    "audit": "test_accounts_are_added_changed_deactivated_and_reset",
 }
 HAS_ACTIONS = {"desk", "partner", "campaign", "contact", "user", "canned", "tag"}
 

@@ -116,6 +116,10 @@ def test_accounts_are_added_changed_deactivated_and_reset(tmp_path: Path) -> Non
     assert actions == ["desk.create", "user.create", *["user.update"] * 4,
                        "user.password_reset", "user.password_reset"]  # fmt: skip
     assert password not in str(rows(db, "SELECT * FROM audit_log"))
+    latest = ok("audit", "--limit", "2", db=db).splitlines()
+    assert [line.split("\t")[1:4] for line in latest] == [
+        ["cli", "user.password_reset", "user:mika"]
+    ] * 2
 
 
 def test_canned_responses_and_topic_tags_are_kept(tmp_path: Path) -> None:
