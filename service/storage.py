@@ -199,7 +199,8 @@ class ClosedStore(Protocol):
 
 
 class AdminStore(Protocol):
-    """What admins set up (``service/db/admin.py``), each change with its audit row."""
+    """What admins set up (``service/db/admin.py``, ``admin_staff.py``), each change with its
+    audit row."""
 
     async def ensure_defaults(self, default_hours: str) -> None: ...
     async def list_desks(self) -> list[Desk]: ...

@@ -1,5 +1,6 @@
 """Account changes that must also reach live sockets: a deactivated account or a reset
-password ends the sessions in the database (``db/admin.py``) and, here, the open inbox sockets."""
+password ends the sessions in the database (``db/admin_staff.py``) and, here, the open inbox
+sockets."""
 
 from __future__ import annotations
 

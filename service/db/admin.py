@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from service.clock import now_iso
 from service.db.admin_staff import StaffQueries
-from service.db.audit_log import audit as audit  # where the other SQL modules import it
+from service.db.audit_log import audit
 from service.db.rows import (
     campaign_of,
     desk_id_of,

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from service.clock import iso
-from service.db.admin import audit
+from service.db.audit_log import audit
 from service.db.casework import case_of
 from service.db.sealing import code_word_mac, unseal, unseal_or_none
 from service.domain.audit import Actor

@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from service.db.admin import audit
+from service.db.audit_log import audit
 from service.domain.audit import Actor
 from service.domain.reports import Consultation
 

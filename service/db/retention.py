@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from service.db.admin import audit
+from service.db.audit_log import audit
 from service.domain.audit import Actor
 
 T = TypeVar("T")

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from service.clock import now_iso
-from service.db.admin import audit
+from service.db.audit_log import audit
 from service.db.rows import USER_COLUMNS, insert_user, user_of
 from service.domain.accounts import Role, User
 from service.domain.audit import Actor
