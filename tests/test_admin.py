@@ -314,3 +314,25 @@ def test_an_unticked_enabled_box_disables_a_partner_and_a_campaign(
     assert server.query("SELECT enabled FROM campaign WHERE code = 'station'") == [(0,)]
     refused = aiko.post("/admin/campaigns/station", data={**poster, "name": ""})
     assert refused.status_code == 400 and "駅のポスター" in refused.text
+
+
+def test_the_account_form_changes_display_name_and_desks_and_refuses_no_desk(
+    server: Server, aiko: httpx.Client
+) -> None:
+    made = aiko.post("/api/v1/admin/users", json={"username": "yui", "role": "counselor"})
+    assert made.status_code == 201 and made.json()["user"]["desks"] == "all"
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', aiko.get("/admin/users").text)
+    assert token
+    form = {"_csrf_token": token.group(1), "display_name": "ゆい", "desk_scope": "some"}
+    changed = aiko.post("/admin/users/yui", data={**form, "desks": "general"})
+    assert changed.status_code == 303
+    yui = next(u for u in aiko.get("/api/v1/admin/users").json()["users"] if u["username"] == "yui")
+    assert (yui["display_name"], yui["desks"]) == ("ゆい", ["general"])
+    refused = aiko.post("/admin/users/yui", data=form)  # "these desks", none ticked
+    assert refused.status_code == 400 and "choose at least one desk" in refused.text
+    assert aiko.post("/admin/users/yui", data={**form, "desk_scope": "all"}).status_code == 303
+    assert server.query("SELECT all_desks FROM user WHERE username = 'yui'") == [(1,)]
+    audited = server.query(
+        "SELECT detail FROM audit_log WHERE target = 'user:yui' AND action = 'user.update'"
+    )
+    assert len(audited) == 2  # the refused change left no entry
