@@ -20,6 +20,8 @@ from service.errors import AppError
         ("<script>alert(1)</script>", "<script>alert(1)</script>"),  # text, never markup
         ("😀" * MAX_BODY_CHARS, "😀" * MAX_BODY_CHARS),  # code points, not UTF-16 units
         (" " + "a" * MAX_BODY_CHARS + " ", "a" * MAX_BODY_CHARS),  # limit applies after trim
+        ("👩\u200d💻", "👩\u200d💻"),  # a joiner inside a body is kept
+        ("\u200bはい", "\u200bはい"),  # invisible characters count as empty only when alone
     ],
 )
 def test_bodies_are_trimmed_and_kept_as_text(raw: str, stored: str) -> None:
@@ -28,7 +30,12 @@ def test_bodies_are_trimmed_and_kept_as_text(raw: str, stored: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "code"),
-    [("", "empty_body"), ("  \n\t ", "empty_body"), ("a" * (MAX_BODY_CHARS + 1), "too_large")],
+    [
+        ("", "empty_body"),
+        ("  \n\t ", "empty_body"),
+        ("\u200b\ufeff\u202e\u2066\u2069", "empty_body"),  # invisible, not white space
+        ("a" * (MAX_BODY_CHARS + 1), "too_large"),
+    ],
 )
 def test_empty_and_oversize_bodies_are_refused(raw: str, code: str) -> None:
     with pytest.raises(AppError) as refused:

@@ -28,6 +28,23 @@ INVALID = "invalid_payload"
 HELD = "<held>"  # replaced by the id of the conversation the counselor holds
 WAITING = "<waiting>"  # replaced by the id of a conversation nobody has claimed
 
+# Bodies that draw nothing although str.strip keeps them: each would show as an empty bubble,
+# or, with the bidi controls, turn the text around it.
+INVISIBLE_BODIES = {
+    "zero-width": "\u200b\u200c\u200d",
+    "bom": "\ufeff",
+    "word-joiner": "\u2060 \u2060",
+    "bidi-override": "\u202e",
+    "bidi-isolates": "\u2066\u2067\u2068\u2069",
+    "marks": "\u200e\u200f\u061c",
+    "soft-hyphen": "\u00ad",
+    "hangul-filler": "\u3164",
+    "braille-blank": "\u2800",
+    "variation-selector": "\ufe0f",
+    "tags": "\U000e0001\U000e0041",
+    "mixed": " \u200b\u3000\u202e\ufeff\n",
+}
+
 BODY_TYPES = {
     "number": 5,
     "float": 1.5,
@@ -157,6 +174,10 @@ VISITOR_CASES = [
     ],
     pytest.param("message", message(body="x" * 2001), "too_large", id="message-2001-chars"),
     pytest.param("message", message(body=" \n\t"), "empty_body", id="message-blank"),
+    *[
+        pytest.param("message", message(body=body), "empty_body", id=f"message-invisible-{name}")
+        for name, body in INVISIBLE_BODIES.items()
+    ],
     # history
     *cases("history", SEQS, lambda v: ({"after_seq": v},), prefix="after-seq-"),
     *cases("history", LIMITS, lambda v: ({"after_seq": 0, "limit": v},), prefix="limit-"),
@@ -245,6 +266,12 @@ COUNSELOR_CASES = [
         "message", counselor_message(body="x" * 2001), "too_large", id="message-2001-chars"
     ),
     pytest.param("message", counselor_message(body="\u3000"), "empty_body", id="message-blank"),
+    *[
+        pytest.param(
+            "message", counselor_message(body=body), "empty_body", id=f"message-invisible-{name}"
+        )
+        for name, body in INVISIBLE_BODIES.items()
+    ],
     # history
     *cases(
         "history", SEQS, lambda v: ({"conversation_id": HELD, "after_seq": v},), prefix="after-seq-"
