@@ -121,10 +121,14 @@ class VisitorNamespace(DispatchingNamespace):
         if conv is None or conv.status == "closed":
             if conv is not None:
                 await self.leave_room(sid, conversation_room(conv.id))
+            # The partner as the catalog has it now, not as it was when this socket connected:
+            # a partner disabled since then takes no new chats from its open pages either.
+            partner = self.ctx.catalog.partners.get(session["partner"])
+            if partner is None or not partner.enabled:
+                raise AppError(ErrorCode.UNKNOWN_PARTNER, "this site no longer offers the chat")
             # Only a new conversation costs: a retried start of an open one creates nothing.
             if not self.addresses.may_start(sid):
                 raise AppError(ErrorCode.RATE_LIMITED, "too many new chats from your address")
-            partner = self.ctx.catalog.partners[session["partner"]]
             desk = self.ctx.catalog.desk_to_start(req.desk, partner, session["campaign"])
             # Only new chats wait for opening hours; a chat running past closing time goes on.
             if not self.ctx.catalog.open_now(desk, utcnow()):
