@@ -21,7 +21,8 @@ from service.cli_admin import add_directory_commands
 from service.cli_staff import add_staff_commands
 from service.config import Settings
 from service.crypto import Sealer, SealError, load_keys, new_key, rotate_keys
-from service.db import migrate, open_store
+from service.db import migrate, open_store, verify_key
+from service.db.serving_lock import DatabaseInUse, held, hold_for_life
 from service.domain.audit import CLI_ACTOR
 from service.errors import AppError
 
@@ -115,10 +116,15 @@ def _serve(settings: Settings, _: argparse.Namespace) -> None:
 
     from service.app import create_app
 
-    migrate(settings.db_path)
-    try:  # made on first start, reused after; the lifespan checks it against the database
-        load_keys(settings.encryption_key, settings.key_path, create=True)
-    except SealError as exc:
+    try:
+        # Held until the process ends: rotate-key and a second server refuse meanwhile.
+        hold_for_life(settings.db_path)
+        migrate(settings.db_path)
+        # Made on first start, reused after; checked here so that a wrong key is one line.
+        verify_key(
+            settings.db_path, load_keys(settings.encryption_key, settings.key_path, create=True)
+        )
+    except (SealError, DatabaseInUse) as exc:
         sys.exit(f"madoguchi: {exc}")
     asyncio.run(_ensure_defaults(settings))
     log.info("Madoguchi on %s (database %s)", settings.public_url, settings.db_path)
@@ -168,18 +174,27 @@ def _rotate_key(settings: Settings, _: argparse.Namespace) -> None:
     """With a key file: write a new key in front of the old, reseal, then drop the old key.
     With ``MADOGUCHI_ENCRYPTION_KEY``: reseal with its first key (the operator put the new key
     first) so that the others can be removed."""
+    if not settings.db_path.exists():
+        sys.exit(f"madoguchi: no database at {settings.db_path}")
     try:
-        sealer = rotate_keys(settings.encryption_key, settings.key_path)
-        count = asyncio.run(_reseal(settings, sealer))
-        if not settings.encryption_key.strip():
-            rotate_keys(settings.encryption_key, settings.key_path, finish=True)
+        # A server writing meanwhile would seal with the old key, which is then dropped.
+        with held(settings.db_path):
+            sealer = rotate_keys(settings.encryption_key, settings.key_path)
+            count = asyncio.run(_reseal(settings, sealer))
+            if not settings.encryption_key.strip():
+                rotate_keys(settings.encryption_key, settings.key_path, finish=True)
+    except DatabaseInUse as exc:
+        sys.exit(f"madoguchi: {exc}; stop it, then run rotate-key again (nothing was changed)")
     except SealError as exc:
         sys.exit(f"madoguchi: {exc}")
-    log.info("resealed %d values with key %s", count, sealer.key_id.hex())
+    print(  # noqa: T201 (the operator asked for it: a count and a key id, never a key)
+        f"resealed {count} values with the key {sealer.key_id.hex()}"
+    )
 
 
 async def _reseal(settings: Settings, sealer: Sealer) -> int:
-    store = await open_store(settings.db_path, sealer)
+    # Without a sealer: opening with one would reseal everything in its key check, uncounted.
+    store = await open_store(settings.db_path)
     try:
         return await store.reseal(sealer)
     finally:

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -112,7 +113,25 @@ def load_keys(env_keys: str, key_file: Path, create: bool) -> Sealer:
         if not create:
             raise SealError(f"no key file at {key_file} (set MADOGUCHI_ENCRYPTION_KEY?)")
         write_key_file(key_file, [new_key()])
-    return Sealer(parse_keys(key_file.read_text("ascii")))
+    return Sealer(parse_keys(read_key_file(key_file)))
+
+
+def read_key_file(key_file: Path) -> str:
+    """The key file's text. Refused if any other account may read or change it: the key opens
+    every record, and a file others can read has leaked in all but name; starting anyway
+    would hide that until it is too late (docs/security.md)."""
+    try:
+        mode = stat.S_IMODE(key_file.stat().st_mode)
+        if mode & 0o077:
+            raise SealError(
+                f"the key file {key_file} is open to other accounts (mode {mode:04o}); "
+                f"make it private with: chmod 600 {key_file}"
+            )
+        return key_file.read_text("ascii")
+    except UnicodeDecodeError:
+        raise SealError(f"the key file {key_file} does not hold base64 keys") from None
+    except OSError as exc:
+        raise SealError(f"the key file {key_file} cannot be read ({exc.strerror})") from None
 
 
 def rotate_keys(env_keys: str, key_file: Path, finish: bool = False) -> Sealer:
@@ -126,7 +145,7 @@ def rotate_keys(env_keys: str, key_file: Path, finish: bool = False) -> Sealer:
         return Sealer(parse_keys(env_keys))
     if not key_file.exists():
         raise SealError(f"no key file at {key_file}")
-    words = key_file.read_text("ascii").split()
+    words = read_key_file(key_file).split()
     parse_keys(" ".join(words))
     words = words[:1] if finish else [new_key(), *words]
     write_key_file(key_file, words)

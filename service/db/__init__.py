@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from service.crypto import Sealer
-from service.db.connections import migrate
+from service.db.connections import migrate, verify_key
 from service.db.store import SqliteStore
 from service.storage import Store, WriteLimits
 
-__all__ = ["migrate", "open_store"]
+__all__ = ["migrate", "open_store", "verify_key"]
 
 
 async def open_store(

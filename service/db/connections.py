@@ -13,7 +13,7 @@ from pathlib import Path
 from service.crypto import Sealer
 from service.db.migrate import apply_migrations
 from service.db.retention import enable_secure_delete
-from service.db.sealing import SealedConnection
+from service.db.sealing import SealedConnection, check_key_matches
 
 # Readers and the migrations at start may wait for a lock: nothing is answered meanwhile.
 _PATIENT_MS = 30_000
@@ -29,6 +29,17 @@ def migrate(path: Path) -> list[str]:
     try:
         _configure(conn, None, _PATIENT_MS)
         return apply_migrations(conn)
+    finally:
+        conn.close()
+
+
+def verify_key(path: Path, sealer: Sealer) -> None:
+    """SealError unless ``sealer`` opens this database: checked before serving, so that a
+    wrong key is one line at start rather than a failed startup's traceback."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {_PATIENT_MS:d}")
+        check_key_matches(conn, sealer)
     finally:
         conn.close()
 

@@ -68,11 +68,24 @@ _UPDATES = {
 def check_key(conn: sqlite3.Connection, sealer: Sealer) -> None:
     """Refuse a key that did not seal this database; on first use, seal any plaintext left by
     earlier versions and record the key. Runs inside the caller's transaction."""
+    if sealer.key_id not in check_key_matches(conn, sealer):
+        reseal(conn, sealer)
+
+
+def check_key_matches(conn: sqlite3.Connection, sealer: Sealer) -> set[bytes]:
+    """Raise SealError unless one of ``sealer``'s keys sealed this database (a new database
+    matches any key); return the ids of the keys in use."""
     known = {bytes.fromhex(r[0]) for r in conn.execute("SELECT key_id FROM sealing_key")}
     if known and not known & set(sealer.key_ids):
         raise SealError("the encryption key does not match this database")
-    if sealer.key_id not in known:
-        reseal(conn, sealer)
+    return known
+
+
+def rotate(conn: sqlite3.Connection, sealer: Sealer) -> int:
+    """``madoguchi rotate-key``: reseal with ``sealer``'s first key, once one of its keys is
+    known to have sealed this database; returns how many values were resealed."""
+    check_key_matches(conn, sealer)
+    return reseal(conn, sealer)
 
 
 def reseal(conn: sqlite3.Connection, sealer: Sealer) -> int:

@@ -31,7 +31,7 @@ from service.db.connections import migrate, open_reading_connection, open_writin
 from service.db.conversations import ConversationQueries
 from service.db.reports import ReportQueries
 from service.db.retention import RetentionQueries
-from service.db.sealing import check_key, reseal
+from service.db.sealing import check_key, rotate
 from service.db.sessions import SessionQueries
 from service.db.thread import ConnectionThread, ThreadRunner
 from service.db.visitors import VisitorQueries
@@ -128,5 +128,6 @@ class SqliteStore(
         return await self.writer.maintain(fn, *args)
 
     async def reseal(self, sealer: Sealer) -> int:
-        """Seal every sealed value with ``sealer``'s first key (``madoguchi rotate-key``)."""
-        return await self._write(reseal, sealer)
+        """Seal every sealed value with ``sealer``'s first key (``madoguchi rotate-key``); open
+        the store without a sealer first, or its key check will have resealed everything."""
+        return await self._write(rotate, sealer)
