@@ -45,6 +45,7 @@ from service.http.widget import WidgetController
 from service.realtime.counselor import CounselorNamespace
 from service.realtime.manager import InlineManager
 from service.realtime.packets import ContractPacket
+from service.realtime.polling_limit import with_polling_body_limit
 from service.realtime.visitor import VisitorNamespace
 from service.storage import WriteLimits
 
@@ -175,4 +176,6 @@ def create_app(settings: Settings) -> Any:
     # No on_startup/on_shutdown here: with either set, ASGIApp stops forwarding the lifespan
     # to Litestar (python-engineio async_drivers/asgi.py).
     combined = socketio.ASGIApp(sio, other_asgi_app=litestar_app)
-    return with_security_headers(combined, secure=settings.secure_cookies)
+    # python-engineio would hold an oversized long-polling POST unanswered (polling_limit.py).
+    bounded = with_polling_body_limit(combined, limit=settings.max_payload_bytes)
+    return with_security_headers(bounded, secure=settings.secure_cookies)
