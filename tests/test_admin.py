@@ -153,7 +153,7 @@ def test_partners_get_normalised_origins_and_the_snippet(
 ) -> None:
     made = aiko.post(
         "/api/v1/admin/partners",
-        json={"key": "library", "name": "図書館", "origins": ["https://Lib.Example.jp:443/page"]},
+        json={"key": "library", "name": "図書館", "origins": ["https://Lib.Example.jp:443/"]},
     )
     assert made.status_code == 201, made.text
     assert made.json()["origins"] == ["https://lib.example.jp"]

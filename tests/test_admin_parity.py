@@ -91,7 +91,7 @@ DESK = {
 }
 PARTNER = {
     "name": "中央図書館",
-    "origins": ["https://Lib.Example.jp:443/page", "http://lib.example.jp:8080"],
+    "origins": ["https://Lib.Example.jp:443/", "https://lib.example.jp:8443"],
     "exit_url": "https://www.city.example.jp/",
     "lang": "en",
 }
@@ -212,7 +212,7 @@ def test_the_same_settings_through_page_api_and_cli_come_out_the_same(
     assert page["desks"][0]["hours"] == "tue,thu 18:00-21:00"
     assert page["partners"][0]["origins"] == [
         "https://lib.example.jp",
-        "http://lib.example.jp:8080",
+        "https://lib.example.jp:8443",
     ]
     second = Server(db_path=cli_db, env={"MADOGUCHI_DEFAULT_DESK_HOURS": "24/7"})
     second.start()

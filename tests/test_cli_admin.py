@@ -46,9 +46,9 @@ def test_desks_are_added_updated_and_listed(tmp_path: Path) -> None:
 def test_partners_are_added_updated_listed_disabled_and_enabled(tmp_path: Path) -> None:
     db = tmp_path / "p.sqlite3"
     ok("partner", "add", "library", "--name", "図書館", "--origin", "https://Lib.example.jp/",
-       "--origin", "http://lib.example.jp:8080", "--exit-url", "https://www.city.example.jp/",
+       "--origin", "https://lib.example.jp:8443", "--exit-url", "https://www.city.example.jp/",
        db=db)  # fmt: skip
-    assert "library\t図書館\tenabled\thttps://lib.example.jp http://lib.example.jp:8080" in ok(
+    assert "library\t図書館\tenabled\thttps://lib.example.jp https://lib.example.jp:8443" in ok(
         "partner", "list", db=db
     )
     ok("partner", "update", "library", "--lang", "en", "--desk", "general", db=db)

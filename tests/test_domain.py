@@ -78,15 +78,40 @@ def test_the_source_names_a_campaign_before_a_partner(
     ("raw", "origin"),
     [
         ("https://Example.JP", "https://example.jp"),
-        ("https://example.jp:443/some/page", "https://example.jp"),
-        ("http://example.jp:8080/", "http://example.jp:8080"),
+        ("https://example.jp:443/", "https://example.jp"),
+        ("https://example.jp:8443", "https://example.jp:8443"),
+        ("http://LOCALHOST:8000/", "http://localhost:8000"),
+        ("http://127.0.0.1:80", "http://127.0.0.1"),
+        ("https://[2001:DB8::1]:443", "https://[2001:db8::1]"),
     ],
 )
 def test_origins_are_normalised(raw: str, origin: str) -> None:
     assert normalise_origin(raw) == origin
 
 
-@pytest.mark.parametrize("bad", ["javascript:alert(1)", "example.jp", "ftp://example.jp", ""])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "javascript:alert(1)",
+        "example.jp",
+        "ftp://example.jp",
+        "",
+        "http://example.jp",  # plain http only for the developer's own machine
+        "https://example.jp/page",
+        "https://example.jp?x=1",
+        "https://example.jp#top",
+        "https://user@example.jp",
+        "https://example.jp; script-src *",
+        "https://example.jp,https://evil.example",
+        "https://example.jp\nscript-src *",
+        "https://exa mple.jp",
+        "https://'self'",
+        'https://"example.jp"',
+        "https://example.jp:99999",
+        "https://[not:an:ip]",
+        "https://例え.jp",  # browsers send the punycode form: the admin writes that
+    ],
+)
 def test_only_http_origins_are_accepted(bad: str) -> None:
     with pytest.raises(ValueError, match="origin"):
         normalise_origin(bad)

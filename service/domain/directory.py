@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,17 +62,67 @@ class EmergencyContact:
         return "tel:" + self.number.replace("-", "").replace("#", "%23")
 
 
+# scheme://host[:port] and nothing else, an optional final "/" aside. The host is a DNS name
+# (letters, digits, "-" and "."), an IPv4 address or an IPv6 one in brackets: no character
+# that could end a header directive or a list (";", ",", quotes, whitespace) can pass.
+_ORIGIN = re.compile(
+    r"(?P<scheme>[A-Za-z]+)://"
+    r"(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])"
+    r"(?::(?P<port>[0-9]{1,5}))?/?"
+)
+ORIGIN_FORM = "https://host or https://host:port, with no path (http only for localhost)"
+
+
 def normalise_origin(value: str) -> str:
-    """``https://Example.jp:443/x`` → ``https://example.jp``; ValueError if not http(s)."""
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an http(s) origin: {value!r}")
-    default_port = 443 if parts.scheme == "https" else 80
-    host = parts.hostname.lower()
-    if ":" in host:
-        host = f"[{host}]"
-    port = f":{parts.port}" if parts.port and parts.port != default_port else ""
-    return f"{parts.scheme}://{host}{port}"
+    """``https://Example.jp:443`` → ``https://example.jp``; ValueError for anything that is
+    not exactly an origin. Partner origins go into the chat's Content-Security-Policy, so
+    this is what keeps an admin's input from adding directives to it."""
+    text = value.strip()
+    match = _ORIGIN.fullmatch(text)
+    if match is None or ".." in match["host"]:
+        raise ValueError(f"{value!r} is not an origin: write {ORIGIN_FORM}")
+    scheme, host = match["scheme"].lower(), match["host"].lower()
+    if host.startswith("[") and not _is_ip(host[1:-1], 6):
+        raise ValueError(f"{value!r} is not an origin: not an IPv6 address")
+    if scheme != "https" and not (scheme == "http" and _is_loopback(host)):
+        raise ValueError(f"{value!r} is not an https origin (http only for localhost)")
+    port = int(match["port"]) if match["port"] else None
+    if port is not None and not 1 <= port <= 65535:
+        raise ValueError(f"{value!r} is not an origin: the port is out of range")
+    default_port = 443 if scheme == "https" else 80
+    shown_port = f":{port}" if port is not None and port != default_port else ""
+    return f"{scheme}://{host}{shown_port}"
+
+
+def _is_ip(text: str, version: int) -> bool:
+    try:
+        return ipaddress.ip_address(text).version == version
+    except ValueError:
+        return False
+
+
+def _is_loopback(host: str) -> bool:
+    """Plain http is for a developer's own machine only: elsewhere anyone on the way could
+    rewrite the partner page that embeds the chat."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def exact_origins(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Those of ``values`` that are origins in normal form: what a header may list, even if a
+    stored value predates the checks of :func:`normalise_origin`."""
+    kept = []
+    for value in values:
+        try:
+            if normalise_origin(value) == value:
+                kept.append(value)
+        except ValueError:
+            continue
+    return tuple(kept)
 
 
 def origin_allowed(origin: str | None, partner: Partner, own_origin: str) -> bool:

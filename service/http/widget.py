@@ -26,7 +26,7 @@ from service.catalog import Catalog
 from service.clock import iso, utcnow
 from service.config import PROJECT_DIR
 from service.context import Ctx
-from service.domain.directory import Desk, Partner
+from service.domain.directory import Desk, Partner, exact_origins
 from service.domain.hours import TOKYO, hours_text, next_open_at, open_now
 from service.http.headers import csp
 from service.i18n import TEXT, pick_lang
@@ -185,7 +185,7 @@ class WidgetController(Controller):
         context = chat_context(
             catalog, found, catalog.desk_to_start(desk_key, found, campaign), chosen, query
         )
-        ancestors = " ".join(["'self'", *found.origins])
+        ancestors = " ".join(["'self'", *exact_origins(found.origins)])
         return Template(
             "widget/chat.html",
             context=context,
