@@ -1,4 +1,4 @@
-"""The service uses python-socketio, python-engineio, aiosqlite and Litestar through their public
+"""The service uses python-socketio, python-engineio and Litestar through their public
 API only: an upgrade within the pinned ranges may change anything private without notice.
 
 A scan of every module under service/ fails on:
@@ -7,7 +7,7 @@ A scan of every module under service/ fails on:
 - a read of a private attribute: on anything reached from one of those libraries
   (``socketio.packet._x``); on ``super()`` when a library base has it; on ``self`` or ``cls``
   unless our own classes of its hierarchy define it; on anything else unless our code defines
-  the name and no library does (``self.server._x``, ``db._conn``). Inside a class, the names
+  the name and no library does (``self.server._x``, ``sio._binary_packet``). Inside a class, the names
   its own hierarchy defines are fine on any receiver (another instance of the class);
 - a private method or attribute of one of our classes that a library base class also has (an
   override of the library's internals), checked against the real base classes.
@@ -33,7 +33,7 @@ import pytest
 
 import service
 
-LIBRARIES = ("socketio", "engineio", "aiosqlite", "litestar")
+LIBRARIES = ("socketio", "engineio", "litestar")
 # Documented standard-library functions whose names start with an underscore.
 STANDARD_EXCEPTIONS = frozenset({"os._exit"})
 
@@ -304,14 +304,14 @@ PLANTED = {
         """,
     ),
     "a read of another object's internals that the library also defines": (
-        "db._conn (a library's private name)",
+        "sio._binary_packet (a library's private name)",
         """
-        class Store:
+        class Pending:
             def __init__(self):
-                self._conn = None
+                self._binary_packet = None
 
-        async def run(db, fn):
-            return await fn(db._conn)
+        def pending_of(sio):
+            return sio._binary_packet
         """,
     ),
     "a read on self of what only the library base defines": (
@@ -356,10 +356,10 @@ PLANTED = {
         """,
     ),
     "a read by name": (
-        "getattr(db, '_conn') (a library's private name)",
+        "getattr(sio, '_binary_packet') (a library's private name)",
         """
-        def connection_of(db):
-            return getattr(db, "_conn")
+        def pending_of(sio):
+            return getattr(sio, "_binary_packet")
         """,
     ),
 }
