@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 from service.clock import now_iso
@@ -12,7 +12,7 @@ from service.db.rows import APPEND_CHECKED, append_message, append_system_messag
 from service.db.sealing import unseal
 from service.domain.conversations import Author, Conversation, Message
 from service.errors import AppError, ErrorCode
-from service.storage import MessageDone, StoredMessage, sha256
+from service.storage import StoredMessage, sha256
 
 T = TypeVar("T")
 
@@ -110,12 +110,14 @@ class ConversationQueries:
         user_id: int | None,
         client_id: str,
         body: str,
-        done: MessageDone,
+        done: Callable[[tuple[bool, StoredMessage | Exception]], Awaitable[None]],
     ) -> None:
-        """Store a client's message in the next batch; returns at once. Once committed,
-        ``done((True, stored))``, or ``done((False, error))`` if refused or failed, runs in the
-        order queued (``service/db/batching.py`` ``submit_later``). Raises at once if the write
-        cannot be queued (``rate_limited``, ``StorageUnavailable``)."""
+        """The callback form of :meth:`append_message`, outside the ``Store`` protocol: it
+        queues without a task or a future, so a caller can queue many writes and see at once
+        which were refused (the writer's tests do). Once committed, ``done((True, stored))``, or
+        ``done((False, error))`` if refused or failed, runs in the order queued
+        (``service/db/batching.py`` ``submit_later``). Raises at once if the write cannot be
+        queued (``rate_limited``, ``StorageUnavailable``)."""
         self._queue(_insert_message, (conversation_id, author, user_id, client_id, body), done)
 
     async def list_messages(
