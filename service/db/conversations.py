@@ -70,7 +70,8 @@ class ConversationQueries:
         """Mark a waiting conversation as held by ``user_id`` and record the system message.
 
         Raises ALREADY_CLAIMED if it is no longer waiting, CHAT_LIMIT if the counselor already
-        holds ``max_chats`` active conversations. The caller has checked the desk.
+        holds ``max_chats`` active conversations, NOT_FOUND if the account no longer works its desk
+        (checked again here, inside the claim's transaction).
         """
         return await self._write(_claim_conversation, conversation_id, user_id, max_chats)
 
@@ -284,11 +285,17 @@ def _claim_conversation(
         if held >= max_chats:
             raise AppError(ErrorCode.CHAT_LIMIT, f"at most {max_chats} chats at once")
     # The WHERE clause is the race guard: of two simultaneous claims only one finds 'waiting'.
+    # It also checks the account as it is in this transaction, so a claim racing a change of the
+    # account's desks or active flag cannot take a chat the account no longer may.
     changed = conn.execute(
         "UPDATE conversation SET status = 'active', counselor_id = ?, claimed_at = ? "
-        "WHERE id = ? AND status = 'waiting'",
-        (user_id, now_iso(), conversation_id),
+        "WHERE id = ? AND status = 'waiting' AND EXISTS (SELECT 1 FROM user AS u "
+        "WHERE u.id = ? AND u.active = 1 AND (u.all_desks = 1 OR EXISTS (SELECT 1 FROM user_desk "
+        "AS d WHERE d.user_id = u.id AND d.desk_id = conversation.desk_id)))",
+        (user_id, now_iso(), conversation_id, user_id),
     ).rowcount
+    if changed != 1 and _is_waiting(conn, conversation_id):
+        raise AppError(ErrorCode.NOT_FOUND)
     if changed != 1:
         raise AppError(ErrorCode.ALREADY_CLAIMED, "another counselor took this conversation")
     return append_system_message(conn, conversation_id, "counselor_joined")
