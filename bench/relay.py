@@ -75,8 +75,8 @@ class CounselorSide(socketio.AsyncNamespace):  # type: ignore[misc]
 def create_relay() -> socketio.ASGIApp:
     # The transport settings of service/app.py create_socketio: the same JSON module, no HTTP
     # compression, the same packet size limit. Its handlers run in line (async_handlers=False):
-    # with nothing to wait for, that is the stack's cheapest way to answer, and the service's
-    # messages take the same kind of path (service/realtime/server.py).
+    # with nothing to wait for, that is the stack's cheapest way to answer. The service cannot
+    # do that (a message waits for its commit), so each of its events is a task of its own.
     sio = socketio.AsyncServer(
         async_mode="asgi",
         cors_allowed_origins=lambda origin, environ: True,
