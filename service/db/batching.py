@@ -201,6 +201,9 @@ class GroupCommit:
         """Record why writes fail; a runner that timed out or died is restarted."""
         if isinstance(exc, BatchFailed) and exc.locked:
             reason = "the database is locked by another program"
+        elif isinstance(exc, BatchFailed) and exc.full:
+            # The writer gave the log's space back; each new write retries.
+            reason = "the disk is full: writes fail until space is freed"
         elif isinstance(exc, BatchFailed):
             reason = f"the database refused the commit ({exc.error_name})"
         elif isinstance(exc, TimeoutError):

@@ -17,6 +17,8 @@ from service.db.sealing import SealedConnection, check_key_matches
 
 # Readers and the migrations at start may wait for a lock: nothing is answered meanwhile.
 _PATIENT_MS = 30_000
+# About twice what the WAL holds between automatic checkpoints (1000 pages of 4 KiB).
+_WAL_KEPT_BYTES = 8 << 20
 
 
 def migrate(path: Path) -> list[str]:
@@ -59,6 +61,9 @@ def open_writing_connection(
     conn = sqlite3.connect(path, factory=SealedConnection, isolation_level=None)
     _configure(conn, sealer, round(lock_wait * 1000))
     enable_secure_delete(conn)
+    # A checkpoint lets the WAL be reused from its start, but it keeps its size: after a burst
+    # it would hold that space for good. Beyond this size it is cut back after a checkpoint.
+    conn.execute(f"PRAGMA journal_size_limit = {_WAL_KEPT_BYTES:d}")
     return conn
 
 

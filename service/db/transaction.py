@@ -7,6 +7,7 @@ thread alike (``service/db/writer.py``, ``service/db/thread.py``).
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,11 @@ class BatchFailed(Exception):
         """Another connection held the write lock for longer than our busy timeout."""
         return self.error_name in ("SQLITE_BUSY", "SQLITE_LOCKED")
 
+    @property
+    def full(self) -> bool:
+        """The disk (or the database's size limit) had no room for the batch."""
+        return self.error_name == "SQLITE_FULL"
+
     def __reduce__(self) -> tuple[type[BatchFailed], tuple[str]]:
         return type(self), (self.error_name,)
 
@@ -42,16 +48,36 @@ def commit_batch(conn: sqlite3.Connection, ops: list[Operation]) -> list[Outcome
     """
     try:
         return _commit_fast(conn, ops)
-    except sqlite3.Error as exc:  # from BEGIN, COMMIT or ROLLBACK: operations' own are outcomes
-        raise BatchFailed(getattr(exc, "sqlite_errorname", type(exc).__name__)) from None
+    except sqlite3.Error as exc:  # BEGIN, COMMIT, ROLLBACK, or the disk (_is_full)
+        name = getattr(exc, "sqlite_errorname", type(exc).__name__)
+    if name == "SQLITE_FULL":
+        give_back_log_space(conn)
+    raise BatchFailed(name)
+
+
+def give_back_log_space(conn: sqlite3.Connection) -> None:
+    """After a write failed for lack of space: copy the WAL into the database and truncate it
+    to nothing, so that its space returns to the volume. With the disk still full this may
+    fail too; the next batch is the retry."""
+    with contextlib.suppress(sqlite3.Error):
+        _rollback(conn)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _is_full(exc: Exception) -> bool:
+    """A full disk is no operation's fault: the whole batch fails, retry-safe, rather than
+    each operation being answered with its own unexpected error (and traceback)."""
+    return getattr(exc, "sqlite_errorname", None) == "SQLITE_FULL"
 
 
 def _commit_fast(conn: sqlite3.Connection, ops: list[Operation]) -> list[Outcome]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         results: list[Outcome] = [(True, op(conn)) for op in ops]
-    except Exception:
-        conn.execute("ROLLBACK")
+    except Exception as exc:
+        _rollback(conn)  # SQLite may have rolled back already (a full disk)
+        if _is_full(exc):
+            raise
         return _commit_isolated(conn, ops)
     except BaseException:
         _rollback(conn)
@@ -70,6 +96,8 @@ def _commit_isolated(conn: sqlite3.Connection, ops: list[Operation]) -> list[Out
                 outcomes.append((True, op(conn)))
                 conn.execute("RELEASE op")
             except Exception as exc:  # refused or failed: undo this operation only
+                if _is_full(exc):
+                    raise
                 conn.execute("ROLLBACK TO op")
                 conn.execute("RELEASE op")
                 outcomes.append((False, exc))
