@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from litestar.di import NamedDependency
 
+from service.actions.positions import QueuePositions
 from service.config import Settings
 
 if TYPE_CHECKING:
@@ -16,12 +17,14 @@ if TYPE_CHECKING:
 class Context:
     """A plain class, not a dataclass: Litestar injects it as an opaque dependency."""
 
-    __slots__ = ("_catalog", "_store", "settings", "sio")
+    __slots__ = ("_catalog", "_store", "positions", "settings", "sio")
 
     def __init__(self, settings: Settings, sio: Any) -> None:
         self.settings = settings
         self.sio = sio
         """The ``socketio.AsyncServer`` (an untyped library)."""
+        self.positions = QueuePositions()
+        """Waiting visitors' places in line, told coalesced per desk."""
         self._store: Store | None = None
         self._catalog: Catalog | None = None
 

@@ -268,6 +268,32 @@ class Client:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
 
+    def queue(self) -> dict[str, Any]:
+        """A counselor's queue as the inbox keeps it: the last ``queue``, with every
+        ``queue_update`` since applied in order (docs/protocol.md)."""
+        items: dict[str, Any] = {}
+        for name, data in self.events:
+            if name == "queue":
+                items = {item["id"]: item for item in data["conversations"]}
+            elif name == "queue_update":
+                items.pop(data["id"], None)
+                if data["conversation"] is not None:
+                    items[data["id"]] = data["conversation"]
+        return {"conversations": sorted(items.values(), key=queue_key)}
+
+    async def wait_for_queue(self, predicate: Any = None, timeout: float = EVENT_TIMEOUT) -> Any:
+        """The queue (as :meth:`queue`) once it matches ``predicate``."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            if self.received("queue") and (predicate is None or predicate(self.queue())):
+                return self.queue()
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise AssertionError(f"the queue never matched; it is {self.queue()!r}")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+
     async def disconnect(self) -> None:
         if self.transport != "polling" or not self.sio.connected:
             await self.sio.disconnect()
@@ -287,6 +313,11 @@ class Client:
                 await reader
         if eio.http is not None and not eio.http.closed:
             await eio.http.close()
+
+
+def queue_key(item: dict[str, Any]) -> tuple[bool, str, str]:
+    """The server's order of a queue: urgent first, then longest waiting."""
+    return (not (item["urgent"] or item["risk"] == "urgent"), item["waiting_since"], item["id"])
 
 
 async def visitor(server: Server, transport: str = "websocket", **auth: Any) -> Client:

@@ -217,12 +217,12 @@ async def test_urgent_alerts_every_online_supervisor_of_the_desk_and_leads_the_q
         ids = [c["id"] for c in queue["conversations"]]
         return cid in ids and older in ids and ids.index(cid) < ids.index(older)
 
-    queue = await ren.wait_for("queue", urgent_first)
+    queue = await ren.wait_for_queue(urgent_first)
     assert next(c for c in queue["conversations"] if c["id"] == cid)["risk"] == "urgent"
     # Only supervisors of that desk hear the alarm; the visitor learns nothing.
     await hana.call("risk", {"conversation_id": cid, "level": "concern"})
-    await supervisors[0].wait_for(
-        "queue", lambda q: any(c["risk"] == "concern" for c in q["conversations"])
+    await supervisors[0].wait_for_queue(
+        lambda q: any(c["risk"] == "concern" for c in q["conversations"])
     )
     for client in (hana, ren, sato):
         assert client.received("alert") == []
@@ -279,7 +279,7 @@ async def test_a_transfer_to_a_desk_puts_the_visitor_back_in_its_queue(
     assert (await hana.call("transfer", {"conversation_id": cid, "to_desk": "legal"}))["ok"]
 
     await visitor.wait_for("status", lambda s: s["status"] == "waiting")
-    await kai.wait_for("queue", lambda q: any(c["id"] == cid for c in q["conversations"]))
+    await kai.wait_for_queue(lambda q: any(c["id"] == cid for c in q["conversations"]))
     assert (await kai.call("claim", {"conversation_id": cid}))["ok"]
     assert server.query(
         "SELECT d.key FROM conversation AS c JOIN desk AS d ON d.id = c.desk_id WHERE c.id = ?",

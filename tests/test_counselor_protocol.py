@@ -85,7 +85,7 @@ async def test_a_valid_cookie_from_a_foreign_origin_is_refused(
     assert refused == {"code": "origin_not_allowed"}
     # The same cookie from the inbox's own origin is let in.
     inbox = await clients.counselor(hana_session, transport, headers={"Origin": server.url})
-    await inbox.wait_for("queue")
+    await inbox.wait_for_queue()
 
 
 async def test_a_visitor_token_does_not_open_the_counselor_namespace(
@@ -107,11 +107,11 @@ async def test_the_queue_arrives_on_connect_and_follows_start_claim_and_close(
 ) -> None:
     hana = await clients.counselor(hana_session, transport)
     ren = await clients.counselor(ren_session)
-    first = await hana.wait_for("queue")
+    first = await hana.wait_for_queue()
     assert isinstance(first["conversations"], list)
 
     _, conversation_id = await waiting_visitor(clients)
-    waiting = queue_item(await hana.wait_for("queue", in_queue(conversation_id)), conversation_id)
+    waiting = queue_item(await hana.wait_for_queue(in_queue(conversation_id)), conversation_id)
     assert waiting is not None
     assert waiting["status"] == "waiting" and waiting["desk"] == "general"
     assert waiting["lang"] == "ja" and waiting["urgent"] is False
@@ -124,21 +124,22 @@ async def test_the_queue_arrives_on_connect_and_follows_start_claim_and_close(
         item = queue_item(q, conversation_id)
         return item is not None and item["status"] == "active"
 
-    for counselor in (hana, ren):
-        active = queue_item(await counselor.wait_for("queue", claimed), conversation_id)
+    for counselor, mine in ((hana, True), (ren, False)):
+        active = queue_item(await counselor.wait_for_queue(claimed), conversation_id)
         assert active is not None and active["counselor"] == "花子"
+        assert active["mine"] is mine
 
-    earlier = {counselor: list(counselor.received("queue")) for counselor in (hana, ren)}
     closed = await hana.call("close", {"conversation_id": conversation_id, "outcome": "resolved"})
     assert closed == {"ok": True}
 
     for counselor in (hana, ren):
-        await counselor.wait_for(
-            "queue",
-            lambda q, seen=earlier[counselor]: (
-                all(q is not old for old in seen) and queue_item(q, conversation_id) is None
-            ),
-        )
+        await counselor.wait_for_queue(lambda q: queue_item(q, conversation_id) is None)
+        # After connect, only updates: one per change, never the whole queue again.
+        assert len(counselor.received("queue")) == 1
+        assert counselor.received("queue_update")[-1] == {
+            "id": conversation_id,
+            "conversation": None,
+        }
 
 
 # -- claiming -----------------------------------------------------------------------------------
@@ -337,6 +338,6 @@ async def test_logging_out_drops_the_sockets_opened_with_that_login_only(
     await on_first.wait_for("disconnect")
     _visitor, conversation_id = await waiting_visitor(clients)
     # The other login goes on working: it sees the new visitor and may claim them.
-    await on_second.wait_for("queue", in_queue(conversation_id))
+    await on_second.wait_for_queue(in_queue(conversation_id))
     assert (await on_second.call("claim", {"conversation_id": conversation_id}))["ok"]
     assert not on_first.sio.connected

@@ -235,7 +235,7 @@ async def test_a_logout_ends_the_session_for_pages_and_sockets(
     inbox = await http.get("/inbox")
     assert inbox.status_code == 200
     counselor = await clients.counselor(session)
-    await counselor.wait_for("queue")
+    await counselor.wait_for_queue()
 
     response = await http.post("/inbox/logout", data={"_csrf_token": csrf_token(inbox.text)})
 

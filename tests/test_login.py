@@ -74,7 +74,7 @@ async def test_changing_the_password_ends_every_other_login_and_its_sockets() ->
         try:
             on_here = await clients.counselor(here)
             on_elsewhere = await clients.counselor(elsewhere)
-            await on_here.wait_for("queue")
+            await on_here.wait_for_queue()
 
             def change(current: str, new: str, again: str) -> httpx.Response:
                 with httpx.Client(base_url=server.url, cookies={"mg_session": here}) as http:

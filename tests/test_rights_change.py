@@ -219,7 +219,7 @@ async def test_a_desk_added_reaches_every_all_desks_socket(
         assert_error(ack, "unknown_desk")  # not loaded yet: each try is a round trip
         assert asyncio.get_running_loop().time() < deadline, "the desk never arrived"
     cid = ack["conversation"]["id"]
-    await sv.wait_for("queue", lambda q: any(c["id"] == cid for c in q["conversations"]))
+    await sv.wait_for_queue(lambda q: any(c["id"] == cid for c in q["conversations"]))
     assert sv.sio.connected
 
 

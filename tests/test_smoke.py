@@ -10,8 +10,8 @@ async def test_a_visitor_and_a_counselor_exchange_messages(guest: Client, hana: 
     conversation = started["conversation"]
     assert started["ok"] and conversation["status"] == "waiting"
 
-    queued = await hana.wait_for(
-        "queue", lambda q: any(c["id"] == conversation["id"] for c in q["conversations"])
+    queued = await hana.wait_for_queue(
+        lambda q: any(c["id"] == conversation["id"] for c in q["conversations"])
     )
     assert queued is not None
     assert (await hana.call("claim", {"conversation_id": conversation["id"]}))["ok"]

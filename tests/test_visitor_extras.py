@@ -63,7 +63,7 @@ async def test_an_urgent_start_goes_ahead_of_everyone_waiting(
     assert urgent_flag(server, calm["id"]) == 0
 
     hana = await clients.counselor(hana_session)
-    queue = (await hana.wait_for("queue"))["conversations"]
+    queue = (await hana.wait_for_queue())["conversations"]
     ids = [item["id"] for item in queue]
     mine = ids.index(in_danger["id"])
     assert mine < ids.index(calm["id"])
@@ -86,8 +86,7 @@ async def test_a_repeated_start_may_flag_an_open_conversation_urgent(
     again = await start(visitor, urgent=True)
     assert again["id"] == conversation["id"]
     assert urgent_flag(server, conversation["id"]) == 1
-    await hana.wait_for(
-        "queue",
+    await hana.wait_for_queue(
         lambda q: any(c["id"] == conversation["id"] and c["urgent"] for c in q["conversations"]),
     )
 
@@ -254,7 +253,5 @@ async def test_an_urgent_start_alerts_every_online_supervisor_at_once(
     alert = await kei.wait_for("alert", lambda a: a["conversation_id"] == in_danger["id"])
     assert alert["level"] == "urgent" and alert["by"] is None
     # A counselor sees the queue move but gets no supervisor alert: the queue arrives after it.
-    await hana.wait_for(
-        "queue", lambda q: any(c["id"] == in_danger["id"] for c in q["conversations"])
-    )
+    await hana.wait_for_queue(lambda q: any(c["id"] == in_danger["id"] for c in q["conversations"]))
     assert not hana.received("alert")

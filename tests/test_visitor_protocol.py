@@ -452,12 +452,12 @@ async def test_leaving_while_waiting_takes_the_visitor_out_of_the_queue(
     hana = await clients.counselor(hana_session)
     visitor = await clients.visitor()
     conversation_id = (await start(visitor))["id"]
-    await hana.wait_for("queue", lambda q: conversation_id in {c["id"] for c in q["conversations"]})
+    await hana.wait_for_queue(lambda q: conversation_id in {c["id"] for c in q["conversations"]})
 
     assert await visitor.call("leave", {}) == {"ok": True}
 
-    await hana.wait_for(
-        "queue", lambda q: conversation_id not in {c["id"] for c in q["conversations"]}
+    await hana.wait_for_queue(
+        lambda q: conversation_id not in {c["id"] for c in q["conversations"]}
     )
     assert conversation_row(server, conversation_id)["status"] == "closed"
 

@@ -58,7 +58,7 @@ async def set_risk(ctx: Context, user: User, conv: Conversation, level: str) -> 
         return
     if level == "urgent":
         await alert_supervisors(ctx, conv, by=user.display_name)
-    await queue_changed(ctx, conv.desk_id)
+    await queue_changed(ctx, conv.id, conv.desk_id)
 
 
 async def mark_urgent_by_visitor(ctx: Context, conv: Conversation) -> None:
@@ -66,7 +66,7 @@ async def mark_urgent_by_visitor(ctx: Context, conv: Conversation) -> None:
     of the desk hears of it at once, as when a counselor flags a chat urgent."""
     if await ctx.store.mark_urgent(conv.id):
         await alert_supervisors(ctx, conv, by=None)
-        await queue_changed(ctx, conv.desk_id)
+        await queue_changed(ctx, conv.id, conv.desk_id)
 
 
 async def alert_supervisors(ctx: Context, conv: Conversation, *, by: str | None) -> None:
@@ -139,6 +139,5 @@ async def transfer(
             namespace=COUNSELOR,
         )
     await send_case(ctx, conv.id)
-    await queue_changed(ctx, conv.desk_id)
-    if to_desk_id != conv.desk_id:
-        await queue_changed(ctx, to_desk_id)
+    # The desk it left too: a move to another desk takes it out of that desk's queues.
+    await queue_changed(ctx, conv.id, conv.desk_id, to_desk_id)

@@ -37,7 +37,7 @@ async def start_consultation(
         new_conversation_id(), token, desk.id, partner.id, campaign, lang, topic
     )
     await ctx.sio.enter_room(sid, conversation_room(conv.id), namespace=VISITOR)
-    await queue_changed(ctx, desk.id)
+    await queue_changed(ctx, conv.id, desk.id)
     return conv, token
 
 
@@ -68,7 +68,7 @@ async def claim_conversation(ctx: Context, user: User, conv: Conversation) -> No
         "status", {**status, "conversation_id": conv.id}, room=room, namespace=COUNSELOR
     )
     await deliver(ctx, joined, sender_sid=None)
-    await queue_changed(ctx, conv.desk_id)
+    await queue_changed(ctx, conv.id, conv.desk_id)
 
 
 async def close_conversation(
@@ -104,4 +104,4 @@ async def close_conversation(
         room=room,
         namespace=COUNSELOR,
     )
-    await queue_changed(ctx, conv.desk_id)
+    await queue_changed(ctx, conv.id, conv.desk_id)

@@ -1,4 +1,9 @@
-"""Keeping counselors' queues and waiting visitors' places in line current."""
+"""Keeping counselors' queues and waiting visitors' places in line current.
+
+A counselor gets the whole queue once, on connect (``queue``), then one ``queue_update`` per
+conversation that changes: the cost of a start, claim or close does not grow with the queue.
+Waiting visitors learn their new places coalesced per desk (``positions.py``).
+"""
 
 from __future__ import annotations
 
@@ -8,26 +13,26 @@ from typing import Any
 from service import access
 from service.context import Context
 from service.domain.accounts import User
-from service.domain.conversations import Conversation, queue_order, queue_positions
-from service.realtime.rooms import COUNSELOR, VISITOR, conversation_room, desk_room
+from service.domain.conversations import Conversation, queue_order
+from service.realtime.rooms import COUNSELOR, desk_room
 from service.wire import queue_item
 
 
+def item_for(ctx: Context, user: User, conv: Conversation) -> dict[str, Any]:
+    desk = ctx.catalog.desk_by_id(conv.desk_id)
+    partner = ctx.catalog.partner_by_id(conv.partner_id)
+    return queue_item(
+        conv,
+        desk_key=desk.key if desk else "",
+        partner_key=partner.key if partner and not partner.is_default else None,
+        counselor=conv.counselor_name,
+        mine=conv.counselor_id == user.id,
+    )
+
+
 def queue_payload(ctx: Context, user: User, open_conversations: Sequence[Conversation]) -> Any:
-    items = []
-    for conv in queue_order(c for c in open_conversations if access.sees_in_queue(user, c)):
-        desk = ctx.catalog.desk_by_id(conv.desk_id)
-        partner = ctx.catalog.partner_by_id(conv.partner_id)
-        items.append(
-            queue_item(
-                conv,
-                desk_key=desk.key if desk else "",
-                partner_key=partner.key if partner and not partner.is_default else None,
-                counselor=conv.counselor_name,
-                mine=conv.counselor_id == user.id,
-            )
-        )
-    return {"conversations": items}
+    ordered = queue_order(c for c in open_conversations if access.sees_in_queue(user, c))
+    return {"conversations": [item_for(ctx, user, conv) for conv in ordered]}
 
 
 async def send_queue(ctx: Context, sid: str, user: User) -> None:
@@ -36,20 +41,30 @@ async def send_queue(ctx: Context, sid: str, user: User) -> None:
     await ctx.sio.emit("queue", payload, to=sid, namespace=COUNSELOR)
 
 
-async def queue_changed(ctx: Context, desk_id: int) -> None:
-    """Tell every counselor working ``desk_id`` their new queue, and every visitor waiting at it
-    their new place in line."""
-    open_conversations = await ctx.store.list_open_conversations(None)
-    for sid, _ in list(ctx.sio.manager.get_participants(COUNSELOR, desk_room(desk_id))):
-        user = (await ctx.sio.get_session(sid, namespace=COUNSELOR)).get("user")
-        if user is not None:
-            payload = queue_payload(ctx, user, open_conversations)
-            await ctx.sio.emit("queue", payload, to=sid, namespace=COUNSELOR)
-    at_desk = [c for c in open_conversations if c.desk_id == desk_id]
-    for conversation_id, position in queue_positions(at_desk).items():
-        await ctx.sio.emit(
-            "status",
-            {"status": "waiting", "queue_position": position},
-            room=conversation_room(conversation_id),
-            namespace=VISITOR,
-        )
+async def queue_changed(ctx: Context, conversation_id: str, *desk_ids: int) -> None:
+    """One conversation was started, claimed, closed, flagged or moved: every counselor working
+    its desk (or ``desk_ids``, the desk it left) gets it as it is now, or its removal; the
+    visitors waiting there hear of their places soon."""
+    conv = await ctx.store.get_conversation(conversation_id)
+    desks = {*desk_ids, *([conv.desk_id] if conv else [])}
+    told: set[str] = set()
+    for desk_id in desks:
+        for sid, _ in list(ctx.sio.manager.get_participants(COUNSELOR, desk_room(desk_id))):
+            if sid in told:  # a socket of several desks hears of it once
+                continue
+            told.add(sid)
+            try:
+                user = (await ctx.sio.get_session(sid, namespace=COUNSELOR)).get("user")
+            except KeyError:  # gone while this loop ran
+                continue
+            if user is None:
+                continue
+            shown = (
+                conv is not None and conv.status != "closed" and access.sees_in_queue(user, conv)
+            )
+            update = {
+                "id": conversation_id,
+                "conversation": item_for(ctx, user, conv) if shown and conv else None,
+            }
+            await ctx.sio.emit("queue_update", update, to=sid, namespace=COUNSELOR)
+        ctx.positions.desk_changed(ctx, desk_id)

@@ -330,8 +330,24 @@ socket.on('disconnect', (reason) => {
   if (reason === 'io server disconnect') socket.connect()
 })
 
-socket.on('queue', (payload) => {
-  queue = payload.conversations
+// The server's order of the queue: urgent first, then longest waiting, then by id.
+function queueOrder (a, b) {
+  const pressing = (item) => item.urgent || item.risk === 'urgent'
+  if (pressing(a) !== pressing(b)) return pressing(a) ? -1 : 1
+  if (a.waiting_since !== b.waiting_since) return a.waiting_since < b.waiting_since ? -1 : 1
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0
+}
+
+// The whole queue on connect; then one conversation at a time, put in its place or removed.
+socket.on('queue', (payload) => showQueue(payload.conversations))
+
+socket.on('queue_update', (update) => {
+  const rest = queue.filter((item) => item.id !== update.id)
+  showQueue(update.conversation ? rest.concat([update.conversation]).sort(queueOrder) : rest)
+})
+
+function showQueue (items) {
+  queue = items
   const waiting = queue.filter((item) => item.status === 'waiting').map((item) => item.id)
   if (announced && !BOARD && waiting.some((id) => !announced.has(id))) alerts.notify('visitor')
   announced = new Set([...(announced || []), ...waiting])
@@ -345,7 +361,7 @@ socket.on('queue', (payload) => {
   }
   renderQueue()
   if (current) renderConversation()
-})
+}
 
 socket.on('message', (message) => {
   const conv = conversation(message.conversation_id)

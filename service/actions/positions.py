@@ -1,0 +1,78 @@
+"""Waiting visitors' places in line, told coalesced per desk.
+
+Every start, claim, close or urgent flag can move every visitor waiting behind it. Telling each of
+them per event made one event cost as much as the queue is long (a thousand waiting visitors, a
+thousand sends per start). Instead, a change only marks its desk: the desk's queue is read once
+at most every ``interval`` seconds (at once after a quiet spell) and only visitors whose place
+differs from the one last told get a ``status``. A new chat at the end of the line moves nobody,
+so it costs no send at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from service.domain.conversations import queue_positions
+from service.realtime.rooms import VISITOR, conversation_room
+
+if TYPE_CHECKING:  # the context holds this object
+    from service.context import Context
+
+log = logging.getLogger(__name__)
+
+INTERVAL_SECONDS = 2.0
+
+
+class QueuePositions:
+    def __init__(self, interval: float = INTERVAL_SECONDS) -> None:
+        self.interval = interval
+        self.told: dict[int, dict[str, int]] = {}
+        """Per desk: the place last told to each conversation waiting there."""
+        self.due: dict[int, asyncio.Task[None]] = {}
+        self.last_told: dict[int, float] = {}
+
+    def desk_changed(self, ctx: Context, desk_id: int) -> None:
+        """The queue of ``desk_id`` changed: tell its waiting visitors soon, once for every
+        change until then."""
+        if desk_id in self.due:
+            return  # the telling already due reads the queue after this change
+        wait = self.last_told.get(desk_id, -self.interval) + self.interval - time.monotonic()
+        self.due[desk_id] = asyncio.create_task(
+            self._tell_after(ctx, desk_id, max(wait, 0.0)), name=f"madoguchi-positions-{desk_id}"
+        )
+
+    async def close(self) -> None:
+        for task in list(self.due.values()):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _tell_after(self, ctx: Context, desk_id: int, wait: float) -> None:
+        try:
+            await asyncio.sleep(wait)
+        finally:
+            # Before the read: a change made while it runs schedules the next telling.
+            del self.due[desk_id]
+        self.last_told[desk_id] = time.monotonic()
+        try:
+            await self._tell(ctx, desk_id)
+        except Exception:  # the next change tells again; the visitor can also ask (start)
+            log.warning("telling queue positions failed", exc_info=True)
+
+    async def _tell(self, ctx: Context, desk_id: int) -> None:
+        positions = queue_positions(await ctx.store.list_open_conversations([desk_id]))
+        told = self.told.get(desk_id, {})
+        self.told[desk_id] = positions  # those no longer waiting are forgotten
+        for conversation_id, position in positions.items():
+            if told.get(conversation_id) == position:
+                continue
+            await ctx.sio.emit(
+                "status",
+                {"status": "waiting", "queue_position": position},
+                room=conversation_room(conversation_id),
+                namespace=VISITOR,
+            )
