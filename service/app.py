@@ -39,9 +39,10 @@ from service.http.api import list_desks
 from service.http.campaigns import open_campaign
 from service.http.headers import with_security_headers
 from service.http.health import healthz
-from service.http.inbox import INBOX_PAGES, login_throttle
+from service.http.inbox import INBOX_PAGES
 from service.http.reports import REPORT_PAGES
 from service.http.widget import WidgetController
+from service.login_throttling import Unlocks, login_throttle
 from service.realtime.counselor import CounselorNamespace
 from service.realtime.manager import InlineManager
 from service.realtime.packets import ContractPacket
@@ -98,6 +99,7 @@ def write_limits(settings: Settings) -> WriteLimits:
 def create_app(settings: Settings) -> Any:
     sio = create_socketio(settings)
     ctx = Context(settings=settings, sio=sio)
+    throttle = login_throttle(settings)
     sio.register_namespace(VisitorNamespace(ctx))
     sio.register_namespace(CounselorNamespace(ctx))
 
@@ -112,6 +114,9 @@ def create_app(settings: Settings) -> Any:
         await catalog.reload()
         ctx.attach(store, catalog)
         catalog.on_reload.append(partial(drop_outdated_sockets, ctx))
+        unlocks = Unlocks(store, throttle)
+        await unlocks.start()
+        catalog.on_reload.append(unlocks.apply)
         watcher = asyncio.create_task(catalog.watch(), name="madoguchi-catalog")
         autoclose = asyncio.create_task(watch_gone_visitors(ctx), name="madoguchi-autoclose")
         # Once before serving (so a restart never postpones it), then daily.
@@ -151,7 +156,7 @@ def create_app(settings: Settings) -> Any:
         dependencies={"ctx": Provide(lambda: ctx, sync_to_thread=False)},
         # For guards, which run before dependencies are resolved; the login throttle is kept in
         # memory only (a staff member's address is never stored).
-        state=State({"ctx": ctx, "throttle": login_throttle(settings)}),
+        state=State({"ctx": ctx, "throttle": throttle}),
         lifespan=[open_store],
         logging_config=LoggingConfig(log_exceptions="never", configure_root_logger=False),
         after_exception=[log_unexpected],

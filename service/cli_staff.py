@@ -32,6 +32,7 @@ from service.actions.admin.staff import (
     UserUpdate,
     do_add_user,
     do_reset_password,
+    do_unlock_logins,
     do_update_user,
 )
 from service.cli_admin import Args, add_switch, leaf, out, switch, with_admin
@@ -91,7 +92,9 @@ def _user(commands: Any) -> list[argparse.ArgumentParser]:
     password = leaf(actions, "password", _user_password, "set a new password; its logins end")
     password.add_argument("username")
     password.add_argument("--generate", action="store_true", help="make one and print it")
-    return [*leaves, password]
+    unlock = leaf(actions, "unlock", _user_unlock, "let a throttled account log in again now")
+    unlock.add_argument("username")
+    return [*leaves, password, unlock]
 
 
 def read_password() -> str:
@@ -147,6 +150,11 @@ def _user_password(settings: Settings, args: Args) -> None:
     out(f"set a new password for {made.user.username}; its logins have ended")
     if made.password:
         out(f"password: {made.password}")
+
+
+def _user_unlock(settings: Settings, args: Args) -> None:
+    user = with_admin(settings, lambda a: do_unlock_logins(a, args.username))
+    out(f"unlocked the logins of {user.username}")
 
 
 # -- canned responses --------------------------------------------------------------------------

@@ -89,6 +89,7 @@ CASEWORK_TEXT: Mapping[str, Mapping[str, str]] = {
     "ja": {
         "login_throttled": "ログインの失敗が続いたため、しばらくログインできません。"
         "時間をおいてお試しください。",
+        "login_wait": "あと約{seconds}秒でもう一度ログインできます。",
         "password_title": "パスワードの変更",
         "current_password": "現在のパスワード",
         "new_password": "新しいパスワード（8文字以上）",
@@ -189,6 +190,7 @@ CASEWORK_TEXT: Mapping[str, Mapping[str, str]] = {
     },
     "en": {
         "login_throttled": "Too many failed logins. Please wait a while and try again.",
+        "login_wait": "You can try again in about {seconds} seconds.",
         "password_title": "Change password",
         "current_password": "Current password",
         "new_password": "New password (8 characters or more)",

@@ -59,8 +59,12 @@ class StaffQueries:
         return await self._write(_update_user, actor, username, dict(fields))
 
     async def set_password(self, actor: Actor, username: str, password_hash: str) -> None:
-        """A new password ends every session of the account."""
+        """A new password ends every session of the account and unlocks its logins."""
         await self._write(_set_password, actor, username, password_hash)
+
+    async def unlock_logins(self, actor: Actor, username: str) -> None:
+        """Let the account try to log in again at once (``login_unlocks_since``)."""
+        await self._write(_unlock_logins, actor, username)
 
     async def insert_canned_response(
         self, actor: Actor, desk_key: str | None, title: str, body: str
@@ -166,6 +170,19 @@ def _set_password(
     conn.execute("UPDATE user SET password_hash = ? WHERE id = ?", (password_hash, user_id))
     conn.execute("DELETE FROM session WHERE user_id = ?", (user_id,))
     audit(conn, actor, "user.password_reset", f"user:{username}", {})
+    _announce_unlock(conn)
+
+
+def _unlock_logins(conn: sqlite3.Connection, actor: Actor, username: str) -> None:
+    _user_row(conn, username)  # NOT_FOUND for no such account
+    audit(conn, actor, "user.unlock", f"user:{username}", {})
+    _announce_unlock(conn)
+
+
+def _announce_unlock(conn: sqlite3.Connection) -> None:
+    # The serving process keeps the login throttle in memory; the counter wakes its catalog,
+    # whose reload reads the unlocks from the audit log (sessions.py, login_unlocks_since).
+    conn.execute("UPDATE settings_change SET version = version + 1")
 
 
 def _canned(conn: sqlite3.Connection, canned_id: int) -> CannedResponse:

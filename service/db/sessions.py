@@ -51,6 +51,11 @@ class SessionQueries:
         password typed into the username field never reaches the log."""
         await self._write(_record_failed_login, username)
 
+    async def login_unlocks_since(self, after_id: int) -> tuple[int, list[str]]:
+        """Accounts unlocked (``user.unlock``, ``user.password_reset``) by audit rows after
+        ``after_id``, and the last row's id to pass next time."""
+        return await self._read(_login_unlocks_since, after_id)
+
     async def get_session_user(self, session_id: str, idle_since: str) -> User | None:
         """The user of a live session, or None if it does not exist, idled out or the account
         was deactivated."""
@@ -92,6 +97,18 @@ def _record_failed_login(conn: sqlite3.Connection, username: str) -> None:
     known = conn.execute("SELECT 1 FROM user WHERE username = ?", (username,)).fetchone()
     name = username if known else ""
     audit(conn, Actor(name or "unknown"), "login.failed", name, {})
+
+
+UNLOCKING_ACTIONS = ("user.unlock", "user.password_reset")
+
+
+def _login_unlocks_since(conn: sqlite3.Connection, after_id: int) -> tuple[int, list[str]]:
+    last = conn.execute("SELECT COALESCE(MAX(id), 0) FROM audit_log").fetchone()[0]
+    rows = conn.execute(
+        "SELECT target FROM audit_log WHERE id > ? AND id <= ? AND action IN (?, ?)",
+        (after_id, last, *UNLOCKING_ACTIONS),
+    ).fetchall()
+    return int(last), [row[0].removeprefix("user:") for row in rows]
 
 
 def _get_session_user(conn: sqlite3.Connection, id_hash: str, idle_since: str) -> User | None:

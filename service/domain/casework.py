@@ -1,5 +1,6 @@
 """Casework rules: who may send which staff event, notes, tags, risk, the handoff summary, the
-closed-conversation filters and the login throttle. Pure: no I/O, times are passed in.
+closed-conversation filters and when a gone visitor's chat closes. Pure: no I/O, times are
+passed in.
 
 Roles follow the centre's practice: a counselor works the queue of their
 desks and the conversations they hold; a supervisor sees everything on their desks, watches
@@ -10,9 +11,8 @@ inbox, has a supervisor's rights (a small centre's admin is one of its senior co
 from __future__ import annotations
 
 import unicodedata
-from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
@@ -192,68 +192,3 @@ def gone_too_long(missing_since: float, now: float, minutes: float) -> bool:
 def autoclose_interval(minutes: float) -> float:
     """How often to look for visitors who left: a fifth of the limit, between 0.2 s and 30 s."""
     return min(30.0, max(0.2, minutes * 60 / 5))
-
-
-# -- login throttling -----------------------------------------------------------------------------
-
-
-@dataclass
-class FailureLog:
-    """Failed logins per key (an account or an address) within a sliding window.
-
-    Kept in memory only: an address is a staff member's, never stored, and a restart forgets.
-    """
-
-    limit: int
-    window_seconds: float
-    failures: dict[str, deque[float]] = field(default_factory=dict)
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self.failures.get(key)
-        if times is None:
-            return deque()
-        while times and now - times[0] >= self.window_seconds:
-            times.popleft()
-        if not times:
-            del self.failures[key]
-        return times
-
-    def blocked(self, key: str, now: float) -> bool:
-        return len(self._recent(key, now)) >= self.limit
-
-    def record(self, key: str, now: float) -> None:
-        if len(self.failures) > 10_000:  # a flood of keys: forget the stale ones
-            for stale in list(self.failures):
-                self._recent(stale, now)
-        self.failures.setdefault(key, deque()).append(now)
-
-    def clear(self, key: str) -> None:
-        self.failures.pop(key, None)
-
-
-@dataclass
-class LoginThrottle:
-    """Too many failed logins for one account or from one address refuse further tries for a
-    while, whatever the password: guessing a password takes many tries."""
-
-    per_account: FailureLog
-    per_address: FailureLog
-
-    @classmethod
-    def create(cls, account_limit: int, address_limit: int, minutes: float) -> LoginThrottle:
-        window = minutes * 60
-        return cls(FailureLog(account_limit, window), FailureLog(address_limit, window))
-
-    def allowed(self, username: str, address: str, now: float) -> bool:
-        account = username.strip().casefold()
-        return not (
-            self.per_account.blocked(account, now) or self.per_address.blocked(address, now)
-        )
-
-    def failed(self, username: str, address: str, now: float) -> None:
-        self.per_account.record(username.strip().casefold(), now)
-        self.per_address.record(address, now)
-
-    def succeeded(self, username: str) -> None:
-        # The address keeps its count: one good login must not reset a guesser's tally.
-        self.per_account.clear(username.strip().casefold())

@@ -3,6 +3,7 @@ and supervisors' board pages (the script draws them from the ``/counselor`` sock
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Annotated, Any
 
@@ -22,12 +23,11 @@ from service.auth import (
     open_session,
     verify_password,
 )
-from service.config import Settings
 from service.context import Ctx
 from service.domain.accounts import User
-from service.domain.casework import LoginThrottle
 from service.domain.checks import check_password
 from service.domain.conversations import OUTCOMES
+from service.domain.login_throttle import Attempt, LoginThrottle
 from service.errors import AppError
 from service.http.canned import CannedController
 from service.http.casebook import CasebookController
@@ -59,14 +59,6 @@ class PasswordForm(msgspec.Struct):
     again: Annotated[str, msgspec.Meta(max_length=1024)] = ""
 
 
-def login_throttle(settings: Settings) -> LoginThrottle:
-    return LoginThrottle.create(
-        settings.login_failures_per_account,
-        settings.login_failures_per_address,
-        settings.login_lockout_minutes,
-    )
-
-
 def _session_cookie(ctx: Ctx, value: str, max_age: int | None = None) -> Cookie:
     return Cookie(
         key=SESSION_COOKIE,
@@ -80,17 +72,29 @@ def _session_cookie(ctx: Ctx, value: str, max_age: int | None = None) -> Cookie:
 
 
 def _address(request: Req) -> str:
-    # The staff member's address, for the throttle in memory; never stored nor logged.
+    # The staff member's address (http/client_address.py decides it), for the throttle in
+    # memory; never stored nor logged.
     return request.client.host if request.client else ""
 
 
-def _login_page(lang: str | None, problem: str = "", status_code: int = 200) -> Template:
+def _retry_after(seconds: float) -> dict[str, str]:
+    return {**NO_STORE, "Retry-After": str(math.ceil(seconds))}
+
+
+def _login_page(
+    lang: str | None, problem: str = "", status_code: int = 200, wait: float = 0.0
+) -> Template:
     chosen = pick_lang(lang)
     return Template(
         "inbox/login.html",
-        context={"t": text_of(chosen), "lang": chosen, "problem": problem},
+        context={
+            "t": text_of(chosen),
+            "lang": chosen,
+            "problem": problem,
+            "wait": math.ceil(wait),
+        },
         status_code=status_code,
-        headers=NO_STORE,
+        headers=_retry_after(wait) if wait else NO_STORE,
     )
 
 
@@ -122,16 +126,16 @@ class InboxController(Controller):
         lang: str | None = None,
     ) -> Template | Redirect:
         throttle: LoginThrottle = request.app.state.throttle
-        address = _address(request)
-        # Refused before the password is even checked: guessing gains nothing while locked.
-        if not throttle.allowed(data.username, address, time.monotonic()):
-            return _login_page(lang, "login_throttled", status_code=429)
+        # Counted before the password is checked, so that concurrent guesses cannot all pass
+        # while the first are being checked; refused at once, never held, while throttled.
+        attempt = throttle.begin(data.username, _address(request), time.monotonic())
+        if not isinstance(attempt, Attempt):
+            return _login_page(lang, "login_throttled", status_code=429, wait=attempt)
         user = await authenticate(ctx.store, data.username, data.password)
         if user is None:
-            throttle.failed(data.username, address, time.monotonic())
             await ctx.store.record_failed_login(data.username)
             return _login_page(lang, "login_failed", status_code=401)
-        throttle.succeeded(data.username)
+        throttle.succeeded(attempt)
         session_id = await open_session(ctx.store, user)
         return Redirect("/inbox", status_code=303, cookies=[_session_cookie(ctx, session_id)])
 
@@ -194,12 +198,12 @@ class InboxController(Controller):
         (security.md row 20); this one goes on."""
         user = staff_of(request)
         throttle: LoginThrottle = request.app.state.throttle
-        address = _address(request)
-        if not throttle.allowed(user.username, address, time.monotonic()):
+        attempt = throttle.begin(user.username, _address(request), time.monotonic())
+        if not isinstance(attempt, Attempt):
             return _password_page(user, lang, "login_throttled", 429)
         if not await verify_password(ctx.store, user.username, data.current):
-            throttle.failed(user.username, address, time.monotonic())
             return _password_page(user, lang, "password_wrong", 400)
+        throttle.succeeded(attempt)
         if data.new != data.again:
             return _password_page(user, lang, "password_mismatch", 400)
         try:

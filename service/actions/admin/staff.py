@@ -1,4 +1,5 @@
-"""Staff accounts: add, change (display name, role, desks, active) and reset passwords.
+"""Staff accounts: add, change (display name, role, desks, active), reset passwords and
+unlock throttled logins.
 
 An account's desks are ``"all"`` (every desk, now and future) or a non-empty list of desk keys,
 in every interface (``domain.checks.check_desks``). A password left out is generated, and the
@@ -106,3 +107,11 @@ async def do_reset_password(admin: Admin, username: str, data: PasswordReset) ->
     await admin.store.set_password(admin.actor, username, await hash_password(password))
     await admin.drop_sockets(user.id)
     return WithPassword(user, shown)
+
+
+async def do_unlock_logins(admin: Admin, username: str) -> User:
+    """The account may try to log in again at once: the serving process's login throttle
+    forgets its failures when its catalog next reloads (within about a second)."""
+    user = await find_user(admin, username)
+    await admin.store.unlock_logins(admin.actor, username)
+    return user
