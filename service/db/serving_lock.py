@@ -39,7 +39,7 @@ def _take(db_path: Path) -> int:
     except BlockingIOError:
         os.close(fd)
         raise DatabaseInUse(
-            f"the database {db_path} is in use by a running `madoguchi serve`"
+            f"the database {db_path} is in use by a running `madoguchi serve` (or `rotate-key`)"
         ) from None
     except BaseException:
         os.close(fd)
