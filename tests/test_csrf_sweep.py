@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+import socketio
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
@@ -80,8 +81,8 @@ class Route:
 
 @functools.cache
 def litestar_app() -> Litestar:
-    """The Litestar app inside what ``create_app`` returns (security headers around Socket.IO
-    around Litestar)."""
+    """The Litestar app inside what ``create_app`` returns (plain ASGI wrappers, each holding
+    the next as ``app``, around Socket.IO around Litestar)."""
     with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp:
         # Litestar 2.22 deprecates litestar.contrib.jinja and inferred dependencies, both of
         # which service/app.py still uses; the server itself does not run with warnings as errors.
@@ -89,7 +90,9 @@ def litestar_app() -> Litestar:
         from service.app import create_app
 
         wrapped = create_app(Settings(db_path=Path(tmp) / "unused.sqlite3"))
-        asgi = inspect.getclosurevars(wrapped).nonlocals["app"]
+        asgi = wrapped
+        while not isinstance(asgi, socketio.ASGIApp):
+            asgi = inspect.getclosurevars(asgi).nonlocals["app"]
         app = asgi.other_asgi_app
     assert isinstance(app, Litestar)
     return app
