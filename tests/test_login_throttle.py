@@ -12,6 +12,7 @@ import time
 
 import httpx
 
+from service.domain.login_throttle import Attempt, LoginThrottle
 from tests.conftest import PASSWORD
 from tests.support import PROJECT_DIR, Server, running_server
 
@@ -138,3 +139,35 @@ def test_unlocking_an_unknown_account_says_so_and_changes_nothing() -> None:
         assert done.returncode != 0
         assert "no user 'nobody'" in done.stderr
         assert server.query("SELECT COUNT(*) FROM audit_log WHERE action = 'user.unlock'") == [(0,)]
+
+
+def test_the_delays_double_from_a_64th_of_the_window_up_to_the_window() -> None:
+    """Each try as early as allowed: the wait each was told first."""
+    throttle = LoginThrottle.create(account_limit=2, address_limit=100, minutes=64)
+    now, waits = 0.0, []
+    for _ in range(10):
+        told = throttle.begin(" Hana", "192.0.2.1", now)
+        if isinstance(told, Attempt):
+            waits.append(0.0)
+            continue
+        waits.append(told)
+        now += told
+        assert isinstance(throttle.begin("hana ", "192.0.2.2", now), Attempt)
+    # 3840 s: the window, the longest wait; after it every earlier try but the last is gone.
+    assert waits == [0.0, 0.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 3840.0, 0.0]
+
+
+def test_a_success_resets_the_account_and_takes_back_only_its_own_address_count() -> None:
+    throttle = LoginThrottle.create(account_limit=2, address_limit=3, minutes=1)
+    for name in ("a", "b"):
+        assert isinstance(throttle.begin(name, "192.0.2.1", 0.0), Attempt)
+    success = throttle.begin("hana", "192.0.2.1", 0.0)
+    assert isinstance(success, Attempt)
+    throttle.succeeded(success)
+    assert isinstance(throttle.begin("c", "192.0.2.1", 0.0), Attempt)  # 3 of 3 counted
+    assert throttle.begin("d", "192.0.2.1", 0.0) == 60 / 64
+    throttle.unlock("d")  # an account's unlock leaves the address's count
+    assert throttle.begin("d", "192.0.2.1", 0.0) == 60 / 64
+    assert isinstance(throttle.begin("d", "192.0.2.9", 0.0), Attempt)
+    # The window forgets: a minute later the address may try at once again.
+    assert isinstance(throttle.begin("e", "192.0.2.1", 60.0), Attempt)
