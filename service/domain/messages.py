@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 
+from service.domain.conversations import Message
 from service.errors import AppError, ErrorCode
 
 MAX_BODY_CHARS = 2000
+
+# What one history page may carry, in UTF-8 bytes of its bodies. 500 messages of 2,000
+# characters would make one answer of some 3 MB; a client that asks for pages and never reads
+# them would have the server hold every one (realtime/send_bound.py drops such a connection
+# once its unsent answers pass a bound, which must be well above one page).
+MAX_PAGE_BYTES = 256 * 1024
 
 # Characters that draw nothing but are not white space to str.strip: a body made only of them
 # would reach the other side as an empty bubble (or one that flips the text around it), so it
@@ -44,3 +52,14 @@ def normalise_body(raw: str) -> str:
     if len(body) > MAX_BODY_CHARS:
         raise AppError(ErrorCode.TOO_LARGE, f"at most {MAX_BODY_CHARS} characters")
     return body
+
+
+def history_page(messages: Sequence[Message], more: bool) -> tuple[list[Message], bool]:
+    """The first messages whose bodies fit in ``MAX_PAGE_BYTES`` (always at least one), and
+    whether more follow: the client asks again after the last ``seq``, as for ``limit``."""
+    size = 0
+    for kept, message in enumerate(messages):
+        size += len(message.body.encode())
+        if size > MAX_PAGE_BYTES and kept > 0:
+            return list(messages[:kept]), True
+    return list(messages), more

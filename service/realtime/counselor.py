@@ -18,7 +18,7 @@ from service.actions.queue import send_queue
 from service.auth import session_id_from_cookie_header, user_of_session
 from service.context import Context
 from service.domain.casework import normalise_summary
-from service.domain.messages import normalise_body
+from service.domain.messages import history_page, normalise_body
 from service.errors import AppError, ErrorCode
 from service.protocol import (
     CaseCloseRequest,
@@ -150,6 +150,7 @@ class CounselorNamespace(CaseworkHandlers, SupervisorHandlers):
         if found is None:
             raise AppError(ErrorCode.NOT_FOUND)
         conv, messages, more = found
+        messages, more = history_page(messages, more)
         return {
             "conversation_id": conv.id,
             "status": conv.status,

@@ -17,7 +17,7 @@ from service.actions.messages import post_message, send_typing
 from service.clock import utcnow
 from service.context import Context
 from service.domain.directory import origin_allowed
-from service.domain.messages import normalise_body
+from service.domain.messages import history_page, normalise_body
 from service.domain.visitors import check_survey, normalise_code_word
 from service.errors import AppError, ErrorCode
 from service.protocol import (
@@ -176,6 +176,7 @@ class VisitorNamespace(DispatchingNamespace):
         if found is None:
             raise AppError(ErrorCode.NOT_FOUND)
         conv, messages, more = found
+        messages, more = history_page(messages, more)
         return {
             "status": conv.status,
             "messages": [
