@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from service import logs
 from service.actions.retention import purge_expired_content
 from service.auth import hash_password, new_password
 from service.backup import backup_database
@@ -36,9 +37,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
     )
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_level)
     try:
         args.run(settings, args)
     except AppError as exc:
@@ -157,12 +156,16 @@ def _serve(settings: Settings, _: argparse.Namespace) -> None:
 
 def _uvicorn_logging() -> dict[str, Any]:
     """uvicorn's logging, but quiet at INFO: it logs each WebSocket's client address there,
-    and the service keeps no visitor's address, not even in a log."""
+    and the service keeps no visitor's address, not even in a log. Its handlers get the
+    filter of ``service/logs.py`` (no query string, no address, repeats held back)."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         config["loggers"].setdefault(name, {})["level"] = "WARNING"
+    config.setdefault("filters", {})["private"] = {"()": logs.shared}
+    for handler in config["handlers"].values():
+        handler.setdefault("filters", []).append("private")
     return config
 
 
