@@ -5,9 +5,15 @@ from __future__ import annotations
 import pytest
 
 from service.config import Settings
-from service.domain.conversations import Conversation, queue_order, queue_positions, source_of
+from service.domain.conversations import (
+    Conversation,
+    Message,
+    queue_order,
+    queue_positions,
+    source_of,
+)
 from service.domain.directory import Partner, normalise_origin, origin_allowed
-from service.domain.messages import MAX_BODY_CHARS, normalise_body
+from service.domain.messages import MAX_BODY_CHARS, MAX_PAGE_BYTES, history_page, normalise_body
 from service.domain.ratelimit import TokenBucket
 from service.errors import AppError
 
@@ -41,6 +47,17 @@ def test_empty_and_oversize_bodies_are_refused(raw: str, code: str) -> None:
     with pytest.raises(AppError) as refused:
         normalise_body(raw)
     assert refused.value.code == code
+
+
+def test_a_history_page_stops_at_its_byte_bound_and_says_more() -> None:
+    big = [Message("c", seq, "visitor", "話" * MAX_BODY_CHARS, "t", None) for seq in range(1, 61)]
+    page, more = history_page(big, False)
+    assert more is True and 0 < len(page) < len(big)
+    assert sum(len(m.body.encode()) for m in page) <= MAX_PAGE_BYTES
+    assert [m.seq for m in page] == list(range(1, len(page) + 1))
+    small = big[:3]
+    assert history_page(small, False) == (small, False)
+    assert history_page(small, True) == (small, True)
 
 
 def conversation(
