@@ -142,6 +142,9 @@ def _serve(settings: Settings, _: argparse.Namespace) -> None:
         log_level=None,
         # Access logs would keep visitors' addresses; the service stores none.
         access_log=False,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default; the service decides the
+        # client's address in one place, from MADOGUCHI_TRUSTED_PROXIES (http/client_address.py).
+        proxy_headers=False,
         # Per-message deflate nearly doubles the memory of each idle connection.
         ws_per_message_deflate=False,
         lifespan="on",

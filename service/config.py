@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from service.domain.hours import WARD_HOURS, HoursError, parse_hours
+from service.domain.proxies import Network, parse_trusted
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
@@ -86,15 +87,31 @@ class Settings:
     connection this long closes as "visitor left" (fractions allowed; ``0``: never)."""
 
     login_failures_per_account: int = 5
-    """``MADOGUCHI_LOGIN_FAILURES_PER_ACCOUNT``: failed logins for one username within
-    ``MADOGUCHI_LOGIN_LOCKOUT_MINUTES`` after which its logins are refused for a while."""
+    """``MADOGUCHI_LOGIN_FAILURES_PER_ACCOUNT``: login attempts for one username within
+    ``MADOGUCHI_LOGIN_LOCKOUT_MINUTES`` that go through at once; after them each further try
+    must wait a delay that starts at a 64th of that window and doubles each time, up to the
+    whole window (15 minutes: 14 s, 28 s, 56 s, …). A success resets the account's count."""
 
     login_failures_per_address: int = 20
     """``MADOGUCHI_LOGIN_FAILURES_PER_ADDRESS``: the same, for one client address (kept in
-    memory only, never stored)."""
+    memory only, never stored); a success takes back only its own attempt."""
 
     login_lockout_minutes: float = 15.0
-    """``MADOGUCHI_LOGIN_LOCKOUT_MINUTES``: the window in which failed logins are counted."""
+    """``MADOGUCHI_LOGIN_LOCKOUT_MINUTES``: the window in which login attempts are counted, and
+    the longest delay a throttled account or address must wait before its next try."""
+
+    trusted_proxies: str = ""
+    """``MADOGUCHI_TRUSTED_PROXIES``: addresses or networks (``10.0.0.1, 10.1.0.0/16``) of the
+    reverse proxies in front of the service; only from them is ``X-Forwarded-For`` believed.
+    Default none: the socket's peer address is the client's."""
+
+    max_request_bytes: int = 65536
+    """``MADOGUCHI_MAX_REQUEST_BYTES``: the largest HTTP request body (forms, JSON) accepted;
+    a larger one is answered 413 before it is read."""
+
+    max_form_fields: int = 1000
+    """``MADOGUCHI_MAX_FORM_FIELDS``: the most fields a form may have; more are answered 400
+    before the form is parsed."""
 
     report_monthly_target: int = 10
     """``MADOGUCHI_REPORT_MONTHLY_TARGET``: the consultations a month the ward aims at (10 in
@@ -152,6 +169,12 @@ class Settings:
             raise ValueError("login failure limits must be at least 1")
         if self.login_lockout_minutes <= 0:
             raise ValueError("MADOGUCHI_LOGIN_LOCKOUT_MINUTES must be positive")
+        if self.max_request_bytes < 1024 or self.max_form_fields < 10:
+            raise ValueError("request limits too small (at least 1024 bytes and 10 fields)")
+        try:
+            parse_trusted(self.trusted_proxies)
+        except ValueError as exc:
+            raise ValueError(f"MADOGUCHI_TRUSTED_PROXIES: {exc}") from None
         if self.report_monthly_target < 1:
             raise ValueError("MADOGUCHI_REPORT_MONTHLY_TARGET must be at least 1")
         if self.retention_days < 1:
@@ -170,6 +193,10 @@ class Settings:
             if str(self.key_file) not in ("", ".")
             else self.db_path.with_name("madoguchi.key")
         )
+
+    @property
+    def trusted_networks(self) -> tuple[Network, ...]:
+        return parse_trusted(self.trusted_proxies)
 
     @property
     def origin(self) -> str:

@@ -1,7 +1,8 @@
 """The limits per client address on ``/visitor``, kept in memory for the server's life.
 
-The address is the TCP peer of the ASGI scope (python-engineio's ``REMOTE_ADDR`` is always
-127.0.0.1 under ASGI). It is never stored, logged nor sent anywhere.
+The address is the ASGI scope's client, which ``http/client_address.py`` decides (the TCP
+peer, or what a trusted proxy says; python-engineio's ``REMOTE_ADDR`` is always 127.0.0.1
+under ASGI). It is never stored, logged nor sent anywhere.
 """
 
 from __future__ import annotations
