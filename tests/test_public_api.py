@@ -7,8 +7,8 @@ A scan of every module under service/ fails on:
 - a read of a private attribute: on anything reached from one of those libraries
   (``socketio.packet._x``); on ``super()`` when a library base has it; on ``self`` or ``cls``
   unless our own classes of its hierarchy define it; on anything else unless our code defines
-  the name and no library does (``self.server._x``, ``sio._binary_packet``). Inside a class, the names
-  its own hierarchy defines are fine on any receiver (another instance of the class);
+  the name and no library does (``self.server._x``, ``sio._binary_packet``). Inside a class,
+  the names its own hierarchy defines are fine on any receiver (another instance of the class);
 - a private method or attribute of one of our classes that a library base class also has (an
   override of the library's internals), checked against the real base classes.
 
