@@ -47,6 +47,7 @@ from service.realtime.counselor import CounselorNamespace
 from service.realtime.manager import InlineManager
 from service.realtime.packets import ContractPacket
 from service.realtime.polling_limit import with_polling_body_limit
+from service.realtime.send_bound import with_bounded_websocket_sends
 from service.realtime.visitor import VisitorNamespace
 from service.storage import WriteLimits
 
@@ -129,6 +130,7 @@ def create_app(settings: Settings) -> Any:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await ctx.positions.close()
             await store.close()
 
     environment = Environment(
@@ -180,7 +182,9 @@ def create_app(settings: Settings) -> Any:
     )
     # No on_startup/on_shutdown here: with either set, ASGIApp stops forwarding the lifespan
     # to Litestar (python-engineio async_drivers/asgi.py).
-    combined = socketio.ASGIApp(sio, other_asgi_app=litestar_app)
+    # A WebSocket whose client reads nothing is dropped once its unsent answers pass a bound
+    # (send_bound.py): python-engineio's own queue has none.
+    combined = with_bounded_websocket_sends(socketio.ASGIApp(sio, other_asgi_app=litestar_app))
     # python-engineio would hold an oversized long-polling POST unanswered (polling_limit.py).
     bounded = with_polling_body_limit(combined, limit=settings.max_payload_bytes)
     return with_security_headers(bounded, secure=settings.secure_cookies)
