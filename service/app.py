@@ -37,10 +37,12 @@ from service.http.admin_api_staff import ADMIN_API_STAFF
 from service.http.admin_pages_staff import ADMIN_PAGES
 from service.http.api import list_desks
 from service.http.campaigns import open_campaign
+from service.http.client_address import with_client_address
 from service.http.headers import with_security_headers
 from service.http.health import healthz
 from service.http.inbox import INBOX_PAGES
 from service.http.reports import REPORT_PAGES
+from service.http.request_limits import with_request_limits
 from service.http.widget import WidgetController
 from service.login_throttling import Unlocks, login_throttle
 from service.realtime.counselor import CounselorNamespace
@@ -60,7 +62,8 @@ CSRF_EXEMPT = r"^/(?!(inbox|admin|api/v1/admin)(/|$)).+"
 async def log_unexpected(exc: Exception, scope: Any) -> None:
     """Refusals (4xx) are answers, not faults; anything else is logged without request data."""
     if not isinstance(exc, HTTPException):
-        log.error("%s %s failed", scope.get("method", ""), scope.get("path", ""), exc_info=exc)
+        # %r: a path is the client's text; escaped, it can never write a line of its own.
+        log.error("%s %r failed", scope.get("method", ""), scope.get("path", ""), exc_info=exc)
 
 
 def create_socketio(settings: Settings) -> socketio.AsyncServer:
@@ -159,6 +162,8 @@ def create_app(settings: Settings) -> Any:
         # For guards, which run before dependencies are resolved; the login throttle is kept in
         # memory only (a staff member's address is never stored).
         state=State({"ctx": ctx, "throttle": throttle}),
+        # A second line behind http/request_limits.py, which refuses larger bodies unread.
+        request_max_body_size=settings.max_request_bytes,
         lifespan=[open_store],
         logging_config=LoggingConfig(log_exceptions="never", configure_root_logger=False),
         after_exception=[log_unexpected],
@@ -187,4 +192,10 @@ def create_app(settings: Settings) -> Any:
     combined = with_bounded_websocket_sends(socketio.ASGIApp(sio, other_asgi_app=litestar_app))
     # python-engineio would hold an oversized long-polling POST unanswered (polling_limit.py).
     bounded = with_polling_body_limit(combined, limit=settings.max_payload_bytes)
-    return with_security_headers(bounded, secure=settings.secure_cookies)
+    # Odd paths, large bodies and forms of too many fields are refused before any parsing.
+    limited = with_request_limits(
+        bounded, max_bytes=settings.max_request_bytes, max_fields=settings.max_form_fields
+    )
+    # The one place that decides a request's client address (uvicorn's is off, cli.py).
+    addressed = with_client_address(limited, trusted=settings.trusted_networks)
+    return with_security_headers(addressed, secure=settings.secure_cookies)
