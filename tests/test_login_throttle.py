@@ -17,6 +17,7 @@ from tests.conftest import PASSWORD
 from tests.support import PROJECT_DIR, Server, running_server
 
 GUESSES = 60
+NEW_PASSWORD = "a much longer passphrase now"
 NOT_HUNG = 30.0  # generous: "answered, not held"
 
 
@@ -125,6 +126,30 @@ async def test_the_owner_gets_in_once_the_delay_has_passed() -> None:
         assert answer.status_code == 303
         # A success resets the account: the next wrong password is checked again at once.
         assert (await guess_at_once(server, "hana", 1)) == [401]
+
+
+async def test_a_new_password_from_the_command_line_unlocks_the_account() -> None:
+    with running_server() as server:
+        server.add_user("hana", PASSWORD, display_name="花子")
+        assert sorted(await guess_at_once(server, "hana", 10)) == [401] * 5 + [429] * 5
+        subprocess.run(
+            [sys.executable, "-m", "service", "user", "password", "hana"],
+            input=f"{NEW_PASSWORD}\n",
+            cwd=PROJECT_DIR,
+            env=server.environment(),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        http, token = await csrf_client(server)
+        try:
+            deadline = time.monotonic() + 10
+            while (answer := await log_in(http, token, "hana", NEW_PASSWORD)).status_code == 429:
+                assert time.monotonic() < deadline, "the new password never unlocked the account"
+                await asyncio.sleep(0.1)  # polling the server's state, with a deadline
+        finally:
+            await http.aclose()
+        assert answer.status_code == 303
 
 
 def test_unlocking_an_unknown_account_says_so_and_changes_nothing() -> None:
