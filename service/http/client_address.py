@@ -8,17 +8,12 @@ result replaces the scope's ``client``, which the login throttle and the visitor
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
-
+from service.asgi import ASGIApp, Receive, Scope, Send
 from service.domain.proxies import Network, client_address
-
-Scope = MutableMapping[str, Any]
-ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
 
 
 def with_client_address(app: ASGIApp, *, trusted: tuple[Network, ...]) -> ASGIApp:
-    async def wrapped(scope: Scope, receive: Any, send: Any) -> None:
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and trusted and scope.get("client"):
             peer, port = scope["client"]
             forwarded = [

@@ -3,14 +3,7 @@ A handler that needs another policy sets its own header; this fills the rest."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-ASGIApp = Callable[
-    [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]
-]
+from service.asgi import ASGIApp, Message, Receive, Scope, Send
 
 DEFAULT_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -42,7 +35,7 @@ def security_headers(secure: bool) -> list[tuple[bytes, bytes]]:
 def with_security_headers(app: ASGIApp, *, secure: bool) -> ASGIApp:
     defaults = security_headers(secure)
 
-    async def wrapped(scope: Scope, receive: Any, send: Any) -> None:
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return

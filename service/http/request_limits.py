@@ -13,14 +13,7 @@ Socket.IO's long-polling POSTs have their own bound (``realtime/polling_limit.py
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from service.asgi import ASGIApp, Receive, Scope, Send, answer_text, header, read_at_most, with_body
 
 SOCKETIO_PATH = "/socket.io/"
 FORM = b"application/x-www-form-urlencoded"
@@ -41,26 +34,22 @@ def with_request_limits(app: ASGIApp, *, max_bytes: int, max_fields: int) -> ASG
         if str(scope.get("path", "")).startswith(SOCKETIO_PATH):
             await app(scope, receive, send)
             return
-        declared = _header(scope, b"content-length")
+        declared = header(scope, b"content-length")
         if declared is not None and int(declared) > max_bytes:
             await _answer(send, TOO_LARGE)
             return
-        is_form = (_header(scope, b"content-type") or b"").lower().startswith(FORM)
+        is_form = (header(scope, b"content-type") or b"").lower().startswith(FORM)
         if declared is not None and not is_form:
             await app(scope, receive, send)  # within the limit; nothing to count
             return
-        body = await _read_at_most(receive, max_bytes)
+        body = await read_at_most(receive, max_bytes)
         if body is None:
             await _answer(send, TOO_LARGE)  # to a client that left already, the server drops it
             return
         if is_form and field_count(body) > max_fields:
             await _answer(send, TOO_MANY_FIELDS)
             return
-        headers = [
-            (name, value) for name, value in scope.get("headers", []) if name != b"content-length"
-        ]
-        headers.append((b"content-length", str(len(body)).encode()))
-        await app({**scope, "headers": headers}, _replay(body, receive), send)
+        await app(*with_body(scope, body, receive), send)
 
     return wrapped
 
@@ -74,57 +63,5 @@ def field_count(body: bytes) -> int:
     return body.count(b"&") + body.count(b";") + 1 if body else 0
 
 
-def _header(scope: Scope, wanted: bytes) -> bytes | None:
-    for name, value in scope.get("headers", []):
-        if name.lower() == wanted:
-            return bytes(value)
-    return None
-
-
-async def _read_at_most(receive: Receive, limit: int) -> bytes | None:
-    """The whole body if it is at most ``limit`` bytes; None as soon as it passes the limit
-    (never holding more than that) or the client disconnects."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replayed() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replayed
-
-
 async def _answer(send: Send, answer: tuple[int, str]) -> None:
-    status, text = answer
-    body = text.encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-                # A body left unread can only be dealt with by closing the connection.
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await answer_text(send, *answer)

@@ -12,14 +12,7 @@ connection is closed after the answer, so the rest of the body is never read.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from service.asgi import ASGIApp, Receive, Scope, Send, answer_text, header, read_at_most, with_body
 
 SOCKETIO_PATH = "/socket.io/"
 
@@ -29,20 +22,21 @@ def with_polling_body_limit(app: ASGIApp, *, limit: int) -> ASGIApp:
         if not _is_polling_post(scope):
             await app(scope, receive, send)
             return
-        declared = _content_length(scope)
+        # The server's HTTP parser has refused a malformed Content-Length already.
+        declared = header(scope, b"content-length")
         if declared is not None:
-            if declared > limit:
-                await _refuse(send)
+            if int(declared) > limit:
+                await answer_text(send, 413, "payload too large")
                 return
             await app(scope, receive, send)
             return
-        body = await _read_at_most(receive, limit)
+        body = await read_at_most(receive, limit)
         if body is None:
-            await _refuse(send)  # to a client that left already, the server drops it
+            # To a client that left already, the server drops it.
+            await answer_text(send, 413, "payload too large")
             return
         # Replayed with its length, so python-engineio reads it as it reads any other body.
-        headers = [*scope.get("headers", []), (b"content-length", str(len(body)).encode())]
-        await app({**scope, "headers": headers}, _replay(body, receive), send)
+        await app(*with_body(scope, body, receive), send)
 
     return wrapped
 
@@ -53,60 +47,3 @@ def _is_polling_post(scope: Scope) -> bool:
         and scope.get("method") == "POST"
         and str(scope.get("path", "")).startswith(SOCKETIO_PATH)
     )
-
-
-def _content_length(scope: Scope) -> int | None:
-    """The declared length, or None when there is none (a chunked body). The server checked
-    its syntax already (the HTTP parser refuses a malformed one)."""
-    for name, value in scope.get("headers", []):
-        if name.lower() == b"content-length":
-            return int(value)
-    return None
-
-
-async def _read_at_most(receive: Receive, limit: int) -> bytes | None:
-    """The whole body if it is at most ``limit`` bytes; None as soon as it passes the limit
-    (never holding more than that) or the client disconnects."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replayed() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replayed
-
-
-async def _refuse(send: Send) -> None:
-    text = b"payload too large"
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(text)).encode()),
-                # The rest of the body is not read: closing is the only way to be done with it.
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": text})
