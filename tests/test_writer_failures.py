@@ -148,7 +148,8 @@ async def test_logins_and_staff_pages_do_not_hang_with_a_hung_writer(srv: Server
             answered = await http.post("/inbox/login", data=form)
             page = await http.get("/inbox", headers={"Cookie": f"mg_session={session}"})
     assert answered.status_code != 303 or "mg_session" in answered.cookies
-    assert page.status_code in (200, 500, 503), page.status_code
+    # A missed touch of the session costs only a tick of its idle clock: the page is served.
+    assert page.status_code == 200, page.status_code
     await until_healthy(srv)
 
 
