@@ -84,7 +84,7 @@ def pick_lang(requested: str | None) -> str:
     return requested if requested in LANGS else "ja"
 
 
-# The inbox's casework, the board, closed conversations and account pages (issue 5).
+# The inbox's casework, the board, closed conversations and account pages.
 CASEWORK_TEXT: Mapping[str, Mapping[str, str]] = {
     "ja": {
         "login_throttled": "ログインの失敗が続いたため、しばらくログインできません。"

@@ -110,7 +110,7 @@ def decode(data: Any, kind: type[R]) -> R:
         raise AppError(ErrorCode.INVALID_PAYLOAD, str(exc)) from None
 
 
-# -- What a visitor may add besides messages (issue 4) ----------------------------------------
+# -- What a visitor may add besides messages ----------------------------------------
 
 # Trimmed and checked again in domain.visitors; these bounds only keep a hostile payload cheap.
 RawCodeWord = Annotated[str, msgspec.Meta(max_length=200, pattern=r"^[^\ud800-\udfff]*\Z")]
@@ -128,7 +128,7 @@ class SurveyRequest(Request):
     comment: RawComment | None = None
 
 
-# -- Casework of staff (issue 5) -----------------------------------------------------------------
+# -- Casework of staff -----------------------------------------------------------------
 
 Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+\Z")]
 Risk = Literal["none", "concern", "urgent"]

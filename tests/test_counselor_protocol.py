@@ -1,4 +1,4 @@
-"""The ``/counselor`` namespace as issue 2 defines it: who may connect, the live queue, claiming,
+"""The ``/counselor`` namespace as the protocol defines it: who may connect, the live queue, claiming,
 answering and closing, and what of the counselor a visitor gets to see."""
 
 from __future__ import annotations

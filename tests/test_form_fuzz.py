@@ -1,4 +1,4 @@
-"""Property-based fuzzing of every HTML form (issue 8): whatever a logged-in user posts, with a
+"""Property-based fuzzing of every HTML form: whatever a logged-in user posts, with a
 valid CSRF token, the server answers without a 500, and a refused post changes nothing.
 
 The routes come from the app itself (tests/test_csrf_sweep.py), so a new form is fuzzed

@@ -1,4 +1,4 @@
-"""Property-based fuzzing of every event on both namespaces (security.md row 21): whatever JSON
+"""Property-based fuzzing of every event on both namespaces: whatever JSON
 arrives, the answer is an ack of the contract with a stable code, never ``internal_error``, the
 server stays up, and a refused call changes nothing in the database.
 

@@ -1,5 +1,5 @@
 """Limits per client address on ``/visitor`` and the refusal of binary packets: over a limit the
-caller gets ``rate_limited`` and everyone else is served as before (security.md rows 22–23).
+caller gets ``rate_limited`` and everyone else is served as before.
 
 Every test client connects from 127.0.0.1, so one address stands for a flood from one place.
 """

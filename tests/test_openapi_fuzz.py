@@ -1,5 +1,5 @@
 """schemathesis against the OpenAPI schema a real server publishes at ``/schema``: no operation
-answers 500, whatever the generated request (security.md row 21; issue 8).
+answers 500, whatever the generated request.
 
 Every operation runs twice: as an anonymous caller (mostly refused) and as a logged-in admin
 with the CSRF cookie and header, so that generated input reaches the handlers of the admin API.

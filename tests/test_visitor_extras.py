@@ -1,4 +1,4 @@
-"""What a visitor may do besides writing (issue 4): the "in danger right now" start, a code word
+"""What a visitor may do besides writing: the "in danger right now" start, a code word
 and the post-chat survey. Real sockets against a real server; every refusal changes nothing."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The ``/visitor`` namespace as issue 2 defines it: connect, start, message, history, typing,
+"""The ``/visitor`` namespace as the protocol defines it: connect, start, message, history, typing,
 leave, and resuming with the token. Every ack is checked against what the database holds."""
 
 from __future__ import annotations

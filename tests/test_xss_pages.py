@@ -1,4 +1,4 @@
-"""XSS in every field a visitor or staff can type, on every page that shows it (issue 8).
+"""XSS in every field a visitor or staff can type, on every page that shows it.
 
 Every free-text field gets hostile markup through the real API, CLI and sockets; each page's
 source must hold it only HTML-escaped, never as markup. ``javascript:`` is refused wherever a URL

@@ -195,7 +195,7 @@ class InboxController(Controller):
         lang: str | None = None,
     ) -> Template:
         """Change one's own password: every other login of the account ends, with its sockets
-        (security.md row 20); this one goes on."""
+        (whoever knew the old password is out); this one goes on."""
         user = staff_of(request)
         throttle: LoginThrottle = request.app.state.throttle
         attempt = throttle.begin(user.username, _address(request), time.monotonic())

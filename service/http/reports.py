@@ -1,4 +1,4 @@
-"""The reports page and its CSV export (issue 7): consultations per month against the target,
+"""The reports page and its CSV export: consultations per month against the target,
 where visitors came from, and how well they were served. Supervisors and admins only.
 
 Aggregates only: the store hands over times, keys and survey numbers (``db/reports.py``), and

@@ -215,7 +215,7 @@ class VisitorNamespace(DispatchingNamespace):
     async def code_word(self, sid: str, data: Any) -> dict[str, Any]:
         req = decode(data, CodeWordRequest)
         conversation_id = access.conversation_id_of_visitor(await self.get_session(sid))
-        # For the handoff summary (issue 5); never logged, never sent to anyone but staff.
+        # For the handoff summary; never logged, never sent to anyone but staff.
         await self.ctx.store.set_code_word(conversation_id, normalise_code_word(req.word))
         return {}
 

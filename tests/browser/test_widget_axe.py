@@ -1,5 +1,5 @@
-"""axe-core finds no serious or critical problem in any state of the visitor's side (WCAG 2.2 AA;
-issue 4): the host page's launcher and panel, the first screen in every language, waiting with
+"""axe-core finds no serious or critical problem in any state of the visitor's side (WCAG 2.2 AA):
+the host page's launcher and panel, the first screen in every language, waiting with
 the 110 notice, a counselor answering, the code word, the end with the survey, the inactivity
 warning, and the "staying safe online" page. The out-of-hours view is checked in
 test_widget_hours.py.

@@ -1,4 +1,4 @@
-"""The chat beyond writing (issue 4): the "in danger right now" start, the code word, the survey,
+"""The chat beyond writing: the "in danger right now" start, the code word, the survey,
 the inactivity close, one history entry for the whole chat, the page without JavaScript, and the
 loader's data attributes."""
 

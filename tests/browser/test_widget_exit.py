@@ -1,4 +1,4 @@
-"""Quick exit from a partner's page on another site (issue 4): by the button of the launcher, the
+"""Quick exit from a partner's page on another site: by the button of the launcher, the
 button of the open panel, and Shift×3 on the host page or inside the chat. Each time: the final
 URL, no referrer, the conversation ended on the server as a quick exit, Back shows no
 conversation, and nothing of ours is left in cookies, localStorage, sessionStorage, IndexedDB or

@@ -1,5 +1,5 @@
 """The widget's files and pages without a browser: the size budget, the catalogues, and the
-headers of the pages a visitor opens (issue 4)."""
+headers of the pages a visitor opens."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """XSS in Chromium: every field a visitor or staff can type, with hostile markup, on every page
-that shows it (issue 8). tests/test_xss_pages.py seeds the same world and reads the sources.
+that shows it. tests/test_xss_pages.py seeds the same world and reads the sources.
 
 On each page, in every frame: ``window.__pwned`` stays undefined, no element carries an event
 handler or an inline script from the payloads, and no CSP violation is reported.

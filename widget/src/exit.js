@@ -1,8 +1,8 @@
 // Quick exit, shared by the loader (host page) and the chat page (inside the iframe). A keyboard
 // listener sees only the document it is attached to, so each side watches its own and the chat
-// tells the loader (reference/safety.md §2.3).
+// tells the loader.
 
-// A neutral page that shows nothing personal, as GOV.UK's BBC Weather default (safety.md A4).
+// A neutral page that shows nothing personal: a weather forecast raises no question.
 export const EXIT_URL = 'https://weather.yahoo.co.jp/weather/'
 
 // GOV.UK "Exit this page": each Shift press must come within 5 s of the previous one.
@@ -59,7 +59,7 @@ export function watchShift (doc, onExit, onCount) {
 }
 
 // Tell the destination nothing about where the visitor came from: a policy set on the page just
-// before navigating applies to that navigation (safety.md A4).
+// before navigating applies to that navigation.
 export function dropReferrer (doc) {
   let $meta = doc.querySelector('meta[name="referrer"]')
   if (!$meta) {

@@ -1,6 +1,6 @@
 // Inactivity: after IDLE_MS without the visitor doing anything, a warning; GRACE_MS later the
-// chat closes and its content leaves the screen (safety.md A7: Childline closes after 5 min,
-// TRCC after 10). WCAG 2.2.1: the warning comes first and any key or tap keeps the chat open.
+// chat closes and its content leaves the screen, so that a chat left open on a shared device
+// is not read by whoever picks it up next. WCAG 2.2.1: the warning comes first and any key or tap keeps the chat open.
 export const IDLE_MS = 10 * 60 * 1000
 export const GRACE_MS = 2 * 60 * 1000
 

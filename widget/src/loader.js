@@ -1,4 +1,4 @@
-// The one script partner sites embed (issue 4). It draws a launcher and an always-visible quick
+// The one script partner sites embed. It draws a launcher and an always-visible quick
 // exit, and makes no request of its own until the visitor opens the chat: a partner's visitors
 // who never open it leave no trace with us. The conversation itself runs in an iframe served from
 // our origin, so the host page can never read it; only UI signals cross, never message text.
@@ -111,7 +111,7 @@ function mount () {
   $badge.hidden = true
   $launch.appendChild($badge)
   $launch.addEventListener('click', open)
-  // The exit comes first, in visual and in keyboard order (safety.md A1).
+  // The exit comes first, in visual and in keyboard order: the first thing a hurried hand finds.
   $bar.append(exitLink(), $launch)
 
   $panel = el('div', data.position === 'left' ? 'mg-panel mg-left' : 'mg-panel')
@@ -230,7 +230,7 @@ function quickExit () {
 function navigate () {
   if (!exiting || navigated) return
   navigated = true
-  // replace: Back does not return to this page (safety.md A6).
+  // replace: Back does not return to this page, so nobody can follow the visitor back.
   location.replace(exitUrl)
 }
 

@@ -1,4 +1,4 @@
-// After the end: the optional code word and the optional, skippable survey (safety.md B2, B14).
+// After the end: the optional code word and the optional, skippable survey.
 // Neither is ever required; a failure says so and lets the visitor go on.
 
 // send(event, payload, done(ok, code)) emits on the chat's socket with an acknowledgement.

@@ -1,4 +1,4 @@
--- Why: desks get hours and phones, partners exits and defaults, posters campaigns, staff canned responses and topic tags, and admin changes an audit log (issue 6).
+-- Why: desks get hours and phones, partners exits and defaults, posters campaigns, staff canned responses and topic tags, and admin changes an audit log.
 ALTER TABLE desk ADD COLUMN description TEXT NOT NULL DEFAULT '';
 ALTER TABLE desk ADD COLUMN phones TEXT NOT NULL DEFAULT '[]';                -- JSON array of strings
 ALTER TABLE desk ADD COLUMN hours TEXT NOT NULL DEFAULT '24/7';               -- SPEC: service/domain/hours.py

@@ -1,4 +1,4 @@
--- Why: counselors keep casework beside the chat (issue 5): a risk level, notes that never reach the visitor, topic tags, transfers, supervisors' notes and a handoff summary for phone and face-to-face counselors.
+-- Why: counselors keep casework beside the chat: a risk level, notes that never reach the visitor, topic tags, transfers, supervisors' notes and a handoff summary for phone and face-to-face counselors.
 ALTER TABLE conversation ADD COLUMN risk TEXT NOT NULL DEFAULT 'none'
     CHECK (risk IN ('none', 'concern', 'urgent'));
 ALTER TABLE conversation ADD COLUMN summary TEXT;                  -- the handoff summary
@@ -51,7 +51,7 @@ INSERT INTO topic_tag (key, label_ja, label_en, created_at) VALUES
     ('other', 'その他', 'Other', '2026-01-01T00:00:00.000Z')
 ON CONFLICT (key) DO NOTHING;
 
--- Every chat opens with a safety check (safety.md B1) and says when confidentiality ends (B5).
+-- Every chat opens with a safety check and says when confidentiality ends.
 INSERT INTO canned_response (desk_id, title, body, created_at, updated_at)
 SELECT NULL, '安全確認（はじめに）',
        '今、安全にお話しできますか？画面を誰かに見られていませんか？',
