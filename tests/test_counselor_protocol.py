@@ -1,5 +1,5 @@
-"""The ``/counselor`` namespace as the protocol defines it: who may connect, the live queue, claiming,
-answering and closing, and what of the counselor a visitor gets to see."""
+"""The ``/counselor`` namespace as the protocol defines it: who may connect, the live queue,
+claiming, answering and closing, and what of the counselor a visitor gets to see."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """Logging in and changing one's password: failed logins are throttled per account and per
-address, and a new password ends every other login of the account, sockets included
-(security.md row 20)."""
+address, and a new password ends every other login of the account, sockets included."""
 
 from __future__ import annotations
 
