@@ -191,7 +191,13 @@ def create_app(settings: Settings) -> Any:
     # (send_bound.py): python-engineio's own queue has none.
     combined = with_bounded_websocket_sends(socketio.ASGIApp(sio, other_asgi_app=litestar_app))
     # python-engineio would hold an oversized long-polling POST unanswered (polling_limit.py).
-    bounded = with_polling_body_limit(combined, limit=settings.max_payload_bytes)
+    # A long-polling session that sends but never fetches would likewise pile up its answers.
+    bounded = with_polling_body_limit(
+        combined,
+        limit=settings.max_payload_bytes,
+        quiet_seconds=settings.polling_quiet_seconds,
+        end_session=sio.eio.disconnect,
+    )
     # Odd paths, large bodies and forms of too many fields are refused before any parsing.
     limited = with_request_limits(
         bounded, max_bytes=settings.max_request_bytes, max_fields=settings.max_form_fields

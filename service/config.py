@@ -70,6 +70,11 @@ class Settings:
     """``MADOGUCHI_MAX_PAYLOAD_BYTES``: the largest Engine.IO packet accepted. A message of
     2,000 characters needs at most about 24 KiB of JSON."""
 
+    polling_quiet_seconds: float = 60.0
+    """``MADOGUCHI_POLLING_QUIET_SECONDS``: how long a long-polling session may keep sending
+    without fetching its answers; past it, its next send ends the session, so answers it never
+    fetches cannot pile up on the server. A live client always has a fetch open."""
+
     log_level: str = "info"
     """``MADOGUCHI_LOG_LEVEL``: ``debug``, ``info``, ``warning`` or ``error``."""
 
