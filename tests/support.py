@@ -509,3 +509,14 @@ def snapshot(server: Server) -> dict[str, list[tuple[Any, ...]]]:
 
 def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+@contextlib.contextmanager
+def stopped(pid: int) -> Iterator[None]:
+    """The process hangs (SIGSTOP) until the block ends, as a stuck writer would."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)

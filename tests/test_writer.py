@@ -11,7 +11,7 @@ import pickle
 import signal
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from service.db.store import SqliteStore
 from service.db.writer import ProcessRunner
 from service.errors import AppError, ErrorCode
 from service.storage import StorageUnavailable, StoredMessage, WriteLimits
+from tests.support import stopped
 
 SEALER = Sealer(parse_keys(new_key()))
 # Short enough for the tests to see a deadline pass, long enough for a loaded machine.
@@ -51,17 +52,6 @@ def writer_pid(store: SqliteStore) -> int:
     pid = runner_of(store).pid
     assert pid is not None
     return pid
-
-
-@contextlib.contextmanager
-def stopped(pid: int) -> Iterator[None]:
-    """The writer process hangs (SIGSTOP) until the block ends."""
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGCONT)
 
 
 Outcomes = list[tuple[bool, Any]]

@@ -5,7 +5,6 @@ recovers by itself, and nothing acknowledged is lost or duplicated."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import sqlite3
@@ -18,7 +17,15 @@ import httpx
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.support import Client, Server, _csrf_token, login_sync, running_server, visitor
+from tests.support import (
+    Client,
+    Server,
+    _csrf_token,
+    login_sync,
+    running_server,
+    stopped,
+    visitor,
+)
 
 DEADLINE = 2.0
 ENV = {
@@ -76,16 +83,6 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state not in ("Z", "X")
-
-
-@contextlib.contextmanager
-def stopped(pid: int) -> Iterator[None]:
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGCONT)
 
 
 async def health(server: Server) -> httpx.Response:
