@@ -29,14 +29,14 @@ def with_request_limits(app: ASGIApp, *, max_bytes: int, max_fields: int) -> ASG
             await app(scope, receive, send)
             return
         if has_control_character(str(scope.get("path", ""))):
-            await _answer(send, NOT_FOUND)
+            await answer_text(send, *NOT_FOUND)
             return
         if str(scope.get("path", "")).startswith(SOCKETIO_PATH):
             await app(scope, receive, send)
             return
         declared = header(scope, b"content-length")
         if declared is not None and int(declared) > max_bytes:
-            await _answer(send, TOO_LARGE)
+            await answer_text(send, *TOO_LARGE)
             return
         is_form = (header(scope, b"content-type") or b"").lower().startswith(FORM)
         if declared is not None and not is_form:
@@ -44,10 +44,11 @@ def with_request_limits(app: ASGIApp, *, max_bytes: int, max_fields: int) -> ASG
             return
         body = await read_at_most(receive, max_bytes)
         if body is None:
-            await _answer(send, TOO_LARGE)  # to a client that left already, the server drops it
+            # Over the bound, or the client left (then the server drops the answer).
+            await answer_text(send, *TOO_LARGE)
             return
         if is_form and field_count(body) > max_fields:
-            await _answer(send, TOO_MANY_FIELDS)
+            await answer_text(send, *TOO_MANY_FIELDS)
             return
         await app(*with_body(scope, body, receive), send)
 
@@ -61,7 +62,3 @@ def has_control_character(path: str) -> bool:
 def field_count(body: bytes) -> int:
     """Fields of a URL-encoded form, counted as a parser would split them (``&`` or ``;``)."""
     return body.count(b"&") + body.count(b";") + 1 if body else 0
-
-
-async def _answer(send: Send, answer: tuple[int, str]) -> None:
-    await answer_text(send, *answer)
