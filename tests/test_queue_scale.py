@@ -48,8 +48,8 @@ async def test_one_more_start_sends_nothing_to_the_hundreds_waiting(
     waiting = await started(clients, WAITING)
     places = [conv["queue_position"] for _, conv in waiting]
     assert sorted(places) == list(range(before + 1, before + WAITING + 1))
-    # Each new chat joins the end of the line: the place in its start's answer stays true, so
-    # the coalesced telling owes none of them a status (the count below would see one).
+    # Settled: every visitor has been told its place (the first telling after its start).
+    await asyncio.gather(*[told_place(v, conv["queue_position"]) for v, conv in waiting])
     received_before = [len(v.events) for v, _ in waiting]
     updates_before = len(hana.received("queue_update"))
 
@@ -57,6 +57,14 @@ async def test_one_more_start_sends_nothing_to_the_hundreds_waiting(
     last, conv = (await started(clients, 1))[0]
     took = time.monotonic() - began
     await hana.wait_for("queue_update", lambda u: u["id"] == conv["id"])
+    # The telling after this start reaches the new visitor last (queue order), after anything
+    # it would send the others; a round trip on each socket then flushes what was sent to it.
+    await told_place(last, conv["queue_position"])
+    for visitor, _ in waiting:
+        assert "ok" in await visitor.call("history", {})
+    sent = sum(len(v.events) - n for (v, _), n in zip(waiting, received_before, strict=True))
+    log.info("start #%d answered in %.3f s; sends to those waiting: %d", WAITING + 1, took, sent)
+    assert sent == 0
     assert len(hana.received("queue_update")) == updates_before + 1
 
     # The counselor's queue, kept by updates alone, is the server's whole queue.
@@ -85,13 +93,3 @@ async def test_one_more_start_sends_nothing_to_the_hundreds_waiting(
         assert "ok" in await visitor.call("history", {})
     told = [len(v.received("status")) - n for (v, _), n in zip(moved, statuses_before, strict=True)]
     assert told == [1] * len(moved)
-    # Start #301 sent those already waiting nothing: this move is the only event each got since.
-    before_of = {c["id"]: n for (_, c), n in zip(waiting, received_before, strict=True)}
-    sent = [len(v.events) - before_of[c["id"]] for v, c in moved if c["id"] in before_of]
-    log.info(
-        "start #%d answered in %.3f s; events to those waiting since: %s",
-        WAITING + 1,
-        took,
-        set(sent),
-    )
-    assert sent == [1] * len(sent)

@@ -42,13 +42,9 @@ async def start_consultation(
 
 
 async def queue_position(ctx: Context, conv: Conversation) -> int | None:
-    """The conversation's place in its desk's line, as the visitor is now told it."""
     if conv.status != "waiting":
         return None
-    place = queue_positions(await ctx.store.list_open_conversations([conv.desk_id])).get(conv.id)
-    if place is not None:
-        ctx.positions.told_directly(conv.desk_id, conv.id, place)
-    return place
+    return queue_positions(await ctx.store.list_open_conversations([conv.desk_id])).get(conv.id)
 
 
 async def send_status(ctx: Context, sid: str, conv: Conversation) -> None:

@@ -45,12 +45,6 @@ class QueuePositions:
             self._tell_after(ctx, desk_id, max(wait, 0.0)), name=f"madoguchi-positions-{desk_id}"
         )
 
-    def told_directly(self, desk_id: int, conversation_id: str, place: int) -> None:
-        """A visitor was told its place in an answer (``start``, a reconnect's status): the
-        telling sends only a place that differs. A telling that ran before the visitor's socket
-        joined its room went nowhere; this is what the visitor actually knows."""
-        self.told.setdefault(desk_id, {})[conversation_id] = place
-
     async def close(self) -> None:
         for task in list(self.due.values()):
             task.cancel()
@@ -70,16 +64,12 @@ class QueuePositions:
             log.warning("telling queue positions failed", exc_info=True)
 
     async def _tell(self, ctx: Context, desk_id: int) -> None:
-        told = self.told.setdefault(desk_id, {})
-        before = dict(told)
         positions = queue_positions(await ctx.store.list_open_conversations([desk_id]))
-        # Those no longer waiting are forgotten, but not a place told directly during the read.
-        for gone in [c for c in told if c not in positions and before.get(c) == told[c]]:
-            del told[gone]
+        told = self.told.get(desk_id, {})
+        self.told[desk_id] = positions  # those no longer waiting are forgotten
         for conversation_id, position in positions.items():
             if told.get(conversation_id) == position:
                 continue
-            told[conversation_id] = position
             await ctx.sio.emit(
                 "status",
                 {"status": "waiting", "queue_position": position},
