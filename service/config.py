@@ -24,6 +24,16 @@ class Settings:
     db_path: Path = Path("var/madoguchi.sqlite3")
     """``MADOGUCHI_DB``: the SQLite database file (created with its folder on first start)."""
 
+    database_url: str = ""
+    """``MADOGUCHI_DATABASE_URL``: ``postgresql://USER:PASSWORD@HOST:PORT/DB`` keeps everything
+    in PostgreSQL instead of the SQLite file (``MADOGUCHI_DB`` is then ignored). Needed when
+    several processes or machines serve as one; the role needs no superuser rights."""
+
+    redis_url: str = ""
+    """``MADOGUCHI_REDIS_URL``: ``redis://HOST:PORT/N`` makes several processes one service:
+    Socket.IO rooms, presence, limits and throttles are shared there. Unset: one process keeps
+    them in its memory."""
+
     host: str = "127.0.0.1"
     """``MADOGUCHI_HOST``: the address the server listens on."""
 
@@ -158,6 +168,13 @@ class Settings:
         parts = urlsplit(self.public_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"MADOGUCHI_PUBLIC_URL must be an http(s) origin: {self.public_url!r}")
+        if self.database_url and urlsplit(self.database_url).scheme not in (
+            "postgresql",
+            "postgres",
+        ):
+            raise ValueError("MADOGUCHI_DATABASE_URL must be a postgresql:// URL")
+        if self.redis_url and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("MADOGUCHI_REDIS_URL must be a redis:// URL")
         if not 1 <= self.port <= 65535:
             raise ValueError(f"MADOGUCHI_PORT out of range: {self.port}")
         if self.visitor_message_rate <= 0 or self.visitor_message_burst < 1:
