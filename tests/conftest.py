@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from tests.backends import postgres, redis_server  # noqa: F401 (fixtures for every module)
 from tests.support import (
     Client,
     Clients,
