@@ -91,7 +91,8 @@ class Postgres:
             ]
         )
         options = (
-            f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.sockets}"
+            f"-c listen_addresses=127.0.0.1 -p {self.port}"
+            f" -c unix_socket_directories={self.sockets}"
             # Nothing here outlives the test run: no need to wait for the disk.
             " -c fsync=off -c full_page_writes=off -c max_connections=200"
         )
