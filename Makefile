@@ -59,8 +59,22 @@ chromium: ## Install Debian's Chromium and a Japanese font for the browser tests
 run: setup ## Start Madoguchi on http://127.0.0.1:8000 with SQLite and the demo page at /demo
 	MADOGUCHI_DEFAULT_DESK_HOURS="$${MADOGUCHI_DEFAULT_DESK_HOURS:-24/7}" $(BIN)/madoguchi serve
 
+# The multi-node tests start their own PostgreSQL and Redis (own folders, free loopback ports);
+# a cluster or server that the packages may start by themselves is never used.
+.PHONY: backends
+backends: ## Install Debian's PostgreSQL and Redis for the multi-node tests (needs root)
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing="postgresql"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
+	  for package in $$missing; do \
+	    apt-cache show $$package >/dev/null 2>&1 || { apt-get update -qq; break; }; \
+	  done; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
 .PHONY: test
-test: setup-dev chromium ## Run every test, browser tests included
+test: setup-dev chromium backends ## Run every test, browser tests included
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 .PHONY: lint
