@@ -1,7 +1,9 @@
 """Test harness: a real ``madoguchi serve`` process, real Socket.IO clients over real sockets.
 
 Nothing of the service is mocked: the server runs as a subprocess on a free port with its own
-SQLite file, exactly as ``make run`` starts it.
+SQLite file, exactly as ``make run`` starts it. Given ``MADOGUCHI_DATABASE_URL`` (and
+``MADOGUCHI_REDIS_URL``) in its ``env``, it is one node of a service that several such servers
+share; ``query``, ``execute`` and ``add_user`` then reach that PostgreSQL database.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import httpx
 import socketio
 
@@ -44,17 +48,28 @@ def free_port() -> int:
 
 @dataclass
 class Server:
-    """A running ``madoguchi serve``. ``kill()`` and ``start()`` simulate crashes."""
+    """A running ``madoguchi serve``. ``kill()`` and ``start()`` simulate crashes.
+
+    ``db_path`` is its SQLite file; its folder also holds the logs (and the key file unless
+    ``MADOGUCHI_ENCRYPTION_KEY`` is given). With ``MADOGUCHI_DATABASE_URL`` in ``env`` the file
+    is not used, and ``admin_url`` (if set) is the URL the test inspects that database with.
+    """
 
     db_path: Path
     port: int = field(default_factory=free_port)
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    admin_url: str = ""
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def database_url(self) -> str:
+        """The PostgreSQL database the node serves, or "" for its SQLite file."""
+        return self.env.get("MADOGUCHI_DATABASE_URL", "")
 
     def environment(self) -> dict[str, str]:
         return {
@@ -137,8 +152,16 @@ class Server:
         )
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        """Read the database file directly, as an auditor holding the key would: sealed values
-        come back opened (tests/test_encryption.py reads the raw bytes)."""
+        """Read the database directly, as an auditor holding the key would: sealed values
+        come back opened (tests/test_encryption.py reads the raw bytes). On PostgreSQL the
+        placeholders are ``$1``, ``$2``, … and there is no ``opened()`` in SQL."""
+        if self.database_url:
+            rows = postgres_rows(self.admin_url or self.database_url, sql, params)
+            if not any(isinstance(v, bytes) for row in rows for v in row):
+                return rows
+            ids = postgres_rows(self.admin_url or self.database_url, "SELECT id FROM conversation")
+            opener = self.sealer()
+            return [tuple(_opened(opener, v, [i for (i,) in ids]) for v in row) for row in rows]
         conn = sqlite3.connect(self.db_path, timeout=30)
         try:
             conversations = [r[0] for r in conn.execute("SELECT id FROM conversation")]
@@ -164,6 +187,21 @@ class Server:
         return load_keys(self.env.get("MADOGUCHI_ENCRYPTION_KEY", ""), self.key_path, create=False)
 
 
+def postgres_rows(url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """One statement on PostgreSQL through asyncpg, its rows as tuples. It runs on a thread of
+    its own, so that sync and async tests alike can call it."""
+
+    async def run() -> list[tuple[Any, ...]]:
+        conn = await asyncpg.connect(url, timeout=30)
+        try:
+            return [tuple(record) for record in await conn.fetch(sql, *params)]
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, run()).result(timeout=60)
+
+
 def _opened(sealer: Sealer, value: Any, conversations: list[str]) -> Any:
     """A sealed value's text: its associated data is one of the sealed columns and one of the
     conversations, tried in turn."""
@@ -177,9 +215,12 @@ def _opened(sealer: Sealer, value: Any, conversations: list[str]) -> Any:
 
 
 @contextlib.contextmanager
-def running_server(env: dict[str, str] | None = None) -> Iterator[Server]:
+def running_server(env: dict[str, str] | None = None, admin_url: str = "") -> Iterator[Server]:
+    """A started server in a temporary folder. A node of a shared service gets
+    ``MADOGUCHI_DATABASE_URL``, ``MADOGUCHI_REDIS_URL`` and ``MADOGUCHI_ENCRYPTION_KEY`` in
+    ``env`` and, to inspect the database, ``admin_url``; its port is its own either way."""
     with tempfile.TemporaryDirectory(prefix="madoguchi-test-") as tmp:
-        server = Server(db_path=Path(tmp) / "madoguchi.sqlite3", env=env or {})
+        server = Server(db_path=Path(tmp) / "madoguchi.sqlite3", env=env or {}, admin_url=admin_url)
         server.start()
         try:
             yield server
@@ -357,7 +398,11 @@ def migrate_database(server: Server) -> None:
 
 
 def execute(server: Server, sql: str, params: tuple[Any, ...] = ()) -> None:
-    """Write to the database file directly (seeding what no command creates yet)."""
+    """Write to the database directly (seeding what no command creates yet); on PostgreSQL
+    with ``$1``-style placeholders."""
+    if server.database_url:
+        postgres_rows(server.admin_url or server.database_url, sql, params)
+        return
     conn = sqlite3.connect(server.db_path, timeout=30)
     try:
         with conn:
