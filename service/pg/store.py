@@ -22,9 +22,12 @@ from typing import Any, TypeVar
 import asyncpg
 
 from service.crypto import Sealer
+from service.pg.casework import CaseworkQueries
 from service.pg.changes import ChangeQueries
+from service.pg.closed import ClosedQueries
 from service.pg.conversations import ConversationQueries
 from service.pg.migrate import apply_migrations
+from service.pg.retention import RetentionQueries
 from service.pg.rows import RetryWrite
 from service.pg.sealing import Db, check_key, rotate
 from service.pg.sessions import SessionQueries
@@ -45,6 +48,9 @@ class PgStore(
     SessionQueries,
     ConversationQueries,
     VisitorQueries,
+    CaseworkQueries,
+    ClosedQueries,
+    RetentionQueries,
     ChangeQueries,
 ):
     """Open with :meth:`open`; all methods are coroutine-safe."""
