@@ -1,7 +1,6 @@
-"""The audit log's one writer: every admin change adds its row in the change's own transaction.
-
-(Started with the foundation because logins audit too; helper B's area from here on.)
-"""
+"""The audit log's one writer (PostgreSQL): every admin change adds its row in the change's own
+transaction. The detail is stored as SQLite's ``service/db/audit_log.py`` stores it (the same
+JSON text), so the log reads the same on both backends."""
 
 from __future__ import annotations
 

@@ -22,11 +22,13 @@ from typing import Any, TypeVar
 import asyncpg
 
 from service.crypto import Sealer
+from service.pg.admin import AdminQueries
 from service.pg.casework import CaseworkQueries
 from service.pg.changes import ChangeQueries
 from service.pg.closed import ClosedQueries
 from service.pg.conversations import ConversationQueries
 from service.pg.migrate import apply_migrations
+from service.pg.reports import ReportQueries
 from service.pg.retention import RetentionQueries
 from service.pg.rows import RetryWrite
 from service.pg.sealing import Db, check_key, rotate
@@ -50,6 +52,8 @@ class PgStore(
     VisitorQueries,
     CaseworkQueries,
     ClosedQueries,
+    AdminQueries,
+    ReportQueries,
     RetentionQueries,
     ChangeQueries,
 ):
