@@ -31,7 +31,6 @@ from service.catalog import Catalog
 from service.config import PACKAGE_DIR, PROJECT_DIR, Settings
 from service.context import Context
 from service.crypto import load_keys
-from service.db import open_store as open_database
 from service.http.admin_api import ADMIN_API
 from service.http.admin_api_staff import ADMIN_API_STAFF
 from service.http.admin_pages_staff import ADMIN_PAGES
@@ -52,6 +51,7 @@ from service.realtime.polling_limit import with_polling_body_limit
 from service.realtime.send_bound import with_bounded_websocket_sends
 from service.realtime.visitor import VisitorNamespace
 from service.storage import WriteLimits
+from service.stores import open_configured_store
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +110,8 @@ def create_app(settings: Settings) -> Any:
     @contextlib.asynccontextmanager
     async def open_store(_: Litestar) -> AsyncIterator[None]:
         sealer = load_keys(settings.encryption_key, settings.key_path, create=True)
-        store = await open_database(
-            settings.db_path, sealer, writer_process=True, limits=write_limits(settings)
+        store = await open_configured_store(
+            settings, sealer, writer_process=True, limits=write_limits(settings)
         )
         await store.ensure_defaults(settings.default_desk_hours)
         catalog = Catalog(store)

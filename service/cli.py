@@ -22,10 +22,18 @@ from service.cli_admin import add_directory_commands
 from service.cli_staff import add_staff_commands
 from service.config import Settings
 from service.crypto import Sealer, SealError, load_keys, new_key, rotate_keys
-from service.db import migrate, open_store, verify_key
 from service.db.serving_lock import DatabaseInUse, held, hold_for_life
 from service.domain.audit import CLI_ACTOR
-from service.errors import AppError
+from service.errors import AppError, ErrorCode
+from service.storage import StorageUnavailable
+from service.stores import (
+    database_name,
+    migrate_configured,
+    open_configured_store,
+    shared_key_missing,
+    uses_postgres,
+    verify_configured_key,
+)
 
 log = logging.getLogger("madoguchi")
 
@@ -40,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     logs.configure(settings.log_level)
     try:
         args.run(settings, args)
+    except StorageUnavailable as exc:
+        sys.exit(f"madoguchi: the database is unavailable: {exc.reason}")
     except AppError as exc:
         sys.exit(f"madoguchi: {exc.message}")
 
@@ -82,9 +92,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _migrate(settings: Settings, _: argparse.Namespace) -> None:
-    applied = migrate(settings.db_path)
+    """Safe while servers run on the same PostgreSQL database, and run by several at once."""
+    applied = asyncio.run(migrate_configured(settings))
     asyncio.run(_ensure_defaults(settings))
-    log.info("database %s is up to date (%d migrations applied)", settings.db_path, len(applied))
+    log.info(
+        "database %s is up to date (%d migrations applied)", database_name(settings), len(applied)
+    )
 
 
 async def _ensure_defaults(settings: Settings) -> bool:
@@ -92,13 +105,18 @@ async def _ensure_defaults(settings: Settings) -> bool:
 
     Returns True if the admin was created (its password is printed once by ``serve``).
     """
-    store = await open_store(settings.db_path)
+    store = await open_configured_store(settings)
     try:
         await store.ensure_defaults(settings.default_desk_hours)
         if await store.count_users() == 0:
             password = new_password()
             hashed = await hash_password(password)
-            await store.insert_user("admin", "管理者", "admin", hashed, None)
+            try:
+                await store.insert_user("admin", "管理者", "admin", hashed, None)
+            except AppError as exc:  # another node, starting at the same time, was first
+                if exc.code != ErrorCode.ALREADY_EXISTS:
+                    raise
+                return False
             print(  # noqa: T201 (shown once, on the operator's console, never logged)
                 f"\n  First start: created the account 'admin' with the password: {password}\n"
                 "  Log in at /inbox/login and keep it safe; it is not shown again.\n",
@@ -115,18 +133,22 @@ def _serve(settings: Settings, _: argparse.Namespace) -> None:
 
     from service.app import create_app
 
+    missing = shared_key_missing(settings)
+    if missing:
+        sys.exit(f"madoguchi: {missing}")
     try:
-        # Held until the process ends: rotate-key and a second server refuse meanwhile.
-        hold_for_life(settings.db_path)
-        migrate(settings.db_path)
+        if not uses_postgres(settings):
+            # Held until the process ends: rotate-key and a second server refuse meanwhile.
+            # (PostgreSQL is served by several processes at once, by design.)
+            hold_for_life(settings.db_path)
+        asyncio.run(migrate_configured(settings))
         # Made on first start, reused after; checked here so that a wrong key is one line.
-        verify_key(
-            settings.db_path, load_keys(settings.encryption_key, settings.key_path, create=True)
-        )
+        sealer = load_keys(settings.encryption_key, settings.key_path, create=True)
+        asyncio.run(verify_configured_key(settings, sealer))
     except (SealError, DatabaseInUse) as exc:
         sys.exit(f"madoguchi: {exc}")
     asyncio.run(_ensure_defaults(settings))
-    log.info("Madoguchi on %s (database %s)", settings.public_url, settings.db_path)
+    log.info("Madoguchi on %s (database %s)", settings.public_url, database_name(settings))
     app = create_app(settings)
     # Everything made so far lives as long as the process: keep it out of the collector's way.
     # Full collections over it stalled the event loop for tens of ms (bench profile, p99).
@@ -180,6 +202,9 @@ def _rotate_key(settings: Settings, _: argparse.Namespace) -> None:
     """With a key file: write a new key in front of the old, reseal, then drop the old key.
     With ``MADOGUCHI_ENCRYPTION_KEY``: reseal with its first key (the operator put the new key
     first) so that the others can be removed."""
+    if uses_postgres(settings):
+        _rotate_shared_key(settings)
+        return
     if not settings.db_path.exists():
         sys.exit(f"madoguchi: no database at {settings.db_path}")
     try:
@@ -198,9 +223,28 @@ def _rotate_key(settings: Settings, _: argparse.Namespace) -> None:
     )
 
 
+def _rotate_shared_key(settings: Settings) -> None:
+    """PostgreSQL: the nodes keep serving. Every node already seals with the new key (first in
+    ``MADOGUCHI_ENCRYPTION_KEY``, the old one after it); this reseals what the old one sealed,
+    after which the old key can be removed everywhere."""
+    if not settings.encryption_key.strip():
+        sys.exit(
+            "madoguchi: with MADOGUCHI_DATABASE_URL, put the new key first in "
+            "MADOGUCHI_ENCRYPTION_KEY on every node, restart them, then run rotate-key"
+        )
+    try:
+        sealer = load_keys(settings.encryption_key, settings.key_path, create=False)
+        count = asyncio.run(_reseal(settings, sealer))
+    except SealError as exc:
+        sys.exit(f"madoguchi: {exc}")
+    print(  # noqa: T201 (the operator asked for it: a count and a key id, never a key)
+        f"resealed {count} values with the key {sealer.key_id.hex()}"
+    )
+
+
 async def _reseal(settings: Settings, sealer: Sealer) -> int:
     # Without a sealer: opening with one would reseal everything in its key check, uncounted.
-    store = await open_store(settings.db_path)
+    store = await open_configured_store(settings)
     try:
         return await store.reseal(sealer)
     finally:
@@ -217,11 +261,11 @@ def _backup(settings: Settings, args: argparse.Namespace) -> None:
 
 def _purge(settings: Settings, _: argparse.Namespace) -> None:
     """What the service does daily, now, then a VACUUM: no erased page is left anywhere."""
-    if not settings.db_path.exists():
+    if not uses_postgres(settings) and not settings.db_path.exists():
         sys.exit(f"madoguchi: no database at {settings.db_path}")
 
     async def run() -> int:
-        store = await open_store(settings.db_path)
+        store = await open_configured_store(settings)
         try:
             return await purge_expired_content(
                 store, settings.retention_days, CLI_ACTOR, vacuum=True

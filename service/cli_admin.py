@@ -36,11 +36,11 @@ from service.actions.admin.directory import (
     do_update_partner,
 )
 from service.config import Settings
-from service.db import migrate, open_store
 from service.domain.audit import CLI_ACTOR
 from service.domain.hours import hours_text, parse_hours
 from service.errors import AppError, ErrorCode
 from service.http.admin_views import campaign_url, qr_image
+from service.stores import migrate_configured, open_configured_store
 
 T = TypeVar("T")
 Args = argparse.Namespace
@@ -48,10 +48,10 @@ Args = argparse.Namespace
 
 def with_admin(settings: Settings, work: Callable[[Admin], Awaitable[T]]) -> T:
     """Run one admin operation on the database as the operator ``cli``."""
-    migrate(settings.db_path)
 
     async def run() -> T:
-        store = await open_store(settings.db_path)
+        await migrate_configured(settings)
+        store = await open_configured_store(settings)
         try:
             await store.ensure_defaults(settings.default_desk_hours)
             return await work(Admin(store, CLI_ACTOR))

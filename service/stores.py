@@ -37,7 +37,7 @@ async def open_configured_store(
     if uses_postgres(settings):
         from service.pg.store import PgStore
 
-        return await PgStore.open(settings.database_url, sealer, limits=limits)  # type: ignore[return-value]  # TEMPORARY until helpers B and C add their mixins
+        return await PgStore.open(settings.database_url, sealer, limits=limits)
     from service.db import open_store
 
     return await open_store(settings.db_path, sealer, writer_process=writer_process, limits=limits)
@@ -61,3 +61,38 @@ async def migrate_configured(settings: Settings) -> list[str]:
     from service.db import migrate
 
     return await asyncio.to_thread(migrate, settings.db_path)
+
+
+async def verify_configured_key(settings: Settings, sealer: Sealer) -> None:
+    """SealError unless ``sealer`` opens the configured database (checked before serving, so
+    that a wrong key is one line at start)."""
+    if uses_postgres(settings):
+        import asyncpg
+
+        from service.pg.sealing import Db, check_key_matches
+
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            await check_key_matches(Db(conn), sealer)
+        finally:
+            await conn.close()
+        return
+    import asyncio
+
+    from service.db import verify_key
+
+    await asyncio.to_thread(verify_key, settings.db_path, sealer)
+
+
+def shared_key_missing(settings: Settings) -> str | None:
+    """Why the key setting does not suit a shared database, if it does not: with PostgreSQL,
+    every node must seal with the same key, so a key file made beside a SQLite file that is not
+    used would give each machine its own."""
+    if not uses_postgres(settings) or settings.encryption_key.strip():
+        return None
+    if str(settings.key_file) not in ("", "."):
+        return None
+    return (
+        "with MADOGUCHI_DATABASE_URL, set MADOGUCHI_ENCRYPTION_KEY (or MADOGUCHI_KEY_FILE) to "
+        "the same key on every node"
+    )

@@ -1,8 +1,10 @@
-"""The storage seam holds: the code above ``service/db/`` knows only ``service.storage.Store``.
+"""The storage seam holds: the code above ``service/db/`` and ``service/pg/`` knows only
+``service.storage.Store``.
 
-Access rules, auth, the catalog, actions, realtime and http import nothing from ``service.db``,
-nor ``sqlite3`` or ``aiosqlite``, so a second database backend needs no change there. Only the
-entry points may open the concrete store.
+Access rules, auth, the catalog, actions, realtime, cluster and http import nothing from
+``service.db`` or ``service.pg``, nor ``sqlite3``, ``aiosqlite`` or ``asyncpg``, nor the factory
+``service.stores``: both backends serve them unchanged. Only the entry points (``app.py``,
+``cli*.py``, ``backup.py``) open a concrete store, through ``service/stores.py``.
 """
 
 from __future__ import annotations
@@ -24,9 +26,13 @@ ABOVE_STORAGE = [
     *sorted((SERVICE / "actions").rglob("*.py")),
     *sorted((SERVICE / "realtime").rglob("*.py")),
     *sorted((SERVICE / "http").rglob("*.py")),
+    *sorted((SERVICE / "cluster").rglob("*.py")),
     *sorted((SERVICE / "domain").rglob("*.py")),
 ]
-FORBIDDEN = ("service.db", "sqlite3", "aiosqlite")
+FORBIDDEN = ("service.db", "service.pg", "service.stores", "sqlite3", "aiosqlite", "asyncpg")
+# The storage packages, and the modules that may open a concrete store.
+STORAGE = [SERVICE / "db", SERVICE / "pg"]
+OPENERS = [SERVICE / name for name in ("stores.py", "app.py", "cli.py", "cli_admin.py")]
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -58,17 +64,41 @@ def test_the_scan_sees_every_form_of_import(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text(
         "import sqlite3\nfrom service.db.store import SqliteStore\nfrom service import db\n"
-        "import aiosqlite.core\n"
+        "import aiosqlite.core\nimport asyncpg\nfrom service.pg.store import PgStore\n"
+        "from service.stores import open_configured_store\n"
     )
     assert forbidden_in(sample) == [
         "aiosqlite.core",
+        "asyncpg",
         "service.db",
         "service.db.store",
         "service.db.store.SqliteStore",
+        "service.pg.store",
+        "service.pg.store.PgStore",
+        "service.stores",
+        "service.stores.open_configured_store",
         "sqlite3",
     ]
 
 
 def test_nothing_in_the_service_uses_aiosqlite() -> None:
     users = [p for p in sorted(SERVICE.rglob("*.py")) if "aiosqlite" in imported_modules(p)]
+    assert users == []
+
+
+def test_only_the_storage_and_its_openers_name_a_backend() -> None:
+    """asyncpg and ``service.pg`` are PostgreSQL's: outside ``service/pg/`` only the factory and
+    the entry points (and ``backup.py``, which copies either database) may import them."""
+    allowed = [*OPENERS, SERVICE / "backup.py"]
+    users = [
+        str(p.relative_to(SERVICE))
+        for p in sorted(SERVICE.rglob("*.py"))
+        if not any(p.is_relative_to(d) for d in STORAGE)
+        and p not in allowed
+        and any(
+            name == bad or name.startswith(bad + ".")
+            for name in imported_modules(p)
+            for bad in ("asyncpg", "service.pg")
+        )
+    ]
     assert users == []
