@@ -9,13 +9,16 @@ Nobody is locked out for good: waiting the delay always gives one more try, and 
 forgets old attempts. A success forgets the account's attempts (not the
 address's: one good login must not reset a guesser's tally) and takes back its own count.
 
-Kept in memory only: an address is a staff member's, never stored, and a restart forgets.
+One process keeps the attempts in memory; several processes share them in Redis, keyed by a
+keyed hash of the account and the address (``service/cluster/throttle.py``), both through
+:func:`wait_after`. An address is a staff member's: it is never stored in clear.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 FIRST_DELAY_SHARE = 1 / 64
@@ -23,6 +26,17 @@ FIRST_DELAY_SHARE = 1 / 64
 
 MAX_KEYS = 10_000
 """Past this many keys, stale ones are forgotten (a flood of names or addresses)."""
+
+
+def wait_after(times: Sequence[float], limit: int, window_seconds: float, now: float) -> float:
+    """Seconds until one more attempt may be counted, given the attempts ``times`` (oldest
+    first) still within the window (0: now)."""
+    over = len(times) - limit
+    if over < 0:
+        return 0.0
+    first = window_seconds * FIRST_DELAY_SHARE
+    delay = min(math.ldexp(first, min(over, 60)), window_seconds)
+    return max(0.0, times[-1] + delay - now)
 
 
 @dataclass
@@ -45,13 +59,7 @@ class AttemptLog:
 
     def wait(self, key: str, now: float) -> float:
         """Seconds until ``key`` may try again (0: now)."""
-        times = self._recent(key, now)
-        over = len(times) - self.limit
-        if over < 0:
-            return 0.0
-        first = self.window_seconds * FIRST_DELAY_SHARE
-        delay = min(math.ldexp(first, min(over, 60)), self.window_seconds)
-        return max(0.0, times[-1] + delay - now)
+        return wait_after(self._recent(key, now), self.limit, self.window_seconds, now)
 
     def record(self, key: str, now: float) -> None:
         if len(self.attempts) > MAX_KEYS:
@@ -77,6 +85,8 @@ class Attempt:
     account: str
     address: str
     at: float
+    mark: str = ""
+    """Where the attempt is kept, if not in this process (its shared record)."""
 
 
 def account_key(username: str) -> str:

@@ -4,7 +4,6 @@ and supervisors' board pages (the script draws them from the ``/counselor`` sock
 from __future__ import annotations
 
 import math
-import time
 from typing import Annotated, Any
 
 import msgspec
@@ -27,7 +26,7 @@ from service.context import Ctx
 from service.domain.accounts import User
 from service.domain.checks import check_password
 from service.domain.conversations import OUTCOMES
-from service.domain.login_throttle import Attempt, LoginThrottle
+from service.domain.login_throttle import Attempt
 from service.errors import AppError
 from service.http.canned import CannedController
 from service.http.casebook import CasebookController
@@ -43,6 +42,7 @@ from service.http.staff_pages import (
     text_of,
 )
 from service.i18n import pick_lang
+from service.login_throttling import Throttle
 from service.storage import sha256
 
 Req = Request[Any, Any, Any]
@@ -125,17 +125,17 @@ class InboxController(Controller):
         data: Annotated[LoginForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
         lang: str | None = None,
     ) -> Template | Redirect:
-        throttle: LoginThrottle = request.app.state.throttle
+        throttle: Throttle = request.app.state.throttle
         # Counted before the password is checked, so that concurrent guesses cannot all pass
         # while the first are being checked; refused at once, never held, while throttled.
-        attempt = throttle.begin(data.username, _address(request), time.monotonic())
+        attempt = await throttle.begin(data.username, _address(request))
         if not isinstance(attempt, Attempt):
             return _login_page(lang, "login_throttled", status_code=429, wait=attempt)
         user = await authenticate(ctx.store, data.username, data.password)
         if user is None:
             await ctx.store.record_failed_login(data.username)
             return _login_page(lang, "login_failed", status_code=401)
-        throttle.succeeded(attempt)
+        await throttle.succeeded(attempt)
         session_id = await open_session(ctx.store, user)
         return Redirect("/inbox", status_code=303, cookies=[_session_cookie(ctx, session_id)])
 
@@ -197,13 +197,13 @@ class InboxController(Controller):
         """Change one's own password: every other login of the account ends, with its sockets
         (whoever knew the old password is out); this one goes on."""
         user = staff_of(request)
-        throttle: LoginThrottle = request.app.state.throttle
-        attempt = throttle.begin(user.username, _address(request), time.monotonic())
+        throttle: Throttle = request.app.state.throttle
+        attempt = await throttle.begin(user.username, _address(request))
         if not isinstance(attempt, Attempt):
             return _password_page(user, lang, "login_throttled", 429)
         if not await verify_password(ctx.store, user.username, data.current):
             return _password_page(user, lang, "password_wrong", 400)
-        throttle.succeeded(attempt)
+        await throttle.succeeded(attempt)
         if data.new != data.again:
             return _password_page(user, lang, "password_mismatch", 400)
         try:
