@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.actions.accounts import move_account
 from service.actions.messages import deliver
 from service.actions.queue import queue_changed
 from service.clock import now_iso
@@ -114,15 +115,9 @@ async def transfer(
     )
     room = conversation_room(conv.id)
     if conv.counselor_id is not None:
-        for sid, _ in list(
-            ctx.sio.manager.get_participants(COUNSELOR, user_room(conv.counselor_id))
-        ):
-            await ctx.sio.leave_room(sid, room, namespace=COUNSELOR)
+        await move_account(ctx, conv.counselor_id, conv.id, room, enter=False)
     if to_user is not None:
-        for sid, _ in list(ctx.sio.manager.get_participants(COUNSELOR, user_room(to_user.id))):
-            await ctx.sio.enter_room(sid, room, namespace=COUNSELOR)
-            session = await ctx.sio.get_session(sid, namespace=COUNSELOR)
-            session.get("watching", set()).discard(conv.id)
+        await move_account(ctx, to_user.id, conv.id, room, enter=True)
     await deliver(ctx, changed, sender_sid=None)
     status: dict[str, Any] = {"status": "waiting"}
     if to_user is not None:

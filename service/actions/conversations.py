@@ -5,13 +5,14 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from service.actions.accounts import move_account
 from service.actions.messages import deliver
 from service.actions.queue import queue_changed
 from service.context import Context
 from service.domain.accounts import User
 from service.domain.conversations import Conversation, queue_positions
 from service.domain.directory import Desk, Partner
-from service.realtime.rooms import COUNSELOR, VISITOR, conversation_room, user_room
+from service.realtime.rooms import COUNSELOR, VISITOR, conversation_room
 
 
 def new_conversation_id() -> str:
@@ -32,11 +33,18 @@ async def start_consultation(
     lang: str,
     topic: str | None,
 ) -> tuple[Conversation, str]:
-    token = new_token()
-    conv = await ctx.store.insert_conversation(
-        new_conversation_id(), token, desk.id, partner.id, campaign, lang, topic
-    )
-    await ctx.sio.enter_room(sid, conversation_room(conv.id), namespace=VISITOR)
+    token, conversation_id = new_token(), new_conversation_id()
+    # The room first: a telling of places (positions.py) that reads the new chat from the
+    # database then reaches its visitor, never an empty room.
+    room = conversation_room(conversation_id)
+    await ctx.sio.enter_room(sid, room, namespace=VISITOR)
+    try:
+        conv = await ctx.store.insert_conversation(
+            conversation_id, token, desk.id, partner.id, campaign, lang, topic
+        )
+    except BaseException:
+        await ctx.sio.leave_room(sid, room, namespace=VISITOR)
+        raise
     await queue_changed(ctx, conv.id, desk.id)
     return conv, token
 
@@ -60,8 +68,7 @@ async def send_status(ctx: Context, sid: str, conv: Conversation) -> None:
 async def claim_conversation(ctx: Context, user: User, conv: Conversation) -> None:
     joined = await ctx.store.claim_conversation(conv.id, user.id, ctx.settings.max_concurrent_chats)
     room = conversation_room(conv.id)
-    for sid, _ in list(ctx.sio.manager.get_participants(COUNSELOR, user_room(user.id))):
-        await ctx.sio.enter_room(sid, room, namespace=COUNSELOR)
+    await move_account(ctx, user.id, conv.id, room, enter=True)
     status = {"status": "active", "counselor": user.display_name}
     await ctx.sio.emit("status", status, room=room, namespace=VISITOR)
     await ctx.sio.emit(

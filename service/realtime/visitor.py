@@ -32,7 +32,7 @@ from service.protocol import (
     decode,
 )
 from service.realtime.acks import DispatchingNamespace, Handler, refuse
-from service.realtime.addresses import Addresses
+from service.realtime.addresses import client_address
 from service.realtime.rooms import VISITOR, conversation_room
 from service.wire import message_payload
 
@@ -52,7 +52,8 @@ class VisitorNamespace(DispatchingNamespace):
             "code_word": (1.0, 5),
             "survey": (0.5, 3),
         }
-        self.addresses = Addresses(ctx.settings, self._is_live)
+        self.addresses = ctx.shared.addresses
+        self.presence = ctx.shared.presence
 
     def handlers(self) -> Mapping[str, Handler]:
         return {
@@ -66,20 +67,28 @@ class VisitorNamespace(DispatchingNamespace):
         }
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        if not self.addresses.admit(sid, environ):
+        if not await self.addresses.admit(sid, client_address(environ)):
             raise refuse(ErrorCode.RATE_LIMITED, "too many connections from your address")
         try:
             await self._connect(sid, environ, auth)
         except BaseException:
-            self.addresses.release(sid)
+            await self.addresses.release(sid)
             raise
 
     async def on_disconnect(self, sid: str, reason: str = "") -> None:
-        self.addresses.release(sid)
+        try:
+            conversation_id = (await self.get_session(sid)).get("conversation_id")
+        except KeyError:  # refused before its session was saved
+            conversation_id = None
+        if conversation_id is not None:
+            await self.presence.leaving(conversation_id, sid)
+        await self.addresses.release(sid)
 
-    def _is_live(self, sid: str) -> bool:
-        manager = self.server.manager
-        return bool(manager.is_connected(sid, VISITOR) or manager.is_pre_connected(sid, VISITOR))
+    async def _joined(self, sid: str, conversation_id: str) -> None:
+        await self.enter_room(sid, conversation_room(conversation_id))
+        # Marked at once, not at the next refresh: a visitor back on another process after
+        # minutes away must count as present before the chat is closed as left.
+        await self.presence.joined(conversation_id)
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
         try:
@@ -108,7 +117,7 @@ class VisitorNamespace(DispatchingNamespace):
             if conv is None:
                 raise refuse(ErrorCode.INVALID_TOKEN, "unknown or expired token")
             session.update(conversation_id=conv.id, token=creds.token)
-            await self.enter_room(sid, conversation_room(conv.id))
+            await self._joined(sid, conv.id)
         await self.save_session(sid, session)
         if conv is not None:
             await send_status(self.ctx, sid, conv)
@@ -127,7 +136,7 @@ class VisitorNamespace(DispatchingNamespace):
             if partner is None or not partner.enabled:
                 raise AppError(ErrorCode.UNKNOWN_PARTNER, "this site no longer offers the chat")
             # Only a new conversation costs: a retried start of an open one creates nothing.
-            if not self.addresses.may_start(sid):
+            if not await self.addresses.may_start(sid):
                 raise AppError(ErrorCode.RATE_LIMITED, "too many new chats from your address")
             desk = self.ctx.catalog.desk_to_start(req.desk, partner, session["campaign"])
             # Only new chats wait for opening hours; a chat running past closing time goes on.
@@ -144,6 +153,7 @@ class VisitorNamespace(DispatchingNamespace):
             )
             session.update(conversation_id=conv.id, token=token)
             await self.save_session(sid, session)
+            await self.presence.joined(conv.id)
         # Also on a repeated start (a retry whose first answer was lost): the visitor said so.
         if req.urgent:
             await mark_urgent_by_visitor(self.ctx, conv)
