@@ -2,9 +2,12 @@
 ``MADOGUCHI_VISITOR_GONE_MINUTES`` closes it as "visitor left": a chat left
 open invites someone else at the device to read or write in it.
 
-A background task started in the application's lifespan looks every few seconds. Absence is
-timed from when the task first saw the conversation without a visitor, so after a restart every
-visitor gets the full time to reconnect.
+A background task started in the application's lifespan looks every few seconds; with several
+processes, one of them runs it (``cluster/jobs.py``) and asks where visitors are connected across
+all of them (``cluster/presence.py``). Absence is timed from when the task first saw the
+conversation without a visitor, in the memory of the task: after a restart, or when the task
+moves to another process, every visitor gets the full time to reconnect again. Closing late is
+safe; closing early is not.
 """
 
 from __future__ import annotations
@@ -17,14 +20,8 @@ from service.actions.conversations import close_conversation
 from service.context import Context
 from service.domain.casework import autoclose_interval, gone_too_long
 from service.errors import AppError, ErrorCode
-from service.realtime.rooms import VISITOR, conversation_room
 
 log = logging.getLogger(__name__)
-
-
-def visitor_present(ctx: Context, conversation_id: str) -> bool:
-    participants = ctx.sio.manager.get_participants(VISITOR, conversation_room(conversation_id))
-    return next(iter(participants), None) is not None
 
 
 async def close_gone_conversations(
@@ -37,9 +34,10 @@ async def close_gone_conversations(
     still_open = {c.id for c in open_conversations}
     for forgotten in set(missing_since) - still_open:
         del missing_since[forgotten]
+    present = await ctx.shared.presence.present([c.id for c in open_conversations])
     closed = 0
     for conv in open_conversations:
-        if visitor_present(ctx, conv.id):
+        if conv.id in present:
             missing_since.pop(conv.id, None)
             continue
         since = missing_since.setdefault(conv.id, now)
