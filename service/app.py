@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
@@ -24,13 +23,15 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from service.actions.accounts import drop_outdated_sockets
+from service.actions.accounts import DROP, ROOM, drop_here, drop_outdated_sockets, room_here
 from service.actions.autoclose import watch_gone_visitors
+from service.actions.queue import QUEUE, queue_order_heard
 from service.actions.retention import purge_daily, purge_logged
 from service.catalog import Catalog
+from service.cluster.shared import Shared, shared_state
 from service.config import PACKAGE_DIR, PROJECT_DIR, Settings
 from service.context import Context
-from service.crypto import load_keys
+from service.crypto import Sealer, load_keys
 from service.http.admin_api import ADMIN_API
 from service.http.admin_api_staff import ADMIN_API_STAFF
 from service.http.admin_pages_staff import ADMIN_PAGES
@@ -43,9 +44,9 @@ from service.http.inbox import INBOX_PAGES
 from service.http.reports import REPORT_PAGES
 from service.http.request_limits import with_request_limits
 from service.http.widget import WidgetController
-from service.login_throttling import Unlocks, login_throttle
+from service.login_throttling import Unlocks
 from service.realtime.counselor import CounselorNamespace
-from service.realtime.manager import InlineManager
+from service.realtime.manager import InlineManager, RedisManager
 from service.realtime.packets import ContractPacket
 from service.realtime.polling_limit import with_polling_body_limit
 from service.realtime.send_bound import with_bounded_websocket_sends
@@ -57,6 +58,8 @@ log = logging.getLogger(__name__)
 
 # Every path but the staff's: /inbox, /admin and /api/v1/admin get CSRF checks (and its cookie).
 CSRF_EXEMPT = r"^/(?!(inbox|admin|api/v1/admin)(/|$)).+"
+SOCKETIO_CHANNEL = "madoguchi:socketio"
+CSRF_LABEL = "csrf secret"
 
 
 async def log_unexpected(exc: Exception, scope: Any) -> None:
@@ -66,10 +69,17 @@ async def log_unexpected(exc: Exception, scope: Any) -> None:
         log.error("%s %r failed", scope.get("method", ""), scope.get("path", ""), exc_info=exc)
 
 
+def client_manager(settings: Settings) -> InlineManager:
+    """Sends to a room in line, without a task per recipient (realtime/manager.py); through
+    Redis when several processes serve as one."""
+    if settings.redis_url:
+        return RedisManager(settings.redis_url, channel=SOCKETIO_CHANNEL)
+    return InlineManager()
+
+
 def create_socketio(settings: Settings) -> socketio.AsyncServer:
     return socketio.AsyncServer(
-        # Sends to a room in line, without a task per recipient (realtime/manager.py).
-        client_manager=InlineManager(),
+        client_manager=client_manager(settings),
         # msgspec for JSON, and binary packets refused before anything is kept
         # (realtime/packets.py). Not json=: that would change Engine.IO's JSON process-wide.
         serializer=ContractPacket,
@@ -100,10 +110,34 @@ def write_limits(settings: Settings) -> WriteLimits:
     )
 
 
+def csrf_secret(sealer: Sealer) -> str:
+    """The same on every process with the same keys, so a form fetched from one process posts
+    to another; never from anything a process may set differently (its public URL)."""
+    return sealer.derive(CSRF_LABEL).hex()
+
+
+async def stop_shared(shared: Shared, sio: socketio.AsyncServer) -> None:
+    await shared.close()
+    if isinstance(sio.manager, RedisManager):
+        await sio.manager.close()
+
+
 def create_app(settings: Settings) -> Any:
     sio = create_socketio(settings)
-    ctx = Context(settings=settings, sio=sio)
-    throttle = login_throttle(settings)
+    # The keys are read here, not only in the lifespan: the CSRF secret and the keyed hashes
+    # of addresses in Redis derive from them.
+    keys = load_keys(settings.encryption_key, settings.key_path, create=True)
+    shared = shared_state(settings, sio, keys)
+    ctx = Context(settings=settings, sio=sio, shared=shared)
+    throttle = shared.throttle
+    # What this process does for its own sockets when any process of the service asks.
+    shared.orders.carriers.update(
+        {
+            DROP: partial(drop_here, ctx),
+            ROOM: partial(room_here, ctx),
+            QUEUE: partial(queue_order_heard, ctx),
+        }
+    )
     sio.register_namespace(VisitorNamespace(ctx))
     sio.register_namespace(CounselorNamespace(ctx))
 
@@ -122,10 +156,17 @@ def create_app(settings: Settings) -> Any:
         await unlocks.start()
         catalog.on_reload.append(unlocks.apply)
         watcher = asyncio.create_task(catalog.watch(), name="madoguchi-catalog")
-        autoclose = asyncio.create_task(watch_gone_visitors(ctx), name="madoguchi-autoclose")
+        await shared.start()
+        # Background jobs run once in the service: here, or on one process of several.
+        autoclose = asyncio.create_task(
+            shared.jobs.run("autoclose", partial(watch_gone_visitors, ctx)),
+            name="madoguchi-autoclose",
+        )
         # Once before serving (so a restart never postpones it), then daily.
         await purge_logged(ctx)
-        retention = asyncio.create_task(purge_daily(ctx), name="madoguchi-retention")
+        retention = asyncio.create_task(
+            shared.jobs.run("retention", partial(purge_daily, ctx)), name="madoguchi-retention"
+        )
         try:
             yield
         finally:
@@ -134,6 +175,7 @@ def create_app(settings: Settings) -> Any:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await ctx.positions.close()
+            await stop_shared(shared, sio)
             await store.close()
 
     environment = Environment(
@@ -159,8 +201,8 @@ def create_app(settings: Settings) -> Any:
             ),
         ],
         dependencies={"ctx": Provide(lambda: ctx, sync_to_thread=False)},
-        # For guards, which run before dependencies are resolved; the login throttle is kept in
-        # memory only (a staff member's address is never stored).
+        # For guards, which run before dependencies are resolved; the login throttle keeps a
+        # staff member's address in memory only, or as a keyed hash in Redis.
         state=State({"ctx": ctx, "throttle": throttle}),
         # A second line behind http/request_limits.py, which refuses larger bodies unread.
         request_max_body_size=settings.max_request_bytes,
@@ -169,7 +211,7 @@ def create_app(settings: Settings) -> Any:
         after_exception=[log_unexpected],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment)),
         csrf_config=CSRFConfig(
-            secret=secrets.token_urlsafe(32),
+            secret=csrf_secret(keys),
             cookie_name="mg_csrf",
             cookie_secure=settings.secure_cookies,
             cookie_httponly=True,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from litestar.di import NamedDependency
 
 from service.actions.positions import QueuePositions
+from service.cluster.shared import Shared, in_memory
 from service.config import Settings
 
 if TYPE_CHECKING:
@@ -17,12 +18,14 @@ if TYPE_CHECKING:
 class Context:
     """A plain class, not a dataclass: Litestar injects it as an opaque dependency."""
 
-    __slots__ = ("_catalog", "_store", "positions", "settings", "sio")
+    __slots__ = ("_catalog", "_store", "positions", "settings", "shared", "sio")
 
-    def __init__(self, settings: Settings, sio: Any) -> None:
+    def __init__(self, settings: Settings, sio: Any, shared: Shared | None = None) -> None:
         self.settings = settings
         self.sio = sio
         """The ``socketio.AsyncServer`` (an untyped library)."""
+        self.shared = shared if shared is not None else in_memory(settings, sio)
+        """Presence, limits, throttles, jobs and drops: this process's, or the service's."""
         self.positions = QueuePositions()
         """Waiting visitors' places in line, told coalesced per desk."""
         self._store: Store | None = None

@@ -97,6 +97,11 @@ class Sealer:
     def is_current(self, blob: bytes) -> bool:
         return blob[1:5] == self.key_id
 
+    def derive(self, label: str) -> bytes:
+        """A 32-byte key for another purpose (``label`` names it), derived from the sealing
+        key: every process configured with the same keys derives the same one."""
+        return hmac.digest(self._keys[0], b"madoguchi derived key\0" + label.encode(), "sha256")
+
     def lookup(self, text: str) -> str:
         """A keyed hash for exact-match search (the code word)."""
         return hmac.new(self._mac_key, text.encode(), "sha256").hexdigest()
