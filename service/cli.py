@@ -25,6 +25,7 @@ from service.crypto import Sealer, SealError, load_keys, new_key, rotate_keys
 from service.db.serving_lock import DatabaseInUse, held, hold_for_life
 from service.domain.audit import CLI_ACTOR
 from service.errors import AppError, ErrorCode
+from service.pg.backup import backup_postgres
 from service.storage import StorageUnavailable
 from service.stores import (
     database_name,
@@ -253,10 +254,13 @@ async def _reseal(settings: Settings, sealer: Sealer) -> int:
 
 def _backup(settings: Settings, args: argparse.Namespace) -> None:
     try:
-        backup_database(settings.db_path, args.path)
-    except (OSError, RuntimeError) as exc:
+        if uses_postgres(settings):
+            backup_postgres(settings.database_url, args.path)
+        else:
+            backup_database(settings.db_path, args.path)
+    except (OSError, RuntimeError, ValueError) as exc:
         sys.exit(f"madoguchi: {exc}")
-    log.info("copied %s to %s", settings.db_path, args.path)
+    log.info("copied %s to %s", database_name(settings), args.path)
 
 
 def _purge(settings: Settings, _: argparse.Namespace) -> None:
