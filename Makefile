@@ -89,9 +89,11 @@ fmt: setup-dev ## Format the Python code
 	$(BIN)/ruff format service tests bench
 	$(BIN)/ruff check --fix service tests bench
 
+# BENCH_ARGS passes options on: "--quick", "--database-url URL" (the service on PostgreSQL),
+# "--compare-postgres" (SQLite and PostgreSQL side by side; needs `make backends`), see --help.
 .PHONY: bench
-bench: setup-dev ## Measure the whole path against a bare Socket.IO relay
-	$(BIN)/python -m bench
+bench: setup-dev ## Measure the whole path against a bare Socket.IO relay (BENCH_ARGS=...)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 .PHONY: clean
 clean: ## Remove the virtual environment, node modules and builds (keeps var/)

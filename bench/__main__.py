@@ -1,7 +1,9 @@
 """`python -m bench` (`make bench`): the service and a bare relay under the same load, one run.
 
 Starts both servers on free ports of 127.0.0.1 (the service with a temporary SQLite file and
-its production settings, rate limits raised for the load), drives them from the Node generator
+its production settings, rate limits raised for the load; with ``--database-url`` on that
+PostgreSQL database instead; with ``--compare-postgres`` a third server, the same service on
+PostgreSQL, named ``service-pg``), drives them from the Node generator
 (bench/load.mjs), times a bare durable commit beside them at the steady level (bench/commit.py),
 measures the widget's scripts, then prints tables, the budgets and, last, the one line that
 scripts read. The whole JSON goes to bench/results/latest.json.
@@ -23,9 +25,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bench import generator, report, tails
 from bench.assets import measure_sizes
+from bench.postgres import PrivatePostgres
 from bench.profiler import Profiler
 from bench.servers import (
     LOG_LEVEL,
@@ -77,6 +81,19 @@ def parse_args() -> argparse.Namespace:
         "--keep", action="store_true", help="keep the temporary folder (database, server logs)"
     )
     parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        default="",
+        help="run the service on this PostgreSQL database (postgresql://…) instead of SQLite;"
+        " with --compare-postgres, the PostgreSQL service's database",
+    )
+    parser.add_argument(
+        "--compare-postgres",
+        action="store_true",
+        help="also run the service on PostgreSQL (service-pg) beside the SQLite one, on"
+        " --database-url or else on a private cluster started for the run",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="a smoke run: few pairs, short levels, one round"
     )
     args = parser.parse_args()
@@ -86,13 +103,16 @@ def parse_args() -> argparse.Namespace:
 
 
 def generator_config(
-    args: argparse.Namespace, servers: list[ServerProcess], cookies: list[str], workdir: Path
+    args: argparse.Namespace,
+    servers: list[ServerProcess],
+    cookies: dict[str, list[str]],
+    workdir: Path,
 ) -> dict[str, Any]:
     targets = []
     for server in servers:
         target: dict[str, Any] = {"name": server.name, "url": server.url, "pid": server.pid}
-        if server.name == "service":
-            target["cookies"] = cookies
+        if server.name in cookies:
+            target["cookies"] = cookies[server.name]
         targets.append(target)
     return {
         "targets": targets,
@@ -126,8 +146,9 @@ def generator_config(
 
 def time_limit(args: argparse.Namespace) -> float:
     """A generous bound on the generator's run, from the work it was given."""
-    levels = args.rounds * (len(LEVELS) * 2 + len(COMMIT_LEVELS)) * (args.seconds + 12)
-    return float(120 + levels + args.idle * 2 * 0.02)
+    servers = 3 if args.compare_postgres else 2
+    levels = args.rounds * (len(LEVELS) * servers + len(COMMIT_LEVELS)) * (args.seconds + 12)
+    return float(120 + levels + args.idle * servers * 0.02)
 
 
 def is_profiled_run(progress: str) -> bool:
@@ -138,18 +159,37 @@ def is_profiled_run(progress: str) -> bool:
 
 def measure(args: argparse.Namespace, workdir: Path) -> tuple[dict[str, Any], str | None]:
     """The generator's raw runs, with the service's checkpoints (and collections, if traced)."""
-    service = service_process(workdir, trace=args.trace)
+    postgres = None
+    services = []
+    if args.compare_postgres:
+        url = args.database_url
+        if not url:
+            postgres = PrivatePostgres(workdir / "postgres")
+            say(f"starting a private PostgreSQL in {postgres.root}")
+            postgres.start()
+            url = postgres.url
+        services = [
+            service_process(workdir, trace=args.trace),
+            service_process(workdir, name=report.PG_TARGET, database_url=url),
+        ]
+    else:
+        services = [service_process(workdir, trace=args.trace, database_url=args.database_url)]
+    service = services[0]
     relay = relay_process(workdir, trace=args.trace)
     password = secrets.token_urlsafe(16)
     names = [f"bench{i:03d}" for i in range(args.pairs)]
-    say(f"creating {len(names)} counselor accounts with `madoguchi add-user`")
-    add_counselors(service, names, password)
     try:
-        service.start(health_path="/healthz")
+        for server in services:
+            say(f"creating {len(names)} counselors on {server.name} with `madoguchi add-user`")
+            add_counselors(server, names, password)
+        for server in services:
+            server.start(health_path="/healthz")
         relay.start(health_path=None)
-        say(f"service pid {service.pid} on {service.url}, relay pid {relay.pid} on {relay.url}")
-        cookies = [log_in(service, name, password) for name in names]
-        config = generator_config(args, [relay, service], cookies, workdir)
+        for server in services:
+            say(f"{server.name} pid {server.pid} on {server.url}")
+        say(f"relay pid {relay.pid} on {relay.url}")
+        cookies = {s.name: [log_in(s, name, password) for name in names] for s in services}
+        config = generator_config(args, [relay, *services], cookies, workdir)
         profiler = None
         if args.profile:
             output = RESULTS_DIR / "profile-service.txt"
@@ -167,12 +207,15 @@ def measure(args: argparse.Namespace, workdir: Path) -> tuple[dict[str, Any], st
         raw["relay_events"] = {"gc": tails.read_gc_log(relay.gc_log, {relay.pid})}
         return raw, profiler.finish() if profiler else None
     except BaseException:
-        for server in (service, relay):
-            sys.stderr.write(f"--- {server.name} log (tail) ---\n{server.logs()}\n")
+        for server in (*services, relay):
+            with contextlib.suppress(OSError):
+                sys.stderr.write(f"--- {server.name} log (tail) ---\n{server.logs()}\n")
         raise
     finally:
-        service.stop()
-        relay.stop()
+        for server in (*services, relay):
+            server.stop()
+        if postgres is not None:
+            postgres.stop()
 
 
 def cpu_model() -> str | None:
@@ -192,6 +235,13 @@ def git_state() -> dict[str, Any]:
 
     changed = git("status", "--porcelain", "--", "service", "templates", "widget")
     return {"commit": git("rev-parse", "--short", "HEAD") or None, "uncommitted": bool(changed)}
+
+
+def redacted(url: str) -> str:
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}:{parts.port or 5432}{parts.path}"
 
 
 def say(message: str) -> None:
@@ -233,7 +283,8 @@ def main() -> None:
             "load_average_before": load_before,
         },
         "settings": {
-            "args": vars(args),
+            # A database URL holds a password: only its host and database are kept.
+            "args": {**vars(args), "database_url": redacted(args.database_url)},
             "levels": dict(LEVELS),
             "service_env": {**SERVICE_OVERRIDES, "MADOGUCHI_LOG_LEVEL": LOG_LEVEL},
         },
@@ -251,6 +302,7 @@ def main() -> None:
             for b in budgets
         ],
         "integrity_problems": problems,
+        "postgres_ratios": report.postgres_ratios(median, idle) if args.compare_postgres else None,
         "profiled": args.profile,
         "line": line,
     }
@@ -262,6 +314,11 @@ def main() -> None:
         f"{args.seconds:g} s per level, {results['seconds']:.0f} s in all"
     )
     print(f"service run with raised rate limits and an always-open desk: {overrides}")
+    if args.database_url and not args.compare_postgres:
+        print(f"service on PostgreSQL: {redacted(args.database_url)}")
+    elif args.compare_postgres:
+        where = redacted(args.database_url) or "a private cluster on this disk, durable defaults"
+        print(f"{report.PG_TARGET}: the same service on PostgreSQL ({where}), no Redis")
     if load_before > BUSY_LOAD:
         print(f"WARNING: the machine was busy (1-minute load average {load_before:.1f});")
         print("         ratios hold up better than absolute figures; rerun when it is quiet.")
@@ -273,6 +330,8 @@ def main() -> None:
     if found:
         print(tails.tails_table(found, traced=args.trace), end="\n\n")
     print(report.idle_table(idle), end="\n\n")
+    if args.compare_postgres:
+        print(report.postgres_table(median, idle), end="\n\n")
     print(report.sizes_table(sizes), end="\n\n")
     print("verdicts on the median rounds; floor = relay p99 + bare commit p99 at the steady level")
     print("\n".join(b.line() for b in budgets))

@@ -23,7 +23,10 @@ SATURATE = "saturate"
 STEADY = "steady"
 COMMIT = "commit"
 COMMIT_MS = "commit_ms"
-TARGETS = ("relay", "service")
+# The same service on PostgreSQL, beside the SQLite one (``--compare-postgres``); the budgets
+# stay the SQLite service's.
+PG_TARGET = "service-pg"
+TARGETS = ("relay", "service", PG_TARGET)
 # The budgets: saturated throughput ≥ 0.7 × the relay's; p99 at the steady level ≤ 1.5 × the
 # floor; memory per idle connection ≤ 1.2 × the relay's; the widget's scripts in gzip bytes.
 THROUGHPUT_MIN = 0.7
@@ -305,6 +308,41 @@ def idle_table(idle: dict[str, Run]) -> str:
             ["KiB per connection"] + [_num(r["kib_per_connection"], 1) for r in runs],
         ]
     )
+
+
+def postgres_ratios(runs: dict[str, dict[str, Run]], idle: dict[str, Run]) -> dict[str, Any]:
+    """The PostgreSQL service's figures over the SQLite service's, from the rounds chosen."""
+    sat, steady = runs.get(SATURATE, {}), runs.get(STEADY, {})
+
+    def over(level: dict[str, Run], pick: Callable[[Run], Any]) -> float | None:
+        return ratio(_get(level, PG_TARGET, pick), _get(level, "service", pick))
+
+    return {
+        "throughput": over(sat, lambda r: r["throughput"]),
+        "steady_p99": over(steady, lambda r: r["e2e_ms"]["p99"]),
+        "steady_cpu_per_msg": over(steady, lambda r: r["server_cpu_ms_per_msg"]),
+        "idle_memory": over(idle, lambda r: r["kib_per_connection"]),
+    }
+
+
+def postgres_table(runs: dict[str, dict[str, Run]], idle: dict[str, Run]) -> str:
+    """One node on SQLite against one node on PostgreSQL: the figures that differ."""
+    rows = [["one node: SQLite vs PostgreSQL (median)", "service", PG_TARGET, "pg / sqlite"]]
+    figures: list[tuple[str, dict[str, Run], Callable[[Run], Any], int]] = []
+    for level in runs:
+        if level == SATURATE:
+            figures.append((f"{level} msgs/s", runs[level], lambda r: r["throughput"], 0))
+        else:
+            figures.append((f"{level} e2e p99 ms", runs[level], lambda r: r["e2e_ms"]["p99"], 2))
+            figures.append((f"{level} ack p50 ms", runs[level], lambda r: r["ack_ms"]["p50"], 2))
+        figures.append(
+            (f"{level} server CPU ms/msg", runs[level], lambda r: r["server_cpu_ms_per_msg"], 3)
+        )
+    figures.append(("idle KiB per connection", idle, lambda r: r["kib_per_connection"], 1))
+    for label, level_runs, pick, digits in figures:
+        sqlite, pg = _get(level_runs, "service", pick), _get(level_runs, PG_TARGET, pick)
+        rows.append([label, _num(sqlite, digits), _num(pg, digits), _num(ratio(pg, sqlite))])
+    return table(rows)
 
 
 def sizes_table(sizes: dict[str, Any]) -> str:

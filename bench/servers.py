@@ -117,13 +117,18 @@ class ServerProcess:
         return self.log_path.read_text(errors="replace")[-tail:]
 
 
-def service_process(workdir: Path, trace: bool = False) -> ServerProcess:
-    db = workdir / SERVICE_DB
+def service_process(
+    workdir: Path, trace: bool = False, name: str = "service", database_url: str = ""
+) -> ServerProcess:
+    """The service on its SQLite file in ``workdir``, or with ``database_url`` on PostgreSQL."""
+    db = workdir / (SERVICE_DB if name == "service" else f"{name}.sqlite3")
     server = ServerProcess(
-        "service", [sys.executable, "-m", "service", "serve"], workdir / "service.log"
+        name, [sys.executable, "-m", "service", "serve"], workdir / f"{name}.log"
     )
     if trace:  # the writer process inherits the environment, so it is traced too
         traced(server, workdir)
+    if database_url:
+        server.env = {**server.env, "MADOGUCHI_DATABASE_URL": database_url}
     server.env = {
         **server.env,
         "MADOGUCHI_DB": str(db),
