@@ -25,8 +25,8 @@ class Context:
         self.sio = sio
         """The ``socketio.AsyncServer`` (an untyped library)."""
         self.shared = shared if shared is not None else in_memory(settings, sio)
-        """Presence, limits, throttles, jobs and drops: this process's, or the service's."""
-        self.positions = QueuePositions()
+        """What processes share (presence, limits, jobs, …): in memory, or through Redis."""
+        self.positions = QueuePositions(told=self.shared.told)
         """Waiting visitors' places in line, told coalesced per desk."""
         self._store: Store | None = None
         self._catalog: Catalog | None = None

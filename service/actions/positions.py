@@ -5,7 +5,11 @@ them per event made one event cost as much as the queue is long (a thousand wait
 thousand sends per start). Instead, a change only marks its desk: the desk's queue is read once
 at most every ``interval`` seconds (at once after a quiet spell) and only visitors whose place
 differs from the one last told get a ``status``. A new chat at the end of the line moves nobody,
-so it costs no send at all.
+so it costs no send at all. What was told is kept in memory, or in Redis for several processes,
+whose tellings of one desk then take turns (``cluster/places.py``).
+
+A new chat's visitor joins its room before the chat is written (``start_consultation``), so a
+telling never records a place as told that went to an empty room.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from service.cluster.places import MemoryPlaces, ToldPlaces
 from service.domain.conversations import queue_positions
 from service.realtime.rooms import VISITOR, conversation_room
 
@@ -28,9 +33,9 @@ INTERVAL_SECONDS = 2.0
 
 
 class QueuePositions:
-    def __init__(self, interval: float = INTERVAL_SECONDS) -> None:
+    def __init__(self, interval: float = INTERVAL_SECONDS, told: ToldPlaces | None = None) -> None:
         self.interval = interval
-        self.told: dict[int, dict[str, int]] = {}
+        self.told = told if told is not None else MemoryPlaces()
         """Per desk: the place last told to each conversation waiting there."""
         self.due: dict[int, asyncio.Task[None]] = {}
         self.last_told: dict[int, float] = {}
@@ -64,15 +69,15 @@ class QueuePositions:
             log.warning("telling queue positions failed", exc_info=True)
 
     async def _tell(self, ctx: Context, desk_id: int) -> None:
-        positions = queue_positions(await ctx.store.list_open_conversations([desk_id]))
-        told = self.told.get(desk_id, {})
-        self.told[desk_id] = positions  # those no longer waiting are forgotten
-        for conversation_id, position in positions.items():
-            if told.get(conversation_id) == position:
-                continue
-            await ctx.sio.emit(
-                "status",
-                {"status": "waiting", "queue_position": position},
-                room=conversation_room(conversation_id),
-                namespace=VISITOR,
-            )
+        async with self.told.turn(desk_id):
+            positions = queue_positions(await ctx.store.list_open_conversations([desk_id]))
+            told = await self.told.swap(desk_id, positions)
+            for conversation_id, position in positions.items():
+                if told.get(conversation_id) == position:
+                    continue
+                await ctx.sio.emit(
+                    "status",
+                    {"status": "waiting", "queue_position": position},
+                    room=conversation_room(conversation_id),
+                    namespace=VISITOR,
+                )

@@ -15,6 +15,7 @@ from service.cluster.broadcast import Broadcast, LocalBroadcast, PublishedBroadc
 from service.cluster.hashing import KeyedHash
 from service.cluster.jobs import Jobs, LocalJobs, LockedJobs
 from service.cluster.limits import AddressLimiter, MemoryAddressLimiter, RedisAddressLimiter
+from service.cluster.places import MemoryPlaces, RedisPlaces, ToldPlaces
 from service.cluster.presence import LocalPresence, Presence, RedisPresence
 from service.cluster.redis_client import open_redis
 from service.cluster.throttle import RedisThrottle
@@ -32,6 +33,7 @@ class Shared:
     throttle: Throttle
     jobs: Jobs
     orders: Broadcast
+    told: ToldPlaces
     redis: Redis | None = None
     node: str = field(default_factory=lambda: secrets.token_hex(8))
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -77,6 +79,7 @@ def in_memory(settings: Settings, sio: Any) -> Shared:
         throttle=MemoryThrottle(login_throttle(settings)),
         jobs=LocalJobs(),
         orders=LocalBroadcast(),
+        told=MemoryPlaces(),
     )
 
 
@@ -93,6 +96,7 @@ def through_redis(settings: Settings, sio: Any, sealer: Sealer) -> Shared:
         throttle=RedisThrottle(redis, hashed, throttle.per_account, throttle.per_address),
         jobs=LockedJobs(redis, node),
         orders=PublishedBroadcast(redis, node),
+        told=RedisPlaces(redis),
         redis=redis,
         node=node,
     )
