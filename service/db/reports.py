@@ -3,6 +3,7 @@
 A report reads times, keys and survey numbers only. No statement here selects a message's
 body, a note, a summary, a code word or a survey comment: what is never read cannot end up in
 a page or a CSV file. Desks are filtered with ``json_each`` so the statement stays constant.
+Conversations started at the same instant come in the order of their ids, as in PostgreSQL.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ LEFT JOIN partner AS p ON p.id = c.partner_id
 LEFT JOIN survey AS s ON s.conversation_id = c.id
 WHERE c.created_at >= ? AND c.created_at < ?
   AND (? IS NULL OR c.desk_id IN (SELECT value FROM json_each(?)))
-ORDER BY c.created_at
+ORDER BY c.created_at, c.id
 """
 
 
