@@ -71,7 +71,8 @@ def cluster(postgres: Postgres, redis_server: Redis, nodes: int = 2) -> Iterator
         "MADOGUCHI_REDIS_URL": redis_server.new_url(),
         "MADOGUCHI_ENCRYPTION_KEY": new_key(),
     }
-    madoguchi(shared, "migrate")
+    # As the nodes will have it: the default desk that a new database gets is always open.
+    madoguchi({**shared, "MADOGUCHI_DEFAULT_DESK_HOURS": "24/7"}, "migrate")
     with contextlib.ExitStack() as stack:
         servers = [
             stack.enter_context(running_server(shared, admin_url=postgres.admin_url(url)))
