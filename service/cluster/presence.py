@@ -97,10 +97,19 @@ class LocalPresence:
 
 
 class RedisPresence(LocalPresence):
-    def __init__(self, sio: Any, redis: Redis, node: str) -> None:
+    def __init__(
+        self,
+        sio: Any,
+        redis: Redis,
+        node: str,
+        ttl_ms: int = TTL_MS,
+        refresh_seconds: float = REFRESH_SECONDS,
+    ) -> None:
         super().__init__(sio)
         self.redis = redis
         self.node = node
+        self.ttl_ms = ttl_ms
+        self.refresh_seconds = refresh_seconds
         self.mark = Script(redis, MARK)
         self.check = Script(redis, PRESENT)
 
@@ -114,7 +123,7 @@ class RedisPresence(LocalPresence):
         return found
 
     async def joined(self, conversation_id: str) -> None:
-        await self.mark([presence_key(conversation_id)], [self.node, TTL_MS])
+        await self.mark([presence_key(conversation_id)], [self.node, self.ttl_ms])
 
     async def leaving(self, conversation_id: str, sid: str) -> None:
         if not here(self.sio, conversation_id, leaving=sid):
@@ -124,7 +133,7 @@ class RedisPresence(LocalPresence):
         conversations = list(conversations_here(self.sio))
         for start in range(0, len(conversations), BATCH):
             keys = [presence_key(c) for c in conversations[start : start + BATCH]]
-            await self.mark(keys, [self.node, TTL_MS])
+            await self.mark(keys, [self.node, self.ttl_ms])
 
     async def run(self) -> None:
         while True:
@@ -132,7 +141,7 @@ class RedisPresence(LocalPresence):
                 await self.refresh()
             except Exception:  # Redis away for a moment: the next round marks again
                 log.warning("refreshing visitors' presence failed", exc_info=True)
-            await asyncio.sleep(REFRESH_SECONDS)
+            await asyncio.sleep(self.refresh_seconds)
 
 
 def conversations_here(sio: Any) -> Iterable[str]:

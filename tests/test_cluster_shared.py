@@ -1,0 +1,353 @@
+"""Several processes as one service through Redis: what they publish is plain JSON; the limits
+per address and the login throttle count across processes; Redis holds addresses only as keyed
+hashes; a visitor connected to one process is present for all; a background job moves to
+another process when its holder dies; a login form fetched from one process posts to another.
+
+Two real ``madoguchi serve`` processes share one Redis (each with its own SQLite file: what
+these tests share needs no shared database). Presence is tested on its parts, two Socket.IO
+servers' managers in this process, since a conversation must exist in a database both read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import redis
+import socketio
+from redis.asyncio import Redis
+
+from service.cluster.broadcast import PublishedBroadcast
+from service.cluster.hashing import KeyedHash
+from service.cluster.jobs import LockedJobs
+from service.cluster.presence import RedisPresence
+from service.crypto import Sealer, new_key, parse_keys
+from service.realtime.manager import InlineManager
+from service.realtime.rooms import VISITOR, conversation_room
+from tests.conftest import PASSWORD
+from tests.support import PROJECT_DIR, Server, client_id, refusal, running_server, visitor
+
+DEADLINE = 10.0
+ADDRESS = "127.0.0.1"  # every test client's
+CONNECTIONS_PER_ADDRESS = 2
+FAILURES_PER_ACCOUNT = 2
+
+
+async def until(check: Any, timeout: float = DEADLINE) -> None:
+    """Waits for ``check()`` (maybe a coroutine) to hold, within a deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        assert time.monotonic() < deadline, "the condition did not hold in time"
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def redis_url(redis_server: Any) -> str:
+    url: str = redis_server.new_url()
+    return url
+
+
+@pytest.fixture(scope="module")
+def key() -> str:
+    return new_key()
+
+
+def node_env(redis_url: str, key: str) -> dict[str, str]:
+    return {
+        "MADOGUCHI_REDIS_URL": redis_url,
+        "MADOGUCHI_ENCRYPTION_KEY": key,
+        "MADOGUCHI_VISITOR_CONNECTIONS_PER_ADDRESS": str(CONNECTIONS_PER_ADDRESS),
+        "MADOGUCHI_LOGIN_FAILURES_PER_ACCOUNT": str(FAILURES_PER_ACCOUNT),
+    }
+
+
+@pytest.fixture(scope="module")
+def nodes(redis_url: str, key: str) -> Iterator[tuple[Server, Server]]:
+    env = node_env(redis_url, key)
+    with running_server(env) as first, running_server(env) as second:
+        for node in (first, second):
+            node.add_user("kana", PASSWORD)
+        yield first, second
+
+
+@pytest.fixture
+async def raw_redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
+    assert match, "the page has a CSRF token"
+    return match.group(1)
+
+
+async def log_in(http: httpx.AsyncClient, node: Server, token: str, password: str) -> int:
+    form = {"username": "kana", "password": password, "_csrf_token": token}
+    return (await http.post(f"{node.url}/inbox/login", data=form)).status_code
+
+
+async def test_what_is_published_is_plain_json(
+    nodes: tuple[Server, Server], raw_redis: Redis
+) -> None:
+    first, _ = nodes
+    pubsub: Any = raw_redis.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe("madoguchi:socketio")
+    chat = await visitor(first)
+    try:
+        assert (await chat.call("start", {}))["ok"]
+        sent = await chat.call("message", {"client_id": client_id(), "body": "hello"})
+        assert sent["ok"], sent
+        published: list[bytes] = []
+
+        async def heard_the_message() -> bool:
+            message = await pubsub.get_message(timeout=0.2)
+            if message is not None:
+                published.append(message["data"])
+            return any(b'"message"' in data for data in published)
+
+        await until(heard_the_message)
+        for data in published:
+            assert not data.startswith(b"\x80"), "a pickle"
+            assert isinstance(json.loads(data), dict)
+        emit = next(json.loads(d) for d in published if b'"message"' in d)
+        assert emit["method"] == "emit" and emit["event"] == "message"
+        assert emit["room"].startswith(conversation_room(""))
+    finally:
+        await chat.disconnect()
+        await pubsub.aclose()
+
+
+async def test_the_connections_of_one_address_count_across_processes(
+    nodes: tuple[Server, Server],
+) -> None:
+    first, second = nodes
+    one, two = await visitor(first), await visitor(second)
+    try:
+        for node in (first, second):
+            assert (await refusal(node, "/visitor"))["code"] == "rate_limited"
+        await one.disconnect()
+        # A connection closed on one process makes room on the other at once.
+        three = await visitor(second)
+        await three.disconnect()
+    finally:
+        await two.disconnect()
+
+
+async def test_failed_logins_count_across_processes(nodes: tuple[Server, Server]) -> None:
+    first, second = nodes
+    async with httpx.AsyncClient(timeout=DEADLINE) as http:
+        token = csrf_token((await http.get(f"{first.url}/inbox/login")).text)
+        answers = [await log_in(http, first, token, "wrong") for _ in range(FAILURES_PER_ACCOUNT)]
+        assert answers == [401] * FAILURES_PER_ACCOUNT
+        # The next try waits, on either process, even with the right password.
+        assert await log_in(http, second, token, PASSWORD) == 429
+        assert await log_in(http, first, token, PASSWORD) == 429
+
+
+async def test_a_login_form_from_one_process_posts_to_another(
+    nodes: tuple[Server, Server], redis_url: str
+) -> None:
+    first, second = nodes
+    async with httpx.AsyncClient(timeout=DEADLINE) as http:
+        token = csrf_token((await http.get(f"{first.url}/inbox/login")).text)
+        form = {"username": "nobody", "password": "wrong", "_csrf_token": token}
+        # Refused as a failed login, not as a forged form.
+        assert (await http.post(f"{second.url}/inbox/login", data=form)).status_code == 401
+    # A process with other keys derives another secret: the same form is refused there.
+    with running_server(node_env(redis_url, new_key())) as stranger:
+        async with httpx.AsyncClient(timeout=DEADLINE) as http:
+            token = csrf_token((await http.get(f"{first.url}/inbox/login")).text)
+            form = {"username": "nobody", "password": "wrong", "_csrf_token": token}
+            assert (await http.post(f"{stranger.url}/inbox/login", data=form)).status_code == 403
+
+
+def everything_in(client: Any) -> list[bytes]:
+    """Every key of the database and everything stored under it."""
+    found: list[bytes] = []
+    for name in client.scan_iter():
+        found.append(name)
+        kind = client.type(name)
+        if kind == b"string":
+            found.append(client.get(name) or b"")
+        elif kind == b"hash":
+            for field, value in client.hgetall(name).items():
+                found += [field, value]
+        elif kind == b"zset":
+            found += [member for member, _ in client.zrange(name, 0, -1, withscores=True)]
+        elif kind == b"set":
+            found += list(client.smembers(name))
+        elif kind == b"list":
+            found += client.lrange(name, 0, -1)
+    return found
+
+
+async def test_redis_holds_addresses_only_as_keyed_hashes(
+    nodes: tuple[Server, Server], redis_url: str, key: str
+) -> None:
+    first, second = nodes
+    chat = await visitor(first)
+    try:
+        assert (await chat.call("start", {}))["ok"]
+        async with httpx.AsyncClient(timeout=DEADLINE) as http:
+            token = csrf_token((await http.get(f"{second.url}/inbox/login")).text)
+            form = {"username": "someone", "password": "wrong", "_csrf_token": token}
+            assert (await http.post(f"{second.url}/inbox/login", data=form)).status_code == 401
+        client = redis.Redis.from_url(redis_url)
+        try:
+            stored = b"\n".join(everything_in(client))
+        finally:
+            client.close()
+    finally:
+        await chat.disconnect()
+    hashed = KeyedHash.of(Sealer(parse_keys(key)))(ADDRESS).encode()
+    assert hashed in stored, "the address is counted, as its keyed hash"
+    assert ADDRESS.encode() not in stored
+
+
+async def joined_server(conversation_id: str) -> tuple[socketio.AsyncServer, str]:
+    """A Socket.IO server whose manager holds one visitor socket in the conversation's room."""
+    sio = socketio.AsyncServer(client_manager=InlineManager(), async_mode="asgi")
+    sid = await sio.manager.connect("engine-1", VISITOR)
+    await sio.manager.enter_room(sid, VISITOR, conversation_room(conversation_id))
+    return sio, sid
+
+
+async def test_a_visitor_on_another_process_is_present_until_that_process_dies(
+    redis_url: str,
+) -> None:
+    holder_sio, sid = await joined_server("c1")
+    asker_sio = socketio.AsyncServer(client_manager=InlineManager(), async_mode="asgi")
+    holder_redis, asker_redis = Redis.from_url(redis_url), Redis.from_url(redis_url)
+    holder = RedisPresence(holder_sio, holder_redis, "holder", ttl_ms=1000, refresh_seconds=0.2)
+    asker = RedisPresence(asker_sio, asker_redis, "asker", ttl_ms=1000)
+    refreshing = asyncio.create_task(holder.run())
+    try:
+        await holder.joined("c1")
+        assert await asker.present(["c1", "c2"]) == {"c1"}
+        # Kept while the holder lives: present for longer than a mark lasts.
+        began = time.monotonic()
+        while time.monotonic() - began < 2.5:
+            assert await asker.present(["c1"]) == {"c1"}
+            await asyncio.sleep(0.1)
+        # The visitor leaves: absent at once.
+        await holder.leaving("c1", sid)
+        assert await asker.present(["c1"]) == set()
+        await holder.joined("c1")
+        assert await asker.present(["c1"]) == {"c1"}
+        # The holder dies (stops refreshing, never takes its mark back): absent soon.
+        refreshing.cancel()
+        await until(lambda: present_none(asker, ["c1"]), timeout=3.0)
+    finally:
+        refreshing.cancel()
+        await holder_redis.aclose()
+        await asker_redis.aclose()
+
+
+async def present_none(presence: RedisPresence, ids: list[str]) -> bool:
+    return not await presence.present(ids)
+
+
+HOLDER = """
+import asyncio, sys
+from redis.asyncio import Redis
+from service.cluster.jobs import LockedJobs
+
+async def main() -> None:
+    client = Redis.from_url(sys.argv[1])
+
+    async def job() -> None:
+        while True:
+            await client.set("ran-by", "holder")
+            await asyncio.sleep(0.05)
+
+    await LockedJobs(client, "holder", ttl=1.0).run("test", job)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_job_moves_to_another_process_when_its_holder_dies(
+    redis_url: str, raw_redis: Redis
+) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, redis_url], cwd=PROJECT_DIR, env=dict(os.environ)
+    )
+    runs: list[str] = []
+
+    async def job() -> None:
+        while True:
+            runs.append("here")
+            await raw_redis.set("ran-by", "here")
+            await asyncio.sleep(0.05)
+
+    taker: asyncio.Task[None] | None = None
+    try:
+        await until(lambda: raw_redis.get("ran-by"), timeout=20.0)
+        assert await raw_redis.get("ran-by") == b"holder"
+        # Another process asks for the same job from now on.
+        taker = asyncio.create_task(LockedJobs(raw_redis, "here", ttl=1.0).run("test", job))
+        # While the holder renews, it alone runs the job, well past the lock's time to live.
+        began = time.monotonic()
+        while time.monotonic() - began < 2.5:
+            assert not runs
+            await asyncio.sleep(0.1)
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=10)
+        await until(lambda: bool(runs), timeout=5.0)
+        assert await raw_redis.get("ran-by") == b"here"
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+        if taker is not None:
+            taker.cancel()
+
+
+async def test_an_order_is_carried_out_once_by_every_process(redis_url: str) -> None:
+    clients = [Redis.from_url(redis_url) for _ in range(2)]
+    heard: dict[str, list[dict[str, Any]]] = {"one": [], "two": []}
+    broadcasts = [PublishedBroadcast(c, name) for c, name in zip(clients, heard, strict=True)]
+    for broadcast, name in zip(broadcasts, heard, strict=True):
+
+        async def carry(order: dict[str, Any], name: str = name) -> None:
+            heard[name].append(order)
+
+        broadcast.carriers["drop"] = carry
+    probes: list[dict[str, Any]] = []
+
+    async def probe_heard(order: dict[str, Any]) -> None:
+        probes.append(order)
+
+    broadcasts[1].carriers["probe"] = probe_heard
+    listening = [asyncio.create_task(b.run()) for b in broadcasts]
+
+    async def subscribed() -> bool:
+        await broadcasts[0].publish("probe", {})
+        return bool(probes)
+
+    try:
+        await until(subscribed)
+        await broadcasts[0].send("drop", {"user_id": 7, "only": "login-hash"})
+        await until(lambda: heard["two"] == [{"user_id": 7, "only": "login-hash"}])
+        assert heard["one"] == [{"user_id": 7, "only": "login-hash"}]
+    finally:
+        for task in listening:
+            task.cancel()
+        for client in clients:
+            await client.aclose()
