@@ -164,7 +164,7 @@ def measure(args: argparse.Namespace, workdir: Path) -> tuple[dict[str, Any], st
     if args.compare_postgres:
         url = args.database_url
         if not url:
-            postgres = PrivatePostgres(workdir / "postgres")
+            postgres = PrivatePostgres(beside=workdir)
             say(f"starting a private PostgreSQL in {postgres.root}")
             postgres.start()
             url = postgres.url

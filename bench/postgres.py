@@ -1,5 +1,6 @@
-"""A private PostgreSQL for `make bench BENCH_ARGS=--compare-postgres`: its own data folder in
-the bench's temporary folder (the disk of the SQLite database), a free port on 127.0.0.1.
+"""A private PostgreSQL for `make bench BENCH_ARGS=--compare-postgres`: its own temporary data
+folder beside the bench's (the same file system as the SQLite database), a free port on
+127.0.0.1.
 
 Unlike the tests' cluster it keeps PostgreSQL's durable defaults (``fsync``,
 ``synchronous_commit``, ``full_page_writes``), so that an ack costs a flushed commit on both
@@ -13,6 +14,7 @@ import pwd
 import secrets
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from bench.servers import free_port
@@ -37,9 +39,11 @@ def bin_dir() -> Path:
 
 
 class PrivatePostgres:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.data = root / "data"
+    def __init__(self, beside: Path) -> None:
+        # Its own folder, not one inside the bench's: as root, the postgres account must be
+        # able to reach it, and the bench's folder is private to the bench.
+        self.root = Path(tempfile.mkdtemp(prefix="madoguchi-bench-pg-", dir=beside.parent))
+        self.data = self.root / "data"
         self.port = free_port()
         self.admin_password = secrets.token_hex(16)
         self.app_password = secrets.token_hex(16)
@@ -56,10 +60,9 @@ class PrivatePostgres:
             args = ["runuser", "-u", "postgres", "--", *args]
         answer = subprocess.run(args, capture_output=True, text=True, timeout=120)
         if answer.returncode != 0:
-            raise RuntimeError(f"{Path(args[-1]).name} failed:\n{answer.stderr[-2000:]}")
+            raise RuntimeError(f"{' '.join(args[:4])} failed:\n{answer.stderr[-2000:]}")
 
     def start(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
         sockets = self.root / "sockets"
         sockets.mkdir()
         pwfile = self.root / "pwfile"
@@ -84,8 +87,12 @@ class PrivatePostgres:
         self.sql(f"CREATE DATABASE {DATABASE} OWNER {APP_ROLE}")
 
     def stop(self) -> None:
-        if self.data.exists():
-            self._as_owner([str(self._bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop"])
+        try:
+            if (self.data / "postmaster.pid").exists():
+                pg_ctl = [str(self._bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop"]
+                self._as_owner(pg_ctl)
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def _psql(self) -> list[str]:
         return [str(self._bin / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", ADMIN_ROLE]
