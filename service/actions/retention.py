@@ -31,7 +31,8 @@ async def purge_expired_content(store: Store, days: int, actor: Actor, vacuum: b
 
 
 async def purge_daily(ctx: Context) -> None:
-    """Runs until cancelled; a fault in one round is logged and the next round goes on."""
+    """Runs until cancelled; a fault in one round is logged and the next round goes on. With
+    several processes, one of them runs it (``cluster/jobs.py``)."""
     while True:
         await asyncio.sleep(PURGE_INTERVAL_SECONDS)
         await purge_logged(ctx)

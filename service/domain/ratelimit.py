@@ -33,7 +33,8 @@ class AddressLimits:
     """Per client address: open connections at most ``max_connections``, and ``start`` calls
     from a token bucket of ``start_rate`` a second with ``start_burst`` saved up.
 
-    Addresses live only here, in memory: never stored, never logged. A connection is known by
+    One process keeps addresses only here, in memory: never stored, never logged (several
+    processes count in Redis by keyed hash instead, ``cluster/limits.py``). A connection is known by
     its ``sid``; ``is_live`` lets a count heal itself when a release was missed (a client gone
     while its connect was still being handled).
     """
