@@ -28,6 +28,8 @@ T = TypeVar("T")
 
 # Every table an erasure rewrites or deletes rows of.
 ERASED_TABLES = ("message", "note", "conversation", "survey")
+VACUUM_CONNECTION_WAIT = 60.0
+"""Seconds to wait for a free connection of the pool."""
 
 
 class RetentionQueries:
@@ -55,9 +57,6 @@ class RetentionQueries:
             vacuumed = [await _vacuum(conn, table, compact) for table in ERASED_TABLES]
         return bool(unseen) and all(vacuumed)
 
-
-VACUUM_CONNECTION_WAIT = 60.0
-"""Seconds to wait for a free connection of the pool."""
 
 _WITH_CONTENT = """
 SELECT c.id FROM conversation AS c
