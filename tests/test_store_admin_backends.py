@@ -5,6 +5,7 @@ transaction (a refused change leaves neither row nor record behind)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Callable
@@ -31,6 +32,8 @@ store = stores.store
 
 ADMIN = Actor("aiko", 1)
 HOURS = "mon-fri 09:00-17:00"
+ROUNDS = 10
+"""Races run this many times: each is decided by whichever write takes its lock first."""
 ARGON = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA"
 
 
@@ -562,3 +565,46 @@ async def test_both_backends_filter_desks_and_write_the_same_csv(both: dict[str,
 
 async def _desk_id(store: Store, key: str) -> int:
     return next(d.id for d in await store.list_desks() if d.key == key)
+
+
+# -- several nodes (or processes) changing the same settings at once ----------------------------
+
+
+async def test_defaults_made_by_two_nodes_at_once_are_made_once(backend: Backend) -> None:
+    other = await backend.open_another()
+    await asyncio.gather(backend.store.ensure_defaults(HOURS), other.ensure_defaults(HOURS))
+    assert [d.key for d in await other.list_desks()] == ["general"]
+    assert [p.key for p in await backend.store.list_partners()] == ["ward", "demo"]
+
+
+async def test_contacts_replaced_by_two_nodes_at_once_leave_one_list(backend: Backend) -> None:
+    other = await backend.open_another()
+    ours = [EmergencyContact("警察", "110")]
+    theirs = [EmergencyContact("消防", "119"), EmergencyContact("救急", "#7119")]
+    for _ in range(ROUNDS):
+        await asyncio.gather(
+            backend.store.replace_emergency_contacts(ADMIN, ours),
+            other.replace_emergency_contacts(ADMIN, theirs),
+        )
+        assert await backend.store.list_emergency_contacts() in (ours, theirs)
+
+
+async def test_two_nodes_cannot_demote_the_last_two_admins_at_once(backend: Backend) -> None:
+    other = await backend.open_another()
+    await with_desks(backend.store)
+    survivor: str | None = None
+    for round_ in range(ROUNDS):
+        names = [f"a{round_}", f"b{round_}"]
+        for name in names:
+            await backend.store.create_user(ADMIN, name, name, "admin", ARGON, None)
+        if survivor is not None:  # the last round's admin: the two new ones are the last two
+            await backend.store.update_user(ADMIN, survivor, {"role": "counselor"})
+        answers = await asyncio.gather(
+            backend.store.update_user(ADMIN, names[0], {"role": "counselor"}),
+            other.update_user(ADMIN, names[1], {"active": False}),
+            return_exceptions=True,
+        )
+        assert [a.code for a in answers if isinstance(a, AppError)] == [ErrorCode.LAST_ADMIN]
+        admins = [u.username for u in await other.list_users() if u.role == "admin" and u.active]
+        assert len(admins) == 1
+        survivor = admins[0]
