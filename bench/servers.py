@@ -6,8 +6,10 @@ Both run exactly as they would in production: the service through ``python -m se
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
+import secrets
 import re
 import socket
 import subprocess
@@ -128,7 +130,17 @@ def service_process(
     if trace:  # the writer process inherits the environment, so it is traced too
         traced(server, workdir)
     if database_url:
-        server.env = {**server.env, "MADOGUCHI_DATABASE_URL": database_url}
+        # A shared database takes its key from the environment (every node the same), never
+        # from a key file; the bench makes one unless the caller's environment has it.
+        key = (
+            os.environ.get("MADOGUCHI_ENCRYPTION_KEY")
+            or base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+        )
+        server.env = {
+            **server.env,
+            "MADOGUCHI_DATABASE_URL": database_url,
+            "MADOGUCHI_ENCRYPTION_KEY": key,
+        }
     server.env = {
         **server.env,
         "MADOGUCHI_DB": str(db),
