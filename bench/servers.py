@@ -9,8 +9,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
-import secrets
 import re
+import secrets
 import socket
 import subprocess
 import sys
