@@ -33,10 +33,10 @@ VACUUM_CONNECTION_WAIT = 60.0
 
 
 class RetentionQueries:
-    """Mixed into :class:`service.pg.store.PgStore`, which provides ``_write`` and
+    """Mixed into :class:`service.pg.store.PgStore`, which provides ``_write_alone`` and
     ``_connection``."""
 
-    async def _write(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    async def _write_alone(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         raise NotImplementedError
 
     def _connection(self, timeout: float) -> contextlib.AbstractAsyncContextManager[Any]:
@@ -44,8 +44,10 @@ class RetentionQueries:
 
     async def purge_closed_before(self, actor: Actor, cutoff: str, limit: int) -> int:
         """Erase the content of at most ``limit`` conversations closed before ``cutoff`` that
-        still have some, with one audit row; returns how many (0: none left)."""
-        return await self._write(_purge_closed_before, actor, cutoff, limit)
+        still have some, with one audit row; returns how many (0: none left). A transaction of
+        its own, not a batch of writes: it rewrites many rows, and would hold the batch's
+        other callers (and its conversations' locks) for as long."""
+        return await self._write_alone(_purge_closed_before, actor, cutoff, limit)
 
     async def forget_erased(self, compact: bool) -> bool:
         """VACUUM (FULL if ``compact``) the tables that held erased content, so that no dead

@@ -1,9 +1,12 @@
 """The PostgreSQL store: the facade that implements ``service.storage.Store`` over asyncpg.
 
-A pool of connections shared by reads and writes. Each write is one transaction on one
-connection (``_write``) and returns only after its COMMIT; the database, not this process,
-decides what concurrent writers of several nodes may do: row locks and conditional UPDATEs
-order message seqs and claims (``conversations.py``), constraints make retries idempotent.
+A pool of connections shared by reads and writes. Writes are committed in batches, one batch
+at a time per process (group commit, ``batching.py``): a write returns only after its batch's
+COMMIT, and a refusal undoes only its own write. The database, not this process, decides what
+concurrent writers of several nodes may do: row locks and conditional UPDATEs order message
+seqs and claims (``conversations.py``), constraints make retries idempotent. Long maintenance
+writes (a key rotation, a retention purge) run alone, in a transaction of their own
+(``_write_alone``), so that they never hold a batch's callers.
 
 The SQL is in modules by area, mixed in here like ``SqliteStore``'s: accounts and sessions
 (``sessions.py``), conversations and messages (``conversations.py``), a visitor's urgent choice,
@@ -22,7 +25,9 @@ from typing import Any, TypeVar
 import asyncpg
 
 from service.crypto import Sealer
+from service.errors import AppError
 from service.pg.admin import AdminQueries
+from service.pg.batching import GroupCommit, unavailable_reason
 from service.pg.casework import CaseworkQueries
 from service.pg.changes import ChangeQueries
 from service.pg.closed import ClosedQueries
@@ -43,7 +48,7 @@ PATIENT = WriteLimits(deadline=600.0, lock_wait=30.0)
 POOL_SIZE = 10
 """Connections per process; the database's ``max_connections`` must cover every node's."""
 _RETRIES = 3
-"""Attempts of a write that lost a deadlock or serialization conflict (retried from scratch)."""
+"""Attempts of a write run alone that lost a deadlock or serialization conflict."""
 
 
 class PgStore(
@@ -64,6 +69,7 @@ class PgStore(
         self._sealer = sealer
         self._limits = limits
         self._closing = False
+        self._batches = GroupCommit(pool, sealer, limits)
 
     @classmethod
     async def open(
@@ -90,23 +96,30 @@ class PgStore(
                 },
             )
         except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-            reason = _reason(exc) or f"cannot connect to the database: {exc}"
+            reason = unavailable_reason(exc) or f"cannot connect to the database: {exc}"
             raise StorageUnavailable(reason) from exc
         try:
             async with pool.acquire() as conn:
                 applied = await apply_migrations(conn)
             if applied:
                 log.info("database migrated: %s", ", ".join(applied))
-            store = cls(pool, sealer, limits)
-            if sealer is not None:
-                await store._write(check_key, sealer)
         except BaseException:
             await pool.close()
+            raise
+        store = cls(pool, sealer, limits)
+        try:
+            if sealer is not None:
+                # Under the schema lock, and possibly resealing everything: alone.
+                await store._write_alone(check_key, sealer)
+        except BaseException:
+            await store.close()
             raise
         return store
 
     async def close(self) -> None:
-        """Wait for the writes under way (at most a deadline), then close every connection."""
+        """Commit (or answer) every queued write, wait for the reads and writes under way (at
+        most a deadline), then close every connection."""
+        await self._batches.close()
         self._closing = True
         try:
             await asyncio.wait_for(self._pool.close(), self._limits.deadline)
@@ -114,18 +127,19 @@ class PgStore(
             self._pool.terminate()
 
     async def check_writes(self, timeout: float) -> str | None:
-        """A tiny real write: a transaction that takes a transaction id commits (a WAL flush;
-        refused on a read-only standby)."""
+        """A tiny real write, queued like any other: a transaction that takes a transaction id
+        commits (a WAL flush; refused on a read-only standby)."""
         try:
             async with asyncio.timeout(timeout):
-                async with self._connection(timeout) as conn, conn.transaction():
-                    await conn.execute("SELECT pg_current_xact_id()")
-        except StorageUnavailable as exc:
-            return exc.reason
+                await self._batches.submit(_probe_write, ())
         except TimeoutError:
             return f"a write did not commit within {timeout:g}s"
+        except StorageUnavailable as exc:
+            return exc.reason
+        except AppError as exc:  # the queue is full
+            return exc.message
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            return _reason(exc) or f"a write failed: {type(exc).__name__}"
+            return unavailable_reason(exc) or f"a write failed: {type(exc).__name__}"
         return None
 
     async def _read(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
@@ -139,9 +153,16 @@ class PgStore(
             raise
 
     async def _write(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-        """``await fn(Db(conn, sealer), *args)`` in one transaction; return once committed.
-        Within ``WriteLimits.deadline`` or StorageUnavailable; a write that lost a deadlock or
-        a serialization conflict runs again from the start."""
+        """``await fn(Db(conn, sealer), *args)`` in the next batch of writes; return once
+        committed. Within ``WriteLimits.deadline`` or StorageUnavailable; ``rate_limited`` at
+        once if too many writes are waiting."""
+        return await self._batches.submit(fn, args)
+
+    async def _write_alone(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """``await fn(Db(conn, sealer), *args)`` in a transaction of its own, beside the
+        batches, for long maintenance writes that would hold a batch's callers. Within
+        ``WriteLimits.deadline`` or StorageUnavailable; a write that lost a deadlock or a
+        serialization conflict runs again from the start."""
         deadline = self._limits.deadline
         try:
             async with asyncio.timeout(deadline):
@@ -183,36 +204,17 @@ class PgStore(
     async def reseal(self, sealer: Sealer) -> int:
         """Seal every sealed value with ``sealer``'s first key (``madoguchi rotate-key``); open
         the store without a sealer first, or its key check will have resealed everything."""
-        return await self._write(rotate, sealer)
+        return await self._write_alone(rotate, sealer)
 
 
-def _reason(exc: BaseException) -> str | None:
-    """Why the database cannot take writes now, if ``exc`` says so; None for other errors
-    (a bug, a constraint): those propagate as they are."""
-    if isinstance(exc, OSError | asyncio.TimeoutError):
-        return f"cannot reach the database: {exc}"
-    if isinstance(exc, asyncpg.PostgresConnectionError):
-        return f"the database connection was lost: {exc}"
-    if isinstance(exc, asyncpg.exceptions.OperatorInterventionError):
-        return f"the database is shutting down or cancelled the statement: {exc}"
-    if isinstance(exc, asyncpg.exceptions.InsufficientResourcesError):
-        return f"the database is out of resources: {exc}"
-    if isinstance(exc, asyncpg.exceptions.LockNotAvailableError):
-        return "another node kept a row locked too long"
-    if isinstance(exc, asyncpg.exceptions.ReadOnlySQLTransactionError):
-        return "the database is read-only (a standby?)"
-    if isinstance(exc, asyncpg.exceptions.IdleInTransactionSessionTimeoutError):
-        return "the database ended an idle transaction"
-    if isinstance(exc, asyncpg.DeadlockDetectedError | asyncpg.SerializationError):
-        return "writes kept conflicting with other nodes' writes"
-    if isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc):
-        return f"the database connection was closed: {exc}"
-    return None
+async def _probe_write(db: Db) -> None:
+    """The health check's write: taking a transaction id makes its batch's COMMIT flush."""
+    await db.conn.execute("SELECT pg_current_xact_id()")
 
 
 def _raise_unavailable(exc: BaseException) -> None:
     """StorageUnavailable if ``exc`` means the database cannot take writes now; otherwise
     return, and the caller re-raises ``exc`` itself."""
-    reason = _reason(exc)
+    reason = unavailable_reason(exc)
     if reason is not None:
         raise StorageUnavailable(reason) from exc
