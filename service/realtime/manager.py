@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from contextvars import ContextVar
 from typing import Any
 
 import socketio
@@ -12,6 +14,10 @@ from engineio.exceptions import SocketIsClosedError
 from socketio import packet
 
 from service.realtime import jsonshim
+
+log = logging.getLogger(__name__)
+
+CLOSE_SECONDS = 2.0
 
 
 class InlineManager(socketio.AsyncManager):  # type: ignore[misc]
@@ -64,15 +70,49 @@ def encode(server: Any, event: str, data: Any, namespace: str) -> str | list[Any
     return encoded
 
 
-class RedisManager(socketio.AsyncRedisManager, InlineManager):  # type: ignore[misc]
+PUBLISH_ONLY: ContextVar[bool] = ContextVar("madoguchi_publish_only", default=False)
+"""Set in :class:`RedisManager`'s publishing task only: its events were delivered here already."""
+
+OUTBOX_LIMIT = 100_000
+"""Events waiting to be published at most: past it (Redis away for long) new ones are dropped
+for the other processes, whose clients catch up with ``history``."""
+
+
+class LocalDelivery(InlineManager):
+    """:class:`InlineManager` as :class:`RedisManager`'s delivery to this process's clients."""
+
+    async def emit(
+        self,
+        event: str,
+        data: Any,
+        namespace: str,
+        room: Any = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        to: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        if PUBLISH_ONLY.get():
+            return
+        await super().emit(
+            event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, to=to, **kwargs
+        )
+
+
+class RedisManager(socketio.AsyncRedisManager, LocalDelivery):  # type: ignore[misc]
     """Several processes as one Socket.IO server, through Redis pub/sub (``MADOGUCHI_REDIS_URL``).
 
     python-socketio's ``AsyncRedisManager`` is an ``AsyncPubSubManager``: its ``emit`` delivers
-    here and publishes, and its listener hands each event published by another process to the
-    next ``emit`` in the method resolution order: RedisManager, AsyncRedisManager,
-    AsyncPubSubManager, InlineManager, AsyncManager. So every process delivers to its own
-    clients in line. Joining, leaving and disconnecting a socket of another process are
-    published the same way.
+    here, then publishes, and its listener hands each event published by another process to
+    the next ``emit`` in the method resolution order: RedisManager, AsyncRedisManager,
+    AsyncPubSubManager, LocalDelivery, InlineManager, AsyncManager. So every process delivers
+    to its own clients in line. Joining, leaving and disconnecting a socket of another process
+    are published the same way.
+
+    Our ``emit`` delivers here in line and leaves the publishing to one task, in order: awaiting
+    each publish in the emitting handler would let handlers resume in the order their publishes
+    came back, not the order they were made, and a conversation's messages would reach this
+    process's clients out of order. An event for one socket of this process is not published.
 
     What is published is plain JSON (python-socketio 5.14 replaced pickle, which would run
     whatever a writer to the channel sent): our msgspec module, the same as the packets'.
@@ -80,6 +120,8 @@ class RedisManager(socketio.AsyncRedisManager, InlineManager):  # type: ignore[m
 
     def __init__(self, url: str, channel: str) -> None:
         super().__init__(url, channel=channel, json=jsonshim)
+        self.outbox: asyncio.Queue[tuple[str, Any, str, Any, Any]] = asyncio.Queue()
+        self.publisher: asyncio.Task[None] | None = None
 
     async def emit(
         self,
@@ -93,20 +135,46 @@ class RedisManager(socketio.AsyncRedisManager, InlineManager):  # type: ignore[m
         **kwargs: Any,
     ) -> None:
         room = to or room
-        if isinstance(room, str) and self.is_connected(room, namespace):
-            # One socket of this process (every socket is a room of its own): no other
-            # process has it, so nothing is published.
-            kwargs["ignore_queue"] = True
-        await super().emit(
-            event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs
-        )
+        if callback is not None or kwargs.get("ignore_queue"):  # the library's own ways
+            await super().emit(
+                event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs
+            )
+            return
+        # Every socket is a room of its own: one of this process is nowhere else.
+        elsewhere = not (isinstance(room, str) and self.is_connected(room, namespace))
+        await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, ignore_queue=True)
+        if elsewhere:
+            self.publish_later((event, data, namespace, room, skip_sid))
+
+    def publish_later(self, item: tuple[str, Any, str, Any, Any]) -> None:
+        if self.publisher is None or self.publisher.done():
+            self.publisher = asyncio.create_task(self.publish_in_order(), name="madoguchi-publish")
+        if self.outbox.qsize() >= OUTBOX_LIMIT:
+            log.warning("events wait to be published; one for other processes is dropped")
+            return
+        self.outbox.put_nowait(item)
+
+    async def publish_in_order(self) -> None:
+        PUBLISH_ONLY.set(True)  # this task's context only
+        while True:
+            event, data, namespace, room, skip_sid = await self.outbox.get()
+            try:
+                await socketio.AsyncRedisManager.emit(
+                    self, event, data, namespace=namespace, room=room, skip_sid=skip_sid
+                )
+            except Exception:  # python-socketio logs a publish that fails; go on
+                log.warning("publishing an event failed", exc_info=True)
+            finally:
+                self.outbox.task_done()
 
     async def close(self) -> None:
-        """Stops listening and closes the connections (in the application's shutdown)."""
-        listener = getattr(self, "thread", None)
-        if isinstance(listener, asyncio.Future):
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
+        """Publishes what is queued (briefly), stops listening and closes the connections."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.outbox.join(), CLOSE_SECONDS)
+        for task in (self.publisher, getattr(self, "thread", None)):
+            if isinstance(task, asyncio.Future):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self.redis is not None:
             await self.redis.aclose()
