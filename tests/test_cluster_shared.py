@@ -11,6 +11,7 @@ servers' managers in this process, since a conversation must exist in a database
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -35,7 +36,17 @@ from service.crypto import Sealer, new_key, parse_keys
 from service.realtime.manager import InlineManager
 from service.realtime.rooms import VISITOR, conversation_room
 from tests.conftest import PASSWORD
-from tests.support import PROJECT_DIR, Server, client_id, refusal, running_server, visitor
+from tests.support import (
+    PROJECT_DIR,
+    Clients,
+    Server,
+    client_id,
+    login_sync,
+    logout_sync,
+    refusal,
+    running_server,
+    visitor,
+)
 
 DEADLINE = 10.0
 ADDRESS = "127.0.0.1"  # every test client's
@@ -350,4 +361,91 @@ async def test_an_order_is_carried_out_once_by_every_process(redis_url: str) -> 
         for task in listening:
             task.cancel()
         for client in clients:
+            await client.aclose()
+
+
+@contextlib.contextmanager
+def one_service(postgres: Any, redis_url: str, **env: str) -> Iterator[tuple[dict[str, str], str]]:
+    """The environment of the nodes of one service on a fresh, migrated PostgreSQL database,
+    and the URL to inspect it with; the nodes are started by the test, in its own order."""
+    url = postgres.new_database()
+    shared = {
+        "MADOGUCHI_DATABASE_URL": url,
+        "MADOGUCHI_REDIS_URL": redis_url,
+        "MADOGUCHI_ENCRYPTION_KEY": new_key(),
+        "MADOGUCHI_DEFAULT_DESK_HOURS": "24/7",
+        **env,
+    }
+    subprocess.run(
+        [sys.executable, "-m", "service", "migrate"],
+        cwd=PROJECT_DIR,
+        env={**os.environ, **shared},
+        check=True,
+        capture_output=True,
+    )
+    yield shared, postgres.admin_url(url)
+
+
+async def test_a_logout_on_one_process_drops_the_inbox_sockets_on_the_other(
+    postgres: Any, redis_server: Any
+) -> None:
+    with (
+        one_service(postgres, redis_server.new_url()) as (env, admin_url),
+        running_server(env, admin_url=admin_url) as first,
+        running_server(env, admin_url=admin_url) as second,
+    ):
+        first.add_user("kana", PASSWORD)
+        leaving, staying = login_sync(first, "kana", PASSWORD), login_sync(first, "kana", PASSWORD)
+        pools = [Clients(first), Clients(second)]
+        try:
+            doomed = [await pool.counselor(leaving) for pool in pools]
+            kept = await pools[1].counselor(staying)
+            for socket in (*doomed, kept):
+                await socket.wait_for("queue")
+            logout_sync(first, leaving)
+            for socket in doomed:
+                await socket.wait_for("disconnect")
+            # The other login's socket on the other process stays: it still answers.
+            assert (await kept.call("history", {"conversation_id": "none"}))["ok"] is False
+            assert not kept.received("disconnect")
+        finally:
+            for pool in pools:
+                await pool.close()
+
+
+async def test_autoclose_never_closes_a_chat_whose_visitor_is_on_another_process(
+    postgres: Any, redis_server: Any
+) -> None:
+    redis_url = redis_server.new_url()
+    gone_after = {"MADOGUCHI_VISITOR_GONE_MINUTES": "0.05"}  # 3 s
+    with (
+        one_service(postgres, redis_url, **gone_after) as (env, admin_url),
+        running_server(env, admin_url=admin_url) as first,
+    ):
+        client = Redis.from_url(redis_url)
+        try:
+            # The first process runs the job (it started alone); visitors use the second.
+            await until(lambda: client.exists("madoguchi:job:autoclose"))
+            holder = await client.get("madoguchi:job:autoclose")
+            with running_server(env, admin_url=admin_url) as second:
+                pool = Clients(second)
+                try:
+                    staying = await pool.visitor()
+                    stay_id = (await staying.call("start", {}))["conversation"]["id"]
+                    going = await pool.visitor()
+                    gone_id = (await going.call("start", {}))["conversation"]["id"]
+                    await going.disconnect()
+
+                    def status(conversation_id: str) -> str:
+                        query = "SELECT status FROM conversation WHERE id = $1"
+                        return str(first.query(query, (conversation_id,))[0][0])
+
+                    await until(lambda: status(gone_id) == "closed", timeout=20.0)
+                    # Its visitor gone for as long, the chat of a visitor still connected to
+                    # the second process is open, and the job never moved.
+                    assert status(stay_id) == "waiting"
+                    assert await client.get("madoguchi:job:autoclose") == holder
+                finally:
+                    await pool.close()
+        finally:
             await client.aclose()
