@@ -223,32 +223,21 @@ async def commit_batch(db: Db, ops: list[Operation]) -> list[Outcome]:
 
 async def _commit_fast(db: Db, ops: list[Operation]) -> list[Outcome]:
     """Every operation, no savepoints; any exception rolls the whole attempt back."""
-    transaction = db.conn.transaction()
+    began = False
     try:
-        await transaction.start()
+        async with db.conn.transaction():
+            began = True
+            return [(True, await fn(db, *args)) for fn, args in ops]
     except _BATCH_FAILURES as exc:
-        raise StaleConnection from exc
-    try:
-        results: list[Outcome] = [(True, await fn(db, *args)) for fn, args in ops]
-    except Exception:
-        await transaction.rollback()
+        if not began:
+            raise StaleConnection from exc
         raise
-    # On cancellation (the batch's deadline) the pool's reset rolls the transaction back.
-    await transaction.commit()
-    return results
 
 
 async def _commit_isolated(db: Db, ops: list[Operation]) -> list[Outcome]:
     """Every operation in a savepoint of its own: a refusal undoes only that operation."""
-    transaction = db.conn.transaction()
-    await transaction.start()
-    try:
-        outcomes = [await _run_alone(db, fn, args) for fn, args in ops]
-    except Exception:
-        await transaction.rollback()
-        raise
-    await transaction.commit()
-    return outcomes
+    async with db.conn.transaction():
+        return [await _run_alone(db, fn, args) for fn, args in ops]
 
 
 async def _run_alone(db: Db, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> Outcome:
