@@ -64,7 +64,8 @@ class Settings:
     visitor_connections_per_address: int = 20
     """``MADOGUCHI_VISITOR_CONNECTIONS_PER_ADDRESS``: visitor connections one client address may
     hold open at once (a ward's shared network or a carrier's NAT puts several people behind
-    one address); one more is refused with ``rate_limited``. Addresses are kept in memory only."""
+    one address); one more is refused with ``rate_limited``. Addresses are kept in memory only,
+    or in Redis (with ``MADOGUCHI_REDIS_URL``) as keyed hashes, never in clear."""
 
     visitor_starts_per_minute: float = 10.0
     """``MADOGUCHI_VISITOR_STARTS_PER_MINUTE``: ``start`` calls a minute one client address may
@@ -109,7 +110,8 @@ class Settings:
 
     login_failures_per_address: int = 20
     """``MADOGUCHI_LOGIN_FAILURES_PER_ADDRESS``: the same, for one client address (kept in
-    memory only, never stored); a success takes back only its own attempt."""
+    memory only, or in Redis as keyed hashes, never stored); a success takes back only its own
+    attempt."""
 
     login_lockout_minutes: float = 15.0
     """``MADOGUCHI_LOGIN_LOCKOUT_MINUTES``: the window in which login attempts are counted, and
