@@ -35,6 +35,7 @@ from service.cluster.presence import RedisPresence
 from service.crypto import Sealer, new_key, parse_keys
 from service.realtime.manager import InlineManager
 from service.realtime.rooms import VISITOR, conversation_room
+from tests.backends import Redis as PrivateRedis
 from tests.conftest import PASSWORD
 from tests.support import (
     PROJECT_DIR,
@@ -449,3 +450,20 @@ async def test_autoclose_never_closes_a_chat_whose_visitor_is_on_another_process
                     await pool.close()
         finally:
             await client.aclose()
+
+
+def test_a_process_that_loses_redis_reports_itself_unhealthy(tmp_path: Any, key: str) -> None:
+    """A load balancer must stop sending visitors to a node whose events reach no other node."""
+    own = PrivateRedis(tmp_path)
+    own.start()
+    try:
+        with running_server(
+            {"MADOGUCHI_REDIS_URL": own.new_url(), "MADOGUCHI_ENCRYPTION_KEY": key}
+        ) as srv:
+            assert httpx.get(f"{srv.url}/healthz").status_code == 200
+            own.stop()
+            answer = httpx.get(f"{srv.url}/healthz", timeout=DEADLINE)
+            assert answer.status_code == 503
+            assert "Redis" in answer.json()["reason"]
+    finally:
+        own.stop()

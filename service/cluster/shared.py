@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from service.cluster.broadcast import Broadcast, LocalBroadcast, PublishedBroadcast
 from service.cluster.hashing import KeyedHash
@@ -47,6 +48,20 @@ class Shared:
             ("orders", self.orders.run()),
         ):
             self.tasks.append(asyncio.create_task(work, name=f"madoguchi-shared-{name}"))
+
+    async def check(self, timeout: float) -> str | None:
+        """None if the shared state answers within ``timeout`` seconds (always, in memory);
+        otherwise why not: without Redis, limits, presence and events cannot be shared."""
+        if self.redis is None:
+            return None
+        try:
+            async with asyncio.timeout(timeout):
+                await self.redis.ping()
+        except TimeoutError:
+            return f"Redis did not answer within {timeout:g}s"
+        except (OSError, RedisError) as exc:
+            return f"Redis is unreachable: {type(exc).__name__}"
+        return None
 
     async def close(self) -> None:
         for task in self.tasks:
