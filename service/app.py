@@ -20,7 +20,6 @@ from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from service.actions.accounts import DROP, ROOM, drop_here, drop_outdated_sockets, room_here
@@ -36,6 +35,7 @@ from service.http.admin_api import ADMIN_API
 from service.http.admin_api_staff import ADMIN_API_STAFF
 from service.http.admin_pages_staff import ADMIN_PAGES
 from service.http.api import list_desks
+from service.http.assets import asset_routes, load_assets
 from service.http.campaigns import open_campaign
 from service.http.client_address import with_client_address
 from service.http.headers import with_security_headers
@@ -178,10 +178,13 @@ def create_app(settings: Settings) -> Any:
             await stop_shared(shared, sio)
             await store.close()
 
+    # Read once, now: a missing or partial build stops the start here (http/assets.py).
+    assets = load_assets(settings.static_dir, PACKAGE_DIR / "static", PROJECT_DIR / "templates")
     environment = Environment(
         loader=FileSystemLoader(PROJECT_DIR / "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
     )
+    environment.globals["asset"] = assets.url
     litestar_app = Litestar(
         route_handlers=[
             healthz,
@@ -193,12 +196,7 @@ def create_app(settings: Settings) -> Any:
             *ADMIN_API_STAFF,
             *ADMIN_PAGES,
             *REPORT_PAGES,
-            create_static_files_router(
-                path="/static",
-                directories=[settings.static_dir, PACKAGE_DIR / "static"],
-                include_in_schema=False,
-                cache_control=None,
-            ),
+            *asset_routes(assets),
         ],
         dependencies={"ctx": Provide(lambda: ctx, sync_to_thread=False)},
         # For guards, which run before dependencies are resolved; the login throttle keeps a

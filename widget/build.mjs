@@ -2,8 +2,17 @@
 // dist/chat.css (the chat page in the iframe), dist/safety.js (the "staying safe online" page),
 // dist/inbox.js and dist/inbox.css (counselors), dist/demo.css (the demo partner page).
 // Everything is bundled and minified here so that no page loads a script from anywhere else.
+//
+// Every file but the loader is named by a hash of its content (chat.3f9a1c2b.js), so that the
+// service can let browsers keep it for a year and a new build is a new URL; dist/manifest.json
+// maps each logical name to that file, and the service reads it at startup. The loader keeps
+// its name, since partners embed that URL. Each file also gets a gzip (-9) and a brotli
+// (quality 11) copy beside it (.gz, .br): compressed once here, never per request.
 import { build } from 'esbuild'
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { basename, extname } from 'node:path'
+import { constants, brotliCompressSync, gzipSync } from 'node:zlib'
 
 const common = {
   bundle: true,
@@ -38,17 +47,55 @@ const catalogues = {
   }
 }
 
+// Built in memory; emit() names, compresses and writes.
 const script = (entry, out) =>
-  build({ ...common, entryPoints: [entry], outfile: out, format: 'iife', plugins: [catalogues] })
+  build({ ...common, entryPoints: [entry], outfile: out, format: 'iife', plugins: [catalogues], write: false })
+const stylesheet = (entry, out) => build({ ...common, entryPoints: [entry], outfile: out, write: false })
 
-mkdirSync('dist', { recursive: true })
-await Promise.all([
+// The file partners embed by name; everything else is named by its content.
+const STABLE = new Set(['widget.js'])
+
+function hashedName (logical, contents) {
+  const digest = createHash('sha256').update(contents).digest('hex').slice(0, 8)
+  const ext = extname(logical)
+  return `${basename(logical, ext)}.${digest}${ext}`
+}
+
+function emit (result) {
+  if (result.outputFiles.length !== 1) {
+    throw new Error(`expected one output, got ${result.outputFiles.map((f) => f.path).join(', ')}`)
+  }
+  const [file] = result.outputFiles
+  const logical = basename(file.path)
+  const name = STABLE.has(logical) ? logical : hashedName(logical, file.contents)
+  writeFileSync(`dist/${name}`, file.contents)
+  writeFileSync(`dist/${name}.gz`, gzipSync(file.contents, { level: 9 }))
+  writeFileSync(`dist/${name}.br`, brotliCompressSync(file.contents, {
+    params: {
+      [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY,
+      [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
+      [constants.BROTLI_PARAM_SIZE_HINT]: file.contents.length
+    }
+  }))
+  return [logical, name]
+}
+
+const results = await Promise.all([
   script('src/loader.js', 'dist/widget.js'),
   script('src/chat.js', 'dist/chat.js'),
   script('src/safety.js', 'dist/safety.js'),
   script('src/inbox.js', 'dist/inbox.js'),
-  build({ ...common, entryPoints: ['src/chat.css'], outfile: 'dist/chat.css' }),
-  build({ ...common, entryPoints: ['src/inbox.css'], outfile: 'dist/inbox.css' }),
+  stylesheet('src/chat.css', 'dist/chat.css'),
+  stylesheet('src/inbox.css', 'dist/inbox.css'),
   // The demo partner page's own stylesheet (its CSP allows no inline styles either).
-  build({ ...common, entryPoints: ['src/demo.css'], outfile: 'dist/demo.css' })
+  stylesheet('src/demo.css', 'dist/demo.css')
 ])
+
+// Earlier builds' files go: the service serves only what the manifest names. The Makefile's
+// stamp (.built) stays.
+mkdirSync('dist', { recursive: true })
+for (const name of readdirSync('dist')) {
+  if (name !== '.built') rmSync(`dist/${name}`)
+}
+const manifest = Object.fromEntries(results.map(emit).sort())
+writeFileSync('dist/manifest.json', JSON.stringify(manifest, null, 2) + '\n')

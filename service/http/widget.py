@@ -1,5 +1,5 @@
-"""What partner sites load: the loader script, the chat page in its iframe, the "staying safe
-online" page and the demo page.
+"""What partner sites load: the chat page in its iframe, the "staying safe online" page and the
+demo page (the loader script itself is served with the other built files, http/assets.py).
 
 The chat page's first screen is rendered here, not by its script: who answers, confidentiality
 and its limits, the desk's hours (or, out of hours, when it opens and its phones), the 24-hour
@@ -11,15 +11,13 @@ a language to the whole visitor side by adding one file.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Controller, Request, Response, get
-from litestar.exceptions import NotFoundException
+from litestar import Controller, Request, get
 from litestar.response import Template
 
 from service.catalog import Catalog
@@ -138,22 +136,6 @@ def chat_context(
 
 class WidgetController(Controller):
     include_in_schema = False
-
-    @get("/widget.js")
-    async def loader(self, ctx: Ctx) -> Response[bytes]:
-        path = ctx.settings.static_dir / "widget.js"
-        if not path.is_file():
-            raise NotFoundException("the widget is not built; run `make run`")
-        # A few KB, read from the page cache: simpler than File, which adds a download name.
-        return Response(
-            await asyncio.to_thread(path.read_bytes),
-            media_type="text/javascript",  # Litestar adds "; charset=utf-8" to text types
-            headers={
-                "Cache-Control": "public, max-age=300",
-                # Partner pages that isolate themselves (COEP) may still load the loader.
-                "Cross-Origin-Resource-Policy": "cross-origin",
-            },
-        )
 
     @get("/chat")
     async def chat(
