@@ -77,6 +77,13 @@ backends: ## Install Debian's PostgreSQL and Redis for the multi-node tests (nee
 test: setup-dev chromium backends ## Run every test, browser tests included
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
+# The same tests, browsers aside, with every test server on a fresh database of the private
+# PostgreSQL and a Redis database of its own; tests about SQLite itself are skipped.
+.PHONY: test-postgres
+test-postgres: setup-dev backends ## Run the tests (not the browser ones) on PostgreSQL and Redis
+	MADOGUCHI_TEST_BACKEND=postgres $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile \
+	  -m "not browser" $(PYTEST_ARGS)
+
 .PHONY: lint
 lint: setup-dev ## ruff, ruff format --check, mypy and ESLint (Standard style) on the widget
 	$(BIN)/ruff check service tests bench

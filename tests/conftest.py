@@ -8,6 +8,7 @@ import pytest
 
 from tests.backends import postgres, redis_server  # noqa: F401 (fixtures for every module)
 from tests.support import (
+    ON_POSTGRES,
     Client,
     Clients,
     Server,
@@ -15,6 +16,7 @@ from tests.support import (
     login,
     login_sync,
     running_server,
+    use_test_backends,
     visitor,
 )
 
@@ -25,6 +27,27 @@ STAFF = {
     "hana": ("counselor", "花子"),
     "ren": ("counselor", "蓮"),
 }
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``MADOGUCHI_TEST_BACKEND=postgres``, tests about SQLite itself are skipped."""
+    if not ON_POSTGRES:
+        return
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None:
+            reason = marker.args[0] if marker.args else "about SQLite itself"
+            item.add_marker(pytest.mark.skip(reason=f"sqlite_only: {reason}"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_backends(request: pytest.FixtureRequest) -> None:
+    """Under ``MADOGUCHI_TEST_BACKEND=postgres``, this worker's private PostgreSQL and Redis
+    serve every test server (tests/support.py)."""
+    if ON_POSTGRES:
+        use_test_backends(
+            request.getfixturevalue("postgres"), request.getfixturevalue("redis_server")
+        )
 
 
 @pytest.fixture(scope="module")

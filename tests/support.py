@@ -4,6 +4,13 @@ Nothing of the service is mocked: the server runs as a subprocess on a free port
 SQLite file, exactly as ``make run`` starts it. Given ``MADOGUCHI_DATABASE_URL`` (and
 ``MADOGUCHI_REDIS_URL``) in its ``env``, it is one node of a service that several such servers
 share; ``query``, ``execute`` and ``add_user`` then reach that PostgreSQL database.
+
+With ``MADOGUCHI_TEST_BACKEND=postgres`` in the environment of pytest (``make test-postgres``),
+every server that :func:`running_server` or :func:`running_seeded_server` starts is such a node
+instead: a fresh database of the worker's private PostgreSQL, a freshly flushed Redis logical
+database and a key of its own in the environment (tests/backends.py starts both servers). The
+tests' SQL, written for SQLite, is translated for it (:func:`postgres_sql`); tests about SQLite
+itself are marked ``sqlite_only`` and skipped.
 """
 
 from __future__ import annotations
@@ -25,19 +32,27 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import asyncpg
 import httpx
 import socketio
 
-from service.crypto import Sealer, SealError, load_keys
+from service.crypto import Sealer, SealError, load_keys, new_key
 from service.db.sealing import SEALED_LABELS
+
+if TYPE_CHECKING:
+    from tests.backends import Postgres, Redis
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 CALL_TIMEOUT = 10.0
 EVENT_TIMEOUT = 10.0
+# "postgres": every test server on PostgreSQL and Redis (``make test-postgres``).
+TEST_BACKEND = os.environ.get("MADOGUCHI_TEST_BACKEND", "sqlite")
+ON_POSTGRES = TEST_BACKEND == "postgres"
+if TEST_BACKEND not in ("sqlite", "postgres"):
+    raise RuntimeError(f"MADOGUCHI_TEST_BACKEND must be sqlite or postgres, not {TEST_BACKEND!r}")
 
 
 def free_port() -> int:
@@ -153,13 +168,15 @@ class Server:
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Read the database directly, as an auditor holding the key would: sealed values
-        come back opened (tests/test_encryption.py reads the raw bytes). On PostgreSQL the
-        placeholders are ``$1``, ``$2``, … and there is no ``opened()`` in SQL."""
+        come back opened (tests/test_encryption.py reads the raw bytes). SQL written for SQLite
+        runs on PostgreSQL too (:func:`postgres_sql`), where ``opened()`` may only wrap a
+        selected column: a sealed value cannot be compared in SQL there."""
         if self.database_url:
-            rows = postgres_rows(self.admin_url or self.database_url, sql, params)
+            url = self.admin_url or self.database_url
+            rows = postgres_rows(url, postgres_sql(sql), params)
             if not any(isinstance(v, bytes) for row in rows for v in row):
                 return rows
-            ids = postgres_rows(self.admin_url or self.database_url, "SELECT id FROM conversation")
+            ids = postgres_rows(url, "SELECT id FROM conversation")
             opener = self.sealer()
             return [tuple(_opened(opener, v, [i for (i,) in ids]) for v in row) for row in rows]
         conn = sqlite3.connect(self.db_path, timeout=30)
@@ -185,6 +202,25 @@ class Server:
 
     def sealer(self) -> Sealer:
         return load_keys(self.env.get("MADOGUCHI_ENCRYPTION_KEY", ""), self.key_path, create=False)
+
+
+_QUOTED = re.compile(r"('(?:[^']|'')*'|\"[^\"]*\")")
+_USER_TABLE = re.compile(r"\b(FROM|JOIN|INTO|UPDATE)(\s+)user\b", re.IGNORECASE)
+_OPENED = re.compile(r"\bopened\(\s*([\w.]+)\s*\)")
+
+
+def postgres_sql(sql: str) -> str:
+    """A test's SQL written for SQLite, as PostgreSQL reads it: ``?`` placeholders numbered
+    ``$1``, ``$2``, …, the table ``user`` quoted (a reserved word there) and ``opened(column)``
+    the column itself (:meth:`Server.query` opens sealed values after the query). Quoted text
+    is left as it is; SQL already written for PostgreSQL passes unchanged."""
+    numbers = iter(range(1, sql.count("?") + 1))
+    parts = _QUOTED.split(sql)
+    for i in range(0, len(parts), 2):  # the even parts are outside quotes
+        part = _USER_TABLE.sub(r'\1\2"user"', parts[i])
+        part = _OPENED.sub(r"\1", part)
+        parts[i] = re.sub(r"\?", lambda _: f"${next(numbers)}", part)
+    return "".join(parts)
 
 
 def postgres_rows(url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -214,6 +250,41 @@ def _opened(sealer: Sealer, value: Any, conversations: list[str]) -> Any:
     return value
 
 
+_test_backends: tuple[Postgres, Redis] | None = None
+
+
+def use_test_backends(postgres: Postgres, redis_server: Redis) -> None:
+    """The worker's private PostgreSQL and Redis, which test servers use under
+    ``MADOGUCHI_TEST_BACKEND=postgres`` (tests/conftest.py hands them over)."""
+    global _test_backends
+    _test_backends = (postgres, redis_server)
+
+
+@contextlib.contextmanager
+def on_test_backend(server: Server) -> Iterator[Server]:
+    """Under ``MADOGUCHI_TEST_BACKEND=postgres``, ``server`` becomes a node on a fresh
+    database (dropped at the end), a freshly flushed Redis logical database and a key in its
+    environment, unless its ``env`` names its own; otherwise it is left on its SQLite file."""
+    if not ON_POSTGRES or server.database_url:
+        yield server
+        return
+    assert _test_backends is not None, "tests/conftest.py starts PostgreSQL and Redis first"
+    postgres, redis_server = _test_backends
+    url = postgres.new_database()
+    server.env = {
+        "MADOGUCHI_DATABASE_URL": url,
+        "MADOGUCHI_REDIS_URL": redis_server.new_url(),
+        **({} if "MADOGUCHI_KEY_FILE" in server.env else {"MADOGUCHI_ENCRYPTION_KEY": new_key()}),
+        **server.env,
+    }
+    server.admin_url = server.admin_url or postgres.admin_url(url)
+    try:
+        yield server
+    finally:
+        server.stop()
+        postgres.sql(f"DROP DATABASE IF EXISTS {postgres.database_name(url)} WITH (FORCE)")
+
+
 @contextlib.contextmanager
 def running_server(env: dict[str, str] | None = None, admin_url: str = "") -> Iterator[Server]:
     """A started server in a temporary folder. A node of a shared service gets
@@ -221,14 +292,15 @@ def running_server(env: dict[str, str] | None = None, admin_url: str = "") -> It
     ``env`` and, to inspect the database, ``admin_url``; its port is its own either way."""
     with tempfile.TemporaryDirectory(prefix="madoguchi-test-") as tmp:
         server = Server(db_path=Path(tmp) / "madoguchi.sqlite3", env=env or {}, admin_url=admin_url)
-        server.start()
-        try:
-            yield server
-        except BaseException:
-            sys.stderr.write(f"--- server log ---\n{server.logs()}\n")
-            raise
-        finally:
-            server.stop()
+        with on_test_backend(server):
+            server.start()
+            try:
+                yield server
+            except BaseException:
+                sys.stderr.write(f"--- server log ---\n{server.logs()}\n")
+                raise
+            finally:
+                server.stop()
 
 
 async def login(server: Server, username: str, password: str) -> str:
@@ -398,10 +470,10 @@ def migrate_database(server: Server) -> None:
 
 
 def execute(server: Server, sql: str, params: tuple[Any, ...] = ()) -> None:
-    """Write to the database directly (seeding what no command creates yet); on PostgreSQL
-    with ``$1``-style placeholders."""
+    """Write to the database directly (seeding what no command creates yet); SQL written for
+    SQLite is translated for PostgreSQL as in :meth:`Server.query`."""
     if server.database_url:
-        postgres_rows(server.admin_url or server.database_url, sql, params)
+        postgres_rows(server.admin_url or server.database_url, postgres_sql(sql), params)
         return
     conn = sqlite3.connect(server.db_path, timeout=30)
     try:
@@ -412,22 +484,25 @@ def execute(server: Server, sql: str, params: tuple[Any, ...] = ()) -> None:
 
 
 @contextlib.contextmanager
-def running_seeded_server(statements: list[str]) -> Iterator[Server]:
+def running_seeded_server(
+    statements: list[str], env: dict[str, str] | None = None
+) -> Iterator[Server]:
     """As :func:`running_server`, with ``statements`` run on the migrated database first, so
     the server loads what they create at start instead of up to a second later."""
     with tempfile.TemporaryDirectory(prefix="madoguchi-test-") as tmp:
-        server = Server(db_path=Path(tmp) / "madoguchi.sqlite3")
-        migrate_database(server)
-        for sql in statements:
-            execute(server, sql)
-        server.start()
-        try:
-            yield server
-        except BaseException:
-            sys.stderr.write(f"--- server log ---\n{server.logs()}\n")
-            raise
-        finally:
-            server.stop()
+        server = Server(db_path=Path(tmp) / "madoguchi.sqlite3", env=env or {})
+        with on_test_backend(server):
+            migrate_database(server)
+            for sql in statements:
+                execute(server, sql)
+            server.start()
+            try:
+                yield server
+            except BaseException:
+                sys.stderr.write(f"--- server log ---\n{server.logs()}\n")
+                raise
+            finally:
+                server.stop()
 
 
 def _csrf_token(html: str) -> str:

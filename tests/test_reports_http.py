@@ -21,20 +21,17 @@ Every text a person wrote carries the marker ``zq7``; no report may show one.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import re
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.support import Server, execute, login_sync, migrate_database
+from tests.support import Server, login_sync, running_seeded_server
 
 MARKER = "zq7"
 SEED = [
@@ -156,20 +153,6 @@ PEOPLE = {
 }
 
 
-@contextlib.contextmanager
-def seeded_server(statements: list[str], env: dict[str, str]) -> Iterator[Server]:
-    with tempfile.TemporaryDirectory(prefix="madoguchi-test-") as tmp:
-        server = Server(db_path=Path(tmp) / "madoguchi.sqlite3", env=env)
-        migrate_database(server)
-        for sql in statements:
-            execute(server, sql)
-        server.start()
-        try:
-            yield server
-        finally:
-            server.stop()
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
     # A target of 2 a month shows the setting at work; the seeded open chats must stay open,
@@ -179,7 +162,7 @@ def server() -> Iterator[Server]:
         "MADOGUCHI_VISITOR_GONE_MINUTES": "0",
         "MADOGUCHI_RETENTION_DAYS": "36500",
     }
-    with seeded_server(SEED, env) as srv:
+    with running_seeded_server(SEED, env) as srv:
         for name, (role, desks) in PEOPLE.items():
             srv.add_user(name, PASSWORD, role=role, desks=desks)
         yield srv
