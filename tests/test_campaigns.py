@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -152,7 +153,9 @@ def test_the_poster_carries_the_wards_words_the_hours_phones_and_qr(
     ]:
         assert words in poster.text
     assert "<script" not in poster.text and "style=" not in poster.text
-    css = httpx.get(f"{server.url}/static/poster.css").text
+    stylesheet = re.search(r'href="(/static/poster\.[0-9a-f]{8}\.css)"', poster.text)
+    assert stylesheet
+    css = httpx.get(f"{server.url}{stylesheet.group(1)}").text
     assert "@page { size: A4 portrait" in css
 
 
