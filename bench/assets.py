@@ -16,7 +16,16 @@ LOADER = "widget.js"
 # The chat page is templates/widget/chat.html, which extends base.html: the scripts of both are
 # what a visitor's browser downloads for the chat.
 CHAT_TEMPLATES = ("templates/widget/chat.html", "templates/base.html")
-SCRIPT_SRC = re.compile(r'<script[^>]*\bsrc="/static/([^"?#]+\.js)"')
+# Templates name scripts by their logical name, asset('chat.js'); the build's manifest gives the
+# file that is served (chat.3f9a1c2b.js).
+SCRIPT_SRC = re.compile(r"<script[^>]*\bsrc=\"\{\{\s*asset\('([^']+\.js)'\)\s*\}\}\"")
+MANIFEST = DIST / "manifest.json"
+
+
+def built_file(logical: str) -> Path:
+    """The file a logical name is served from; the name itself if the build has no manifest."""
+    manifest = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
+    return DIST / manifest.get(logical, logical)
 
 
 def chat_page_scripts() -> list[str]:
@@ -30,7 +39,7 @@ def chat_page_scripts() -> list[str]:
 
 def measure_sizes() -> dict[str, Any]:
     chat_files = chat_page_scripts()
-    paths = [str(DIST / name) for name in [LOADER, *chat_files]]
+    paths = [str(built_file(name)) for name in [LOADER, *chat_files]]
     answer = subprocess.run(
         ["node", str(BENCH_DIR / "sizes.mjs"), *paths],
         check=True,
@@ -39,9 +48,9 @@ def measure_sizes() -> dict[str, Any]:
         timeout=60,
     )
     by_path = json.loads(answer.stdout)
-    chat = [by_path[str(DIST / name)] for name in chat_files]
+    chat = [by_path[str(built_file(name))] for name in chat_files]
     return {
-        "loader": by_path[str(DIST / LOADER)],
+        "loader": by_path[str(built_file(LOADER))],
         "loader_files": [LOADER],
         # Each script travels compressed on its own, so the page's total is the sum.
         "chat_page": None
