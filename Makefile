@@ -102,6 +102,12 @@ fmt: setup-dev ## Format the Python code
 bench: setup-dev ## Measure the whole path against a bare Socket.IO relay (BENCH_ARGS=...)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+# Lighthouse (a devDependency of the widget) drives Debian's Chromium; the server is private
+# to the run (temporary database, free port on 127.0.0.1) and stopped at the end.
+.PHONY: lighthouse
+lighthouse: setup-dev chromium ## Lighthouse mobile scores (performance, accessibility) of /chat and /demo
+	cd widget && CHROME_PATH="$${CHROME_PATH:-$(CHROMIUM)}" node lighthouse.mjs
+
 .PHONY: clean
 clean: ## Remove the virtual environment, node modules and builds (keeps var/)
 	rm -rf $(VENV) widget/node_modules widget/dist
