@@ -166,15 +166,17 @@ class Server:
             capture_output=True,
         )
 
-    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    def query(
+        self, sql: str, params: tuple[Any, ...] = (), *, sealed: bool = False
+    ) -> list[tuple[Any, ...]]:
         """Read the database directly, as an auditor holding the key would: sealed values
-        come back opened (tests/test_encryption.py reads the raw bytes). SQL written for SQLite
-        runs on PostgreSQL too (:func:`postgres_sql`), where ``opened()`` may only wrap a
-        selected column: a sealed value cannot be compared in SQL there."""
+        come back opened, unless ``sealed`` asks for the bytes as stored. SQL written for
+        SQLite runs on PostgreSQL too (:func:`postgres_sql`), where ``opened()`` may only wrap
+        a selected column: a sealed value cannot be compared in SQL there."""
         if self.database_url:
             url = self.admin_url or self.database_url
             rows = postgres_rows(url, postgres_sql(sql), params)
-            if not any(isinstance(v, bytes) for row in rows for v in row):
+            if sealed or not any(isinstance(v, bytes) for row in rows for v in row):
                 return rows
             ids = postgres_rows(url, "SELECT id FROM conversation")
             opener = self.sealer()
@@ -188,7 +190,7 @@ class Server:
                 "opened", 1, lambda v: v if sealer is None else _opened(sealer, v, conversations)
             )
             rows = conn.execute(sql, params).fetchall()
-            if not any(isinstance(v, bytes) for row in rows for v in row):
+            if sealed or not any(isinstance(v, bytes) for row in rows for v in row):
                 return rows
             conversations = [r[0] for r in conn.execute("SELECT id FROM conversation")]
         finally:
@@ -202,6 +204,58 @@ class Server:
 
     def sealer(self) -> Sealer:
         return load_keys(self.env.get("MADOGUCHI_ENCRYPTION_KEY", ""), self.key_path, create=False)
+
+
+def stored_bytes(server: Server, *, free_space: bool = True) -> bytes:
+    """What a stolen disk would hold of the server's database. SQLite: the file, its WAL and
+    shared memory. PostgreSQL: every page of the database's tables, their TOAST tables and
+    their indexes, read through ``pageinspect`` as the superuser; without ``free_space``, only
+    the data of the tables' row versions, dead ones included (a plain VACUUM frees the space of
+    a dead version without overwriting it)."""
+    if not server.database_url:
+        name = server.db_path.name
+        files = [p for p in server.db_path.parent.iterdir() if p.name.startswith(name)]
+        assert server.db_path in files, "the database file exists"
+        return b"".join(p.read_bytes() for p in files)
+    url = server.admin_url or server.database_url
+
+    async def pages() -> bytes:
+        conn = await asyncpg.connect(url, timeout=30)
+        try:
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS pageinspect")
+            relations = await conn.fetch(
+                "WITH own AS (SELECT c.oid, c.reltoastrelid FROM pg_class AS c"
+                " JOIN pg_namespace AS n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = 'public' AND c.relkind = 'r'),"
+                " heaps AS (SELECT oid FROM own"
+                " UNION SELECT reltoastrelid FROM own WHERE reltoastrelid != 0),"
+                " relations AS (SELECT oid, true AS heap FROM heaps"
+                " UNION SELECT indexrelid, false FROM pg_index"
+                " WHERE indrelid IN (SELECT oid FROM heaps))"
+                " SELECT oid::regclass::text, heap,"
+                " pg_relation_size(oid) / current_setting('block_size')::int FROM relations"
+            )
+            found = []
+            for relation, heap, count in relations:
+                for page in range(count):
+                    if free_space:
+                        found.append(
+                            await conn.fetchval("SELECT get_raw_page($1, $2)", relation, page)
+                        )
+                    elif heap:
+                        rows = await conn.fetch(
+                            "SELECT t_data FROM heap_page_items(get_raw_page($1, $2))"
+                            " WHERE t_data IS NOT NULL",
+                            relation,
+                            page,
+                        )
+                        found += [bytes(row[0]) for row in rows]
+            return b"\0".join(found)
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, pages()).result(timeout=120)
 
 
 _QUOTED = re.compile(r"('(?:[^']|'')*'|\"[^\"]*\")")

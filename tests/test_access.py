@@ -28,6 +28,7 @@ from tests.support import (
     running_seeded_server,
     sha256_hex,
     snapshot,
+    stored_bytes,
 )
 
 NOT_FOUND = {"ok": False, "error": {"code": "not_found", "message": "not found"}}
@@ -315,11 +316,6 @@ async def test_the_database_keeps_only_the_sha256_of_a_token(
     assert server.query(
         "SELECT token_hash FROM conversation WHERE id = ?", (conversation["id"],)
     ) == [(sha256_hex(token),)]
-    files = [
-        path
-        for path in server.db_path.parent.iterdir()
-        if path.name.startswith(server.db_path.name)
-    ]
-    stored = b"".join(path.read_bytes() for path in files)
+    stored = stored_bytes(server)
     assert conversation["id"].encode() in stored  # the check reads where the data is
     assert token.encode() not in stored

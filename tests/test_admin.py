@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sqlite3
 from collections.abc import Iterator
 
+import asyncpg
 import httpx
 import pytest
 from litestar.handlers import HTTPRouteHandler
@@ -14,7 +16,7 @@ from service.http.admin_api import ADMIN_API
 from service.http.admin_api_staff import ADMIN_API_STAFF
 from service.http.admin_pages_staff import ADMIN_PAGES
 from tests.conftest import PASSWORD
-from tests.support import Server, login_sync, running_server
+from tests.support import Server, execute, login_sync, running_server
 
 PERSONAS = {"aiko": "admin", "sora": "supervisor", "hana": "counselor"}
 SAMPLE = {"key": "general", "code": "nothing", "username": "hana", "canned_id": "1"}
@@ -257,12 +259,10 @@ def test_canned_responses_and_topic_tags_are_kept(aiko: httpx.Client) -> None:
 
 
 def test_the_audit_log_cannot_be_rewritten(server: Server) -> None:
-    import sqlite3
-
-    conn = sqlite3.connect(server.db_path)
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        conn.execute("DELETE FROM audit_log")
-    conn.close()
+    assert server.query("SELECT COUNT(*) FROM audit_log")[0][0] > 0
+    for sql in ("DELETE FROM audit_log", "UPDATE audit_log SET actor = 'someone'"):
+        with pytest.raises((sqlite3.IntegrityError, asyncpg.RaiseError), match="append-only"):
+            execute(server, sql)
 
 
 def test_admin_forms_work_without_any_script(server: Server, aiko: httpx.Client) -> None:

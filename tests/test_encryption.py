@@ -21,15 +21,9 @@ from tests.support import (
     counselor,
     login,
     running_server,
+    stored_bytes,
     visitor,
 )
-
-
-def stored_bytes(server: Server) -> bytes:
-    """The database file, its WAL and shared memory: what a stolen disk would hold."""
-    files = [p for p in server.db_path.parent.iterdir() if p.name.startswith(server.db_path.name)]
-    assert {p.name for p in files} >= {server.db_path.name, server.db_path.name + "-wal"}
-    return b"".join(p.read_bytes() for p in files)
 
 
 def marker(what: str) -> str:
@@ -107,6 +101,9 @@ async def history_of(server: Server, cookie: str, cid: str) -> list[Any]:
         await staff.disconnect()
 
 
+@pytest.mark.sqlite_only(
+    "the key file made beside the database file; nodes on PostgreSQL get the key in the environment"
+)
 async def test_the_key_file_is_private_reused_checked_and_rotated() -> None:
     with running_server() as server:
         key_file = server.db_path.with_name("madoguchi.key")
