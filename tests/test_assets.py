@@ -49,7 +49,10 @@ def pages(server: Server) -> dict[str, str]:
     with httpx.Client(base_url=server.url) as http:
         for path in ("/chat", "/safety", "/demo", "/inbox/login"):
             found[path] = http.get(path)
+        dead_end = http.get("/c/no-such-poster")  # where a chat cannot open: 404, still a page
     assert {path: r.status_code for path, r in found.items()} == dict.fromkeys(found, 200)
+    assert dead_end.status_code == 404
+    found["/c/no-such-poster"] = dead_end
     return {path: r.text for path, r in found.items()}
 
 

@@ -1,6 +1,7 @@
 // Builds what the service serves: dist/widget.js (the loader partners embed), dist/chat.js and
 // dist/chat.css (the chat page in the iframe), dist/safety.js (the "staying safe online" page),
-// dist/inbox.js and dist/inbox.css (counselors), dist/demo.css (the demo partner page).
+// dist/deadend.js (the pages where a chat cannot open), dist/inbox.js and dist/inbox.css
+// (counselors), dist/demo.css (the demo partner page).
 // Everything is bundled and minified here so that no page loads a script from anywhere else.
 //
 // Every file but the loader is named by a hash of its content (chat.3f9a1c2b.js), so that the
@@ -84,6 +85,7 @@ const results = await Promise.all([
   script('src/loader.js', 'dist/widget.js'),
   script('src/chat.js', 'dist/chat.js'),
   script('src/safety.js', 'dist/safety.js'),
+  script('src/deadend.js', 'dist/deadend.js'),
   script('src/inbox.js', 'dist/inbox.js'),
   stylesheet('src/chat.css', 'dist/chat.css'),
   stylesheet('src/inbox.css', 'dist/inbox.css'),

@@ -134,6 +134,47 @@ def chat_context(
     }
 
 
+def dead_end(
+    catalog: Catalog,
+    *,
+    kind: str,
+    lang: str,
+    desk: Desk,
+    path: str,
+    query: dict[str, str],
+    exit_url: str,
+    frame_ancestors: str,
+    chat_url: str = "",
+) -> Template:
+    """The page where a chat cannot open (``kind``: ``partner`` or ``campaign``): never a bare
+    line, but the quick exit, the desk's hours and phones, the 24-hour lines and a language
+    switch. 404, so that nobody mistakes it for a working chat."""
+    page = section(lang, "page")
+    words = section(lang, "dead_end")
+    return Template(
+        "widget/unavailable.html",
+        context={
+            "t": page,
+            "d": {
+                "title": words[f"{kind}_title"],
+                "heading": words[f"{kind}_heading"],
+                "body": words[f"{kind}_body"],
+                "chat_link": words["chat_link"],
+            },
+            "lang": catalogues()[lang].get("html_lang", lang),
+            "exit_url": exit_url,
+            "desk": desk_view(catalog, desk, lang, page),
+            "contacts": contacts(catalog, lang),
+            "languages": language_links(lang, query, path),
+            "safety_url": f"/safety?{urlencode({'lang': lang})}",
+            "loader": section(lang, "loader"),
+            "chat_url": chat_url,
+        },
+        status_code=404,
+        headers={**NO_STORE, "Content-Security-Policy": csp(frame_ancestors)},
+    )
+
+
 class WidgetController(Controller):
     include_in_schema = False
 
@@ -149,14 +190,25 @@ class WidgetController(Controller):
     ) -> Template:
         catalog = ctx.catalog
         found = catalog.partners.get(partner) if partner else catalog.default_partner()
-        chosen = widget_lang(lang)
         if found is None or not found.enabled:
-            return Template(
-                "widget/unavailable.html",
-                context={"t": section(chosen, "page"), "lang": chosen},
-                status_code=404,
-                headers={**NO_STORE, "Content-Security-Policy": csp("'self'")},
+            # A disabled partner's own pages may still frame this page, so that the loader's
+            # panel shows it; an unknown key names no site, so only our own pages may.
+            chosen = widget_lang(lang or (found.lang if found else None))
+            shown = catalog.desks.get(desk or "") or (
+                catalog.desk_of_partner(found) if found else catalog.default_desk()
             )
+            origins = exact_origins(found.origins) if found else ()
+            return dead_end(
+                catalog,
+                kind="partner",
+                lang=chosen,
+                desk=shown,
+                path="/chat",
+                query={"partner": partner or ""},
+                exit_url=(found.exit_url if found else None) or DEFAULT_EXIT_URL,
+                frame_ancestors=" ".join(["'self'", *origins]),
+            )
+        chosen = widget_lang(lang)
         desk_key = desk if desk in catalog.desks else None
         live = catalog.live_campaign(campaign)
         query = {"partner": found.key}
