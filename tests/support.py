@@ -206,6 +206,15 @@ class Server:
         return load_keys(self.env.get("MADOGUCHI_ENCRYPTION_KEY", ""), self.key_path, create=False)
 
 
+def table_names(server: Server) -> list[str]:
+    """The names of the database's own tables (not SQLite's internal ones)."""
+    if server.database_url:
+        sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    return sorted(str(name) for (name,) in server.query(sql))
+
+
 def stored_bytes(server: Server, *, free_space: bool = True) -> bytes:
     """What a stolen disk would hold of the server's database. SQLite: the file, its WAL and
     shared memory. PostgreSQL: every page of the database's tables, their TOAST tables and
