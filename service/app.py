@@ -38,6 +38,7 @@ from service.http.api import list_desks
 from service.http.assets import asset_routes, load_assets
 from service.http.campaigns import open_campaign
 from service.http.client_address import with_client_address
+from service.http.display import Display
 from service.http.headers import with_security_headers
 from service.http.health import healthz
 from service.http.inbox import INBOX_PAGES
@@ -185,6 +186,7 @@ def create_app(settings: Settings) -> Any:
         autoescape=select_autoescape(default=True, default_for_string=True),
     )
     environment.globals["asset"] = assets.url
+    Display(ctx).install(environment)  # names and Japan times on staff pages
     litestar_app = Litestar(
         route_handlers=[
             healthz,

@@ -1,0 +1,127 @@
+"""What staff pages show instead of keys, codes and UTC times: Jinja filters and one global.
+
+Each filter reads the page's ``lang`` ("ja" unless the page says "en") from the template
+context, and names admins gave (desks, partners, campaigns, accounts) from the live catalog;
+the rules themselves are pure (``domain/jst.py``, ``domain/labels.py``).
+
+- ``moment | jst``: ``<time datetime="UTC ISO" title="Japan time to the second">21:00</time>``;
+  ``moment | jst_text``: the readable text alone;
+- ``key | desk_name``, ``partner_name``, ``campaign_name``, ``source_name``, ``role_name``,
+  ``lang_name``, ``outcome_name``, ``event_text`` (a system message), ``author_name``,
+  ``note_kind``, ``actor_name``, ``audit_action``, ``audit_target``; ``detail | audit_detail``
+  (a list of (field, value) pairs, never JSON);
+- ``staff_names()``: the names by kind and key, for the inbox's script.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup, escape
+
+from service import clock
+from service.context import Ctx
+from service.domain import jst, labels
+
+
+def _lang(context: Context) -> str:
+    return "en" if context.get("lang") == "en" else "ja"
+
+
+class Display:
+    """The filters of one app, bound to its catalog."""
+
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+
+    def names(self) -> dict[str, dict[str, str]]:
+        catalog = self.ctx.catalog
+        return {
+            "desk": {k: d.name for k, d in catalog.desks.items()},
+            "partner": {k: p.name for k, p in catalog.partners.items()},
+            "campaign": {k: c.name for k, c in catalog.campaigns.items()},
+            "user": {u.username: u.display_name for u in catalog.accounts.values()},
+        }
+
+    def install(self, environment: Environment) -> None:
+        environment.globals["staff_names"] = self.names
+        environment.filters.update(
+            jst=self.time_element,
+            jst_text=self.time_text,
+            desk_name=self.desk_name,
+            partner_name=self.partner_name,
+            campaign_name=self.campaign_name,
+            source_name=self.source_name,
+            role_name=self.table_filter(labels.ROLES),
+            lang_name=self.table_filter(labels.LANGUAGES),
+            outcome_name=self.table_filter(labels.OUTCOMES),
+            event_text=self.table_filter(labels.EVENTS),
+            author_name=self.table_filter(labels.AUTHORS),
+            note_kind=self.table_filter(labels.NOTE_KINDS),
+            audit_action=self.table_filter(labels.AUDIT_ACTIONS),
+            actor_name=self.actor_name,
+            audit_target=self.audit_target,
+            audit_detail=self.audit_detail,
+        )
+
+    @staticmethod
+    def table_filter(table: labels.Names) -> Any:
+        @pass_context
+        def name(context: Context, key: str | None) -> str:
+            return labels.name_of(table, key, _lang(context))
+
+        return name
+
+    @pass_context
+    def time_text(self, context: Context, moment: str | None) -> str:
+        return jst.human(moment, clock.utcnow(), _lang(context))
+
+    @pass_context
+    def time_element(self, context: Context, moment: str | None) -> Markup:
+        if not moment or jst.parse(moment) is None:
+            return Markup("")
+        return Markup('<time datetime="{}" title="{}">{}</time>').format(
+            moment, jst.full(moment), jst.human(moment, clock.utcnow(), _lang(context))
+        )
+
+    def desk_name(self, key: str | None) -> str:
+        desk = self.ctx.catalog.desks.get(key or "")
+        return desk.name if desk else key or ""
+
+    def partner_name(self, key: str | None) -> str:
+        partner = self.ctx.catalog.partners.get(key or "")
+        return partner.name if partner else key or ""
+
+    def campaign_name(self, code: str | None) -> str:
+        campaign = self.ctx.catalog.campaigns.get(code or "")
+        return campaign.name if campaign else code or ""
+
+    @pass_context
+    def source_name(self, context: Context, key: str) -> str:
+        names = self.names()
+        return labels.source(key, names["partner"], names["campaign"], _lang(context))
+
+    @pass_context
+    def actor_name(self, context: Context, name: str) -> str:
+        shown = labels.actor(name, _lang(context))
+        display = self.names()["user"].get(name)
+        return f"{display}（{name}）" if display and display != name else shown
+
+    def _target_names(self, context: Context) -> Mapping[str, Mapping[str, str]]:
+        names: dict[str, Mapping[str, str]] = dict(self.names())
+        names["topic_tag"] = context.get("tag_names") or {}
+        return names
+
+    @pass_context
+    def audit_target(self, context: Context, target: str) -> str:
+        return labels.audit_target(target, self._target_names(context), _lang(context))
+
+    @pass_context
+    def audit_detail(self, context: Context, detail: Mapping[str, Any]) -> Markup:
+        pairs = labels.audit_detail(detail, self._target_names(context), _lang(context))
+        return Markup("、").join(
+            Markup("{}：{}").format(escape(field), escape(value)) for field, value in pairs
+        )
