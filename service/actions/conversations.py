@@ -34,6 +34,12 @@ async def start_consultation(
     topic: str | None,
 ) -> tuple[Conversation, str]:
     token, conversation_id = new_token(), new_conversation_id()
+    # The visitor's "what is it about" becomes the chat's first topic tag. Only a tag admins
+    # keep enabled counts; any other is recorded as none, as an unknown campaign is.
+    if topic is not None and not any(
+        t.key == topic and t.enabled for t in await ctx.store.list_topic_tags()
+    ):
+        topic = None
     # The room first: a telling of places (positions.py) that reads the new chat from the
     # database then reaches its visitor, never an empty room.
     room = conversation_room(conversation_id)
@@ -45,6 +51,8 @@ async def start_consultation(
     except BaseException:
         await ctx.sio.leave_room(sid, room, namespace=VISITOR)
         raise
+    if topic is not None:
+        await ctx.store.set_tags(conv.id, [topic])
     await queue_changed(ctx, conv.id, desk.id)
     return conv, token
 

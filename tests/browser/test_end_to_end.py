@@ -60,6 +60,7 @@ class Visitor:
     def start(self) -> None:
         self.open_chat()
         self.chat.get_by_role("button", name="相談を始める").click()
+        self.chat.get_by_role("button", name="選ばずに始める").click()
         expect(self.chat.locator(".mg-status")).to_contain_text("相談員を待っています")
 
     def say(self, text: str) -> None:
@@ -268,6 +269,9 @@ def test_after_a_reload_the_chat_resumes_and_shows_each_message_once(
     expect(inbox_bodies(inbox)).to_have_text(after)
 
     visitor.chat.get_by_role("button", name="相談を終える").click()
+    visitor.chat.get_by_role("group", name="相談を終えますか？").get_by_role(
+        "button", name="相談を終える"
+    ).click()
     expect(visitor.chat.get_by_text("相談は終了しました。")).to_be_visible()
     expect(inbox_bodies(inbox).last).to_have_text("相談者が退出しました。")
     assert visitor.chat_frame().evaluate("sessionStorage.length") == 0

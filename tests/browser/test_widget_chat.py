@@ -141,6 +141,9 @@ def test_a_code_word_and_the_survey_are_stored_and_the_code_word_leaves_the_scre
     assert conversation_field(server, "合言葉を決めたいです", "code_word") == "ひまわり畑"
 
     chat.get_by_role("button", name="相談を終える").click()
+    chat.get_by_role("group", name="相談を終えますか？").get_by_role(
+        "button", name="相談を終える"
+    ).click()
     expect(chat.get_by_role("heading", name="相談は終了しました。")).to_be_focused()
     # The token is off the device at once; the survey still reaches the server.
     assert visitor.chat_frame().evaluate("sessionStorage.length") == 0
@@ -169,6 +172,9 @@ def test_the_survey_can_be_skipped(server: Server, open_visitor: Callable[..., V
     visitor.start()
     visitor.say("アンケートは答えません")
     visitor.chat.get_by_role("button", name="相談を終える").click()
+    visitor.chat.get_by_role("group", name="相談を終えますか？").get_by_role(
+        "button", name="相談を終える"
+    ).click()
     visitor.chat.get_by_role("button", name="答えない").click()
     expect(visitor.chat.get_by_role("button", name="最初の画面に戻る")).to_be_focused()
     expect(visitor.chat.locator(".mg-survey")).to_be_hidden()
@@ -182,6 +188,7 @@ def test_after_a_quiet_while_a_warning_then_the_chat_closes_and_leaves_the_scree
     page.clock.install()
     page.goto(f"{server.url}/chat?lang=ja")
     page.get_by_role("button", name="相談を始める").click()
+    page.get_by_role("button", name="選ばずに始める").click()
     box = page.get_by_label("メッセージを入力")
     box.fill("少し席を外すかもしれません")
     box.press("Enter")
@@ -216,7 +223,8 @@ def test_the_whole_chat_is_one_history_entry_even_when_the_language_changes(
     visitor.open_chat()
     visitor.chat.get_by_role("link", name="English").click()
     expect(visitor.chat.get_by_role("heading", name="Talk to a counselor by chat")).to_be_visible()
-    visitor.chat.get_by_role("button", name="Start").click()
+    visitor.chat.get_by_role("button", name="Start", exact=True).click()
+    visitor.chat.get_by_role("button", name="Start without choosing").click()
     expect(visitor.chat.locator(".mg-status")).to_contain_text("Waiting for a counselor")
     box = visitor.chat.get_by_label("Type a message")
     box.fill("Hello")

@@ -101,6 +101,7 @@ class Tab:
     def start(self, text: str) -> None:
         self.page.get_by_role("button", name="相談する").click()
         self.chat.get_by_role("button", name="相談を始める").click()
+        self.chat.get_by_role("button", name="選ばずに始める").click()
         expect(self.chat.locator(".mg-status")).to_contain_text("相談員を待っています")
         box = self.chat.get_by_label("メッセージを入力")
         box.fill(text)

@@ -130,5 +130,6 @@ def test_a_desk_that_closes_while_the_first_screen_is_shown_turns_into_the_close
     expect(start).to_be_visible()
     set_desk(server, "--hours", "closed")
     start.click()
+    chat.get_by_role("button", name="選ばずに始める").click()
     expect(chat.get_by_role("heading", name="いまは受付時間外です")).to_be_visible()
     expect(chat.get_by_role("button", name="相談を始める")).to_have_count(0)

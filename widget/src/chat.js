@@ -37,6 +37,7 @@ const $intro = $('intro')
 const $heading = document.getElementById('mg-heading')
 const $start = $('start') // absent out of hours: no form that nobody reads
 const $urgent = $('urgent')
+const $topic = $('topic') // the optional "what is it about" step; absent out of hours too
 const $convo = $('convo')
 const $urgentBox = $('urgent-box')
 const $status = $('status')
@@ -46,6 +47,7 @@ const $compose = $('compose')
 const $text = document.getElementById('mg-text')
 const $tools = $('tools')
 const $leave = $('leave')
+const $confirm = $('confirm')
 const $codeOpen = $('code-open')
 const $code = $('code')
 const $closed = $('closed')
@@ -78,7 +80,8 @@ function wipeStorage () {
 
 let token = stored(TOKEN_KEY)
 let urgent = Boolean(token && stored(URGENT_KEY))
-let phase = token ? 'open' : 'intro' // intro → starting → open → closed
+let phase = token ? 'open' : 'intro' // intro → topic → starting → open → closed
+let topic = null // the topic chosen on the first step, sent with `start`
 let position = 0
 let counselorName = ''
 let lastTypingSent = 0
@@ -109,20 +112,26 @@ function setBanner (text) {
   $banner.hidden = !text
 }
 
+const beforeStart = () => phase === 'intro' || phase === 'topic'
+
 function showPhase () {
   $intro.hidden = phase !== 'intro'
-  $convo.hidden = phase === 'intro'
+  if ($topic) $topic.hidden = phase !== 'topic'
+  $convo.hidden = beforeStart()
   $compose.hidden = $tools.hidden = phase === 'closed'
   $leave.disabled = $codeOpen.disabled = phase !== 'open'
+  if (phase !== 'open') askToEnd(false)
+  $leave.hidden = phase === 'closed' || !$confirm.hidden
   $closed.hidden = phase !== 'closed'
-  $urgentBox.hidden = !urgent || phase === 'intro'
+  $urgentBox.hidden = !urgent || beforeStart()
   $convo.classList.toggle('mg-convo--closed', phase === 'closed')
-  if (phase === 'intro') idle.disarm()
+  if (beforeStart()) idle.disarm()
   else idle.arm()
 }
 
 function focusMain () {
   if (phase === 'intro') ($start || $heading).focus()
+  else if (phase === 'topic') $topic.querySelector('h1').focus()
   else if (phase === 'closed') $restart.focus()
   else $text.focus()
 }
@@ -206,6 +215,7 @@ function applyStatus (state) {
 function requestStart () {
   const payload = urgent ? { urgent: true } : {}
   if (cfg.desk) payload.desk = cfg.desk
+  if (topic) payload.topic = topic
   call('start', payload, (ok, code, ack) => {
     if (phase !== 'starting') return
     if (ok) {
@@ -251,6 +261,7 @@ function backToIntro (notice) {
   socket.disconnect()
   token = null
   urgent = false
+  topic = null
   wipeStorage()
   outbox.failWhere(() => true, 'forgotten')
   thread.clear()
@@ -282,13 +293,13 @@ socket.on('connect_error', (err) => {
   } else if (code) {
     // A refusal (unknown partner, origin): socket.io does not retry these, and neither do we.
     setBanner(T.unavailable)
-  } else if (phase !== 'intro') {
+  } else if (!beforeStart()) {
     setBanner(T.offline)
   }
 })
 
 socket.on('disconnect', (reason) => {
-  if (exited || phase === 'intro' || reason === 'io client disconnect') return
+  if (exited || beforeStart() || reason === 'io client disconnect') return
   if (phase !== 'closed') setBanner(T.offline)
   if (reason === 'io server disconnect') socket.connect()
 })
@@ -306,9 +317,10 @@ socket.on('typing', () => {
 
 // ---- what the visitor does ----
 
-function begin (inDanger) {
+function begin (inDanger, about) {
   phase = 'starting'
   urgent = inDanger
+  topic = about
   position = 0
   counselorName = ''
   thread.clear()
@@ -325,8 +337,22 @@ function begin (inDanger) {
 $('nojs').remove()
 if ($start) {
   $('actions').hidden = false
-  $start.addEventListener('click', () => begin(false))
-  $urgent.addEventListener('click', () => begin(true))
+  // First the optional topic; "in danger right now" goes straight in.
+  $start.addEventListener('click', () => {
+    phase = 'topic'
+    showPhase()
+    focusMain()
+  })
+  $urgent.addEventListener('click', () => begin(true, null))
+  $('topic-skip').addEventListener('click', () => begin(false, null))
+  for (const $choice of document.querySelectorAll('.mg-js-topic-choice')) {
+    $choice.addEventListener('click', () => begin(false, $choice.dataset.topic))
+  }
+  $('topic-back').addEventListener('click', () => {
+    phase = 'intro'
+    showPhase()
+    focusMain()
+  })
 }
 
 $compose.addEventListener('submit', (event) => {
@@ -358,7 +384,24 @@ $text.addEventListener('input', () => {
   socket.emit('typing', {})
 })
 
-$leave.addEventListener('click', () => {
+// Ending asks first; "continue" is the answer at hand.
+function askToEnd (asking) {
+  $confirm.hidden = !asking
+  $leave.hidden = asking || phase === 'closed'
+  if (asking) $('leave-no').focus()
+}
+
+$leave.addEventListener('click', () => askToEnd(true))
+$('leave-no').addEventListener('click', () => {
+  askToEnd(false)
+  $text.focus()
+})
+$confirm.addEventListener('keydown', (event) => {
+  if (event.key !== 'Escape') return
+  askToEnd(false)
+  $leave.focus()
+})
+$('leave-yes').addEventListener('click', () => {
   if (!socket.connected) {
     setBanner(T.offline_leave)
     return
@@ -382,6 +425,11 @@ const send = (event, payload, done) => {
 wireCodeWord($code, $('code-said'), T, send)
 const survey = wireSurvey($('survey'), $('thanks'), T, send, () => $restart.focus())
 $restart.addEventListener('click', () => backToIntro(''))
+// After the end: the conversation off the screen at once, as quick exit does, but staying here.
+$('clear').addEventListener('click', () => {
+  wipe()
+  socket.disconnect()
+})
 
 // Language links on the first screen: one history entry for the whole chat, in the frame too.
 for (const $a of document.querySelectorAll('.mg-js-lang')) {
