@@ -187,6 +187,9 @@ CASEWORK_TEXT: Mapping[str, Mapping[str, str]] = {
         "summary_none": "要約はまだありません。",
         "close_summary": "引き継ぎの要約（任意）",
         "purpose_label_open": "開く理由：",
+        "col_lang": "言語",
+        "survey_rating": "満足度：",
+        "survey_helpful": "役に立った：",
     },
     "en": {
         "login_throttled": "Too many failed logins. Please wait a while and try again.",
@@ -289,5 +292,8 @@ CASEWORK_TEXT: Mapping[str, Mapping[str, str]] = {
         "summary_none": "No summary yet.",
         "close_summary": "Handoff summary (optional)",
         "purpose_label_open": "Opened for: ",
+        "col_lang": "Language",
+        "survey_rating": "Rating: ",
+        "survey_helpful": "Helpful: ",
     },
 }

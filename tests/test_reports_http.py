@@ -260,10 +260,10 @@ def test_the_page_shows_the_same_figures_against_the_target(
     assert page.status_code == 200
     html = page.text
     # Month, count, target, met, short: the target is 2 in this module's settings.
-    assert cells(html, "2025-12") == ["0", "2", "未達", "2"]
-    assert cells(html, "2026-01") == ["2", "2", "✓ 達成", ""]
-    assert cells(html, "2026-02") == ["3", "2", "✓ 達成", ""]
-    assert cells(html, "2026-03") == ["1", "2", "未達", "1"]
+    assert cells(html, "2025年12月") == ["0", "2", "未達", "2"]
+    assert cells(html, "2026年1月") == ["2", "2", "✓ 達成", ""]
+    assert cells(html, "2026年2月") == ["3", "2", "✓ 達成", ""]
+    assert cells(html, "2026年3月") == ["1", "2", "未達", "1"]
     assert "目標（月2件）に届いた月は <strong>2か月</strong>" in html
     assert "期間の合計は <strong>7件</strong>" in html
     # The chart: one bar per month, hatched (with the pattern) when below the target.
@@ -281,10 +281,12 @@ def test_the_page_shows_the_same_figures_against_the_target(
     # The survey: 3 answers to 4 closed chats; helpful 1 of the 2 who said.
     assert "3件（終了した相談 4件のうち 75%）" in html
     assert "50%（はい 1件・いいえ 1件）" in html
-    # Sources by name, with the keys the CSV uses.
-    assert "連携団体：区立図書館 <code>partner:library</code>" in html
-    assert "周知キャンペーン：春のポスター <code>campaign:spring</code>" in html
-    assert "直接・区ホームページ <code>direct</code>" in html
+    # Sources and languages by name; the keys are for the CSV only.
+    assert '<th scope="row">連携団体：区立図書館</th>' in html
+    assert '<th scope="row">周知キャンペーン：春のポスター</th>' in html
+    assert '<th scope="row">直接・区ホームページ</th>' in html
+    assert "partner:library" not in html and "<code>" not in html
+    assert "2025年12月〜2026年4月" in html
 
 
 def test_the_page_is_printable_without_script_or_inline_style(

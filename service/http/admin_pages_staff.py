@@ -206,19 +206,24 @@ class TagPages(AdminPages):
 
 
 def contact_lines(value: str) -> list[dict[str, str]]:
-    """The contacts textarea: one a line, ``name | number | note (ja) | note (en)``."""
+    """The contacts textarea: one a line,
+    ``name | number | note (ja) | note (en) | name (en) | reading (kana)``."""
     contacts = []
     for line in value.splitlines():
         if not line.strip():
             continue
         parts = [p.strip() for p in line.split("|")]
-        if not 2 <= len(parts) <= 4:
+        if not 2 <= len(parts) <= len(CONTACT_FIELDS):
             raise AppError(
-                ErrorCode.INVALID_PAYLOAD, f"{line.strip()!r}: name | number | note | note (en)"
+                ErrorCode.INVALID_PAYLOAD,
+                f"{line.strip()!r}: name | number | note | note (en) | name (en) | reading",
             )
-        name, number, note_ja, note_en = [*parts, "", ""][:4]
-        contacts.append({"name": name, "number": number, "note_ja": note_ja, "note_en": note_en})
+        padded = [*parts, *[""] * len(CONTACT_FIELDS)][: len(CONTACT_FIELDS)]
+        contacts.append(dict(zip(CONTACT_FIELDS, padded, strict=True)))
     return contacts
+
+
+CONTACT_FIELDS = ("name", "number", "note_ja", "note_en", "name_en", "name_kana")
 
 
 class ContactPages(AdminPages):
@@ -249,7 +254,8 @@ class AuditPages(AdminPages):
     @get("/")
     async def audit(self, ctx: Ctx) -> Template:
         entries = [audit_json(e) for e in await ctx.store.list_audit(500)]
-        return page("audit", ctx, entries=entries)
+        tag_names = {t.key: t.label_ja for t in await ctx.store.list_topic_tags()}
+        return page("audit", ctx, entries=entries, tag_names=tag_names)
 
 
 ADMIN_PAGES = [

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from litestar import Controller, Response, get
@@ -21,9 +21,10 @@ from litestar.response import Template
 
 from service.clock import iso, utcnow
 from service.context import Ctx
+from service.domain import jst, labels
 from service.domain.accounts import Role, User
+from service.domain.jst import month_text
 from service.domain.reports import (
-    OPEN,
     TOKYO,
     UNTAGGED,
     Figures,
@@ -38,11 +39,11 @@ from service.domain.reports import (
 from service.errors import AppError
 from service.http.report_charts import heat_level, month_chart, share_width
 from service.http.staff_pages import NO_STORE, STAFF_EXCEPTIONS, Req, actor_of, staff_of, staff_only
-from service.i18n import TEXT
 
 REPORTING_ROLES: frozenset[Role] = frozenset({"supervisor", "admin"})
 WEEKDAYS = ("月", "火", "水", "木", "金", "土", "日")
-LANGUAGES = {"ja": "日本語", "en": "英語", "zh": "中国語", "ko": "韓国語", "vi": "ベトナム語"}
+# A printed report keeps its date: its "made at" always shows the day, never the time alone.
+NEVER_TODAY = datetime(1970, 1, 1, tzinfo=UTC)
 DIMENSION_TITLES = {
     "desk": "窓口別",
     "source": "経路別（どこから相談に来たか）",
@@ -95,20 +96,15 @@ class Labels:
             desk = catalog.desks.get(key)
             return desk.name if desk else key
         if dimension == "source":
-            kind, _, name = key.partition(":")
-            if kind == "partner" and name in catalog.partners:
-                return f"連携団体：{catalog.partners[name].name}"
-            if kind == "campaign" and name in catalog.campaigns:
-                return f"周知キャンペーン：{catalog.campaigns[name].name}"
-            return "直接・区ホームページ" if key == "direct" else key
+            partners = {k: p.name for k, p in catalog.partners.items()}
+            campaigns = {k: c.name for k, c in catalog.campaigns.items()}
+            return labels.source(key, partners, campaigns)
         if dimension == "topic":
             return "未分類" if key == UNTAGGED else self.tags.get(key, key)
         if dimension == "language":
-            return LANGUAGES.get(key, key)
+            return labels.language(key)
         if dimension == "outcome":
-            if key == OPEN:
-                return "対応中・待機中"
-            return TEXT["ja"].get(f"outcome_{key}", key)
+            return labels.outcome(key)
         return key
 
 
@@ -185,10 +181,12 @@ def page_context(report: Report, target: int, labels: Labels) -> dict[str, Any]:
 
 
 def _month_row(row: Row, target: int) -> dict[str, Any]:
-    f = row.figures
+    f, month = row.figures, row.month
     return {
-        **figures_row(str(row.month), str(row.month), f, f.consultations),
-        "month": str(row.month),
+        **figures_row(str(month), str(month), f, f.consultations),
+        "month": str(month),
+        # The rows of totals() are per month.
+        "month_label": month_text(month.year, month.month) if month else "",
         "met": f.consultations >= target,
         "short": max(target - f.consultations, 0),
     }
@@ -217,7 +215,7 @@ class ReportPages(Controller):
             "query": query,
             "target": ctx.settings.report_monthly_target,
             "scope": self._scope_text(ctx, user),
-            "made_at": utcnow().astimezone(TOKYO).strftime("%Y-%m-%d %H:%M"),
+            "made_at": jst.human(utcnow(), NEVER_TODAY),
         }
         try:
             first, last = check_range(query["from"], query["to"], _today())
@@ -231,6 +229,8 @@ class ReportPages(Controller):
         context.update(
             first=str(first),
             last=str(last),
+            first_label=month_text(first.year, first.month),
+            last_label=month_text(last.year, last.month),
             csv_url=f"/admin/reports.csv?from={first}&to={last}",
             **page_context(report, ctx.settings.report_monthly_target, Labels(ctx, tags)),
         )
