@@ -68,6 +68,7 @@ async def send_status(ctx: Context, sid: str, conv: Conversation) -> None:
     status: dict[str, Any] = {"status": conv.status}
     if conv.status == "waiting":
         status["queue_position"] = await queue_position(ctx, conv)
+        status["expected_wait"] = await ctx.positions.expected_wait(ctx, conv.desk_id)
     elif conv.status == "active" and conv.counselor_name:
         status["counselor"] = conv.counselor_name
     await ctx.sio.emit("status", status, to=sid, namespace=VISITOR)
@@ -75,6 +76,7 @@ async def send_status(ctx: Context, sid: str, conv: Conversation) -> None:
 
 async def claim_conversation(ctx: Context, user: User, conv: Conversation) -> None:
     joined = await ctx.store.claim_conversation(conv.id, user.id, ctx.settings.max_concurrent_chats)
+    ctx.positions.claimed(conv.desk_id)
     room = conversation_room(conv.id)
     await move_account(ctx, user.id, conv.id, room, enter=True)
     status = {"status": "active", "counselor": user.display_name}

@@ -10,6 +10,9 @@ whose tellings of one desk then take turns (``cluster/places.py``).
 
 A new chat's visitor joins its room before the chat is written (``start_consultation``), so a
 telling never records a place as told that went to an empty room.
+
+Each telling also carries the desk's expected wait (``domain/waits.py``), read from the
+database at most once a minute per desk, and again after each claim this process makes there.
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from service.clock import iso, utcnow
 from service.cluster.places import MemoryPlaces, ToldPlaces
 from service.domain.conversations import queue_positions
+from service.domain.waits import SAMPLES, WINDOW, expected_wait, waited_seconds
 from service.realtime.rooms import VISITOR, conversation_room
 
 if TYPE_CHECKING:  # the context holds this object
@@ -30,6 +35,7 @@ if TYPE_CHECKING:  # the context holds this object
 log = logging.getLogger(__name__)
 
 INTERVAL_SECONDS = 2.0
+WAIT_FRESH_SECONDS = 60.0
 
 
 class QueuePositions:
@@ -39,6 +45,24 @@ class QueuePositions:
         """Per desk: the place last told to each conversation waiting there."""
         self.due: dict[int, asyncio.Task[None]] = {}
         self.last_told: dict[int, float] = {}
+        self.waits: dict[int, tuple[float, dict[str, int] | None]] = {}
+        """Per desk: when its expected wait was read, and what it was."""
+
+    async def expected_wait(self, ctx: Context, desk_id: int) -> dict[str, int] | None:
+        """The desk's expected wait as sent to visitors, or None when unknown."""
+        now = time.monotonic()
+        cached = self.waits.get(desk_id)
+        if cached is not None and now - cached[0] < WAIT_FRESH_SECONDS:
+            return cached[1]
+        rows = await ctx.store.recent_waits(desk_id, iso(utcnow() - WINDOW), SAMPLES)
+        found = expected_wait([waited_seconds(created, claimed) for created, claimed in rows])
+        wire = found.wire() if found else None
+        self.waits[desk_id] = (now, wire)
+        return wire
+
+    def claimed(self, desk_id: int) -> None:
+        """A chat of ``desk_id`` was claimed: its expected wait is read afresh next time."""
+        self.waits.pop(desk_id, None)
 
     def desk_changed(self, ctx: Context, desk_id: int) -> None:
         """The queue of ``desk_id`` changed: tell its waiting visitors soon, once for every
@@ -72,12 +96,13 @@ class QueuePositions:
         async with self.told.turn(desk_id):
             positions = queue_positions(await ctx.store.list_open_conversations([desk_id]))
             told = await self.told.swap(desk_id, positions)
+            wait = await self.expected_wait(ctx, desk_id) if positions else None
             for conversation_id, position in positions.items():
                 if told.get(conversation_id) == position:
                     continue
                 await ctx.sio.emit(
                     "status",
-                    {"status": "waiting", "queue_position": position},
+                    {"status": "waiting", "queue_position": position, "expected_wait": wait},
                     room=conversation_room(conversation_id),
                     namespace=VISITOR,
                 )

@@ -35,6 +35,7 @@ from service.db.sealing import check_key, rotate
 from service.db.sessions import SessionQueries
 from service.db.thread import ConnectionThread, ThreadRunner
 from service.db.visitors import VisitorQueries
+from service.db.waits import WaitQueries
 from service.db.writer import ProcessRunner
 from service.storage import WriteLimits
 
@@ -53,6 +54,7 @@ class SqliteStore(
     ReportQueries,
     RetentionQueries,
     ChangeQueries,
+    WaitQueries,
 ):
     """Open with :meth:`open`; all methods are coroutine-safe."""
 

@@ -39,6 +39,7 @@ from service.pg.rows import RetryWrite
 from service.pg.sealing import Db, check_key, rotate
 from service.pg.sessions import SessionQueries
 from service.pg.visitors import VisitorQueries
+from service.pg.waits import WaitQueries
 from service.storage import StorageUnavailable, WriteLimits
 
 T = TypeVar("T")
@@ -61,6 +62,7 @@ class PgStore(
     ReportQueries,
     RetentionQueries,
     ChangeQueries,
+    WaitQueries,
 ):
     """Open with :meth:`open`; all methods are coroutine-safe."""
 

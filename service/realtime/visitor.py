@@ -157,14 +157,15 @@ class VisitorNamespace(DispatchingNamespace):
         # Also on a repeated start (a retry whose first answer was lost): the visitor said so.
         if req.urgent:
             await mark_urgent_by_visitor(self.ctx, conv)
-        return {
-            "conversation": {
-                "id": conv.id,
-                "token": token,
-                "status": conv.status,
-                "queue_position": await queue_position(self.ctx, conv),
-            }
+        answer: dict[str, Any] = {
+            "id": conv.id,
+            "token": token,
+            "status": conv.status,
+            "queue_position": await queue_position(self.ctx, conv),
         }
+        if conv.status == "waiting":
+            answer["expected_wait"] = await self.ctx.positions.expected_wait(self.ctx, conv.desk_id)
+        return {"conversation": answer}
 
     async def message(self, sid: str, data: Any) -> dict[str, Any]:
         req = decode(data, VisitorMessageRequest)

@@ -20,6 +20,7 @@ from tests.browser.test_end_to_end import (
     record_errors,
     visitors,
 )
+from tests.browser.test_widget_ending import answer_as_hana
 from tests.conftest import PASSWORD
 from tests.support import Server, counselor, login_sync
 
@@ -193,6 +194,9 @@ def test_after_a_quiet_while_a_warning_then_the_chat_closes_and_leaves_the_scree
     box.fill("少し席を外すかもしれません")
     box.press("Enter")
     expect(page.locator(".mg-msg--mine .mg-meta")).not_to_have_text("送信中…")
+    # Only a chat a counselor has taken times out: one still waiting never does.
+    answer_as_hana(server, conversation_of(server, "少し席を外すかもしれません"), "こんにちは。")
+    expect(page.locator(".mg-msg--theirs")).to_have_count(1)
 
     # Any key or tap keeps the chat open (WCAG 2.2.1)…
     page.clock.fast_forward("10:01")
@@ -201,7 +205,7 @@ def test_after_a_quiet_while_a_warning_then_the_chat_closes_and_leaves_the_scree
     expect(page.get_by_role("button", name="続ける")).to_be_focused()
     page.keyboard.press("Enter")
     expect(warning).to_be_hidden()
-    expect(page.locator(".mg-body")).to_have_text(["少し席を外すかもしれません"])
+    expect(page.locator(".mg-msg--mine .mg-body")).to_have_text(["少し席を外すかもしれません"])
 
     # …and without one, the chat closes and nothing of it stays.
     page.clock.fast_forward("10:01")

@@ -14,6 +14,8 @@ import { wireCodeWord, wireSurvey } from './survey.js'
 import { createThread, followBottom } from './thread.js'
 
 const ACK_TIMEOUT_MS = 8000
+// While waiting, a calm note this often: still in line, and free to leave safely.
+const WAIT_NOTE_MS = 3 * 60 * 1000
 const RETRY_MS = 2000
 const TYPING_EVERY_MS = 2000
 const TYPING_SHOWN_MS = 4000
@@ -54,6 +56,9 @@ const $closed = $('closed')
 const $closedText = document.getElementById('mg-closed-heading')
 const $restart = $('restart')
 const $idle = $('idle')
+const $wait = $('wait')
+const $waitTime = $('wait-time')
+const $waitNote = $('wait-note')
 const $live = $('live')
 
 // Third-party storage may be blocked in a partner's iframe; the chat then still works for as long
@@ -84,6 +89,8 @@ let phase = token ? 'open' : 'intro' // intro → topic → starting → open �
 let topic = null // the topic chosen on the first step, sent with `start`
 let position = 0
 let counselorName = ''
+let waiting = false
+let waitNoteTimer = 0
 let lastTypingSent = 0
 let typingTimer = 0
 let parentOrigin = ''
@@ -125,8 +132,10 @@ function showPhase () {
   $closed.hidden = phase !== 'closed'
   $urgentBox.hidden = !urgent || beforeStart()
   $convo.classList.toggle('mg-convo--closed', phase === 'closed')
-  if (beforeStart()) idle.disarm()
+  // Inactivity never closes a chat that waits for a counselor: the wait is not the visitor's.
+  if (beforeStart() || (phase === 'open' && waiting)) idle.disarm()
   else idle.arm()
+  $wait.hidden = !(phase === 'open' && waiting)
 }
 
 function focusMain () {
@@ -203,13 +212,39 @@ function applyStatus (state) {
     closeDown()
     return
   }
+  setWaiting(state.status === 'waiting')
   if (state.status === 'waiting') {
     if (state.queue_position) position = state.queue_position
     $status.textContent = position ? fill(T.waiting_at, { n: position }) : T.waiting
+    if ('expected_wait' in state) $waitTime.textContent = waitText(state.expected_wait)
   } else if (state.status === 'active') {
     if (state.counselor) counselorName = state.counselor
     $status.textContent = counselorName ? fill(T.active_with, { name: counselorName }) : T.active
   }
+}
+
+// An honest range from the desk's recent waits, or "not known yet" when there are too few.
+function waitText (wait) {
+  if (!wait) return T.wait_unknown
+  if (!wait.min) return fill(T.wait_within, { max: wait.max })
+  return fill(T.wait_range, { min: wait.min, max: wait.max })
+}
+
+function setWaiting (now) {
+  if (now === waiting) return
+  waiting = now
+  clearInterval(waitNoteTimer)
+  $waitNote.textContent = ''
+  if (waiting) {
+    // The minutes make each note new, so that a screen reader reads it too.
+    const since = Date.now()
+    waitNoteTimer = setInterval(() => {
+      $waitNote.textContent = fill(T.wait_note, { n: Math.round((Date.now() - since) / 60000) })
+    }, WAIT_NOTE_MS)
+  } else {
+    $waitTime.textContent = ''
+  }
+  showPhase()
 }
 
 function requestStart () {
@@ -247,6 +282,7 @@ function closeDown () {
   outbox.failWhere(() => true, 'conversation_closed')
   $typing.hidden = true
   $status.textContent = ''
+  setWaiting(false)
   setBanner('')
   survey.reset()
   $code.hidden = false
@@ -271,6 +307,7 @@ function backToIntro (notice) {
   $codeOpen.setAttribute('aria-expanded', 'false')
   $('code-said').textContent = ''
   phase = 'intro'
+  setWaiting(false)
   setBanner(notice)
   showPhase()
   $heading.focus()

@@ -1,0 +1,33 @@
+"""The SQL of waiting times (SQLite): when the desk's recent chats were started and claimed."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class WaitQueries:
+    """Mixed into :class:`service.db.store.SqliteStore`, which provides ``_read``."""
+
+    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        raise NotImplementedError
+
+    async def recent_waits(self, desk_id: int, since: str, limit: int) -> list[tuple[str, str]]:
+        """(created_at, claimed_at) of the desk's conversations claimed since ``since``, the
+        newest claims first, at most ``limit``."""
+        return await self._read(_recent_waits, desk_id, since, limit)
+
+
+def _recent_waits(
+    conn: sqlite3.Connection, desk_id: int, since: str, limit: int
+) -> list[tuple[str, str]]:
+    rows = conn.execute(
+        "SELECT created_at, claimed_at FROM conversation "
+        "WHERE desk_id = ? AND claimed_at IS NOT NULL AND claimed_at >= ? "
+        "ORDER BY claimed_at DESC, id LIMIT ?",
+        (desk_id, since, limit),
+    ).fetchall()
+    return [(str(r[0]), str(r[1])) for r in rows]

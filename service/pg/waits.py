@@ -1,0 +1,35 @@
+"""The SQL of waiting times (PostgreSQL): when the desk's recent chats were started and
+claimed."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from service.pg.sealing import Db
+
+T = TypeVar("T")
+
+
+class WaitQueries:
+    """Mixed into :class:`service.pg.store.PgStore`, which provides ``_read``."""
+
+    async def _read(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        raise NotImplementedError
+
+    async def recent_waits(self, desk_id: int, since: str, limit: int) -> list[tuple[str, str]]:
+        """(created_at, claimed_at) of the desk's conversations claimed since ``since``, the
+        newest claims first, at most ``limit``."""
+        return await self._read(_recent_waits, desk_id, since, limit)
+
+
+async def _recent_waits(db: Db, desk_id: int, since: str, limit: int) -> list[tuple[str, str]]:
+    rows = await db.conn.fetch(
+        "SELECT created_at, claimed_at FROM conversation "
+        "WHERE desk_id = $1 AND claimed_at IS NOT NULL AND claimed_at >= $2 "
+        "ORDER BY claimed_at DESC, id LIMIT $3",
+        desk_id,
+        since,
+        limit,
+    )
+    return [(str(r["created_at"]), str(r["claimed_at"])) for r in rows]
