@@ -1,6 +1,7 @@
 // The record beside a conversation: code word, quick exit, risk, topic tags, notes, the handoff
 // summary, transfer and (for supervisors) a private note to the counselor. Staff only: none of
 // it is ever sent to the visitor. Every text goes in through textContent.
+import { timeElement } from './inbox-time.js'
 import { h } from './thread.js'
 
 const ACK_TIMEOUT_MS = 8000
@@ -34,11 +35,6 @@ export function createCase ({ socket, T, lang, setBanner }) {
     })
   }
 
-  function time (iso) {
-    const date = new Date(iso)
-    return isNaN(date) ? '' : date.toLocaleString(lang, { month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit' })
-  }
-
   function render (record) {
     if (record.conversation_id !== id) return
     $codeWord.textContent = record.code_word || T.noCodeWord
@@ -51,8 +47,10 @@ export function createCase ({ socket, T, lang, setBanner }) {
     $notes.replaceChildren(...record.notes.map((note) => {
       const $li = h('li', `mg-note mg-note--${note.kind}`)
       const who = note.to ? `${note.author} → ${note.to}` : note.author
+      const $meta = h('p', 'mg-note-meta', `${T.noteKinds[note.kind] || note.kind} · ${who} · `)
+      $meta.appendChild(timeElement(note.created_at, lang))
       $li.append(
-        h('p', 'mg-note-meta', `${T.noteKinds[note.kind] || note.kind} · ${who} · ${time(note.created_at)}`),
+        $meta,
         h('p', 'mg-body', note.body)
       )
       return $li

@@ -7,6 +7,7 @@ import { createAlerts } from './inbox-alerts.js'
 import { createCanned } from './inbox-canned.js'
 import { createCase } from './inbox-case.js'
 import { STRINGS } from './inbox-strings.js'
+import { timeElement } from './inbox-time.js'
 import { createOutbox } from './outbox.js'
 import { createThread, followBottom, h } from './thread.js'
 
@@ -57,7 +58,8 @@ function conversation (id) {
       locale: lang,
       who: (author) => (author === 'visitor' ? T.visitor : BOARD ? T.counselor : T.me),
       text: (code) => T.system[code] || code,
-      status: (state) => T[state]
+      status: (state) => T[state],
+      stamp: (iso) => timeElement(iso, lang)
     })
     thread.$log.setAttribute('role', 'log')
     thread.$log.setAttribute('aria-live', 'polite')
@@ -79,14 +81,22 @@ function conversation (id) {
 
 // ---- the queue ----
 
+// What admins named the desks, partners and campaigns: kind → key → name (from the page).
+const NAMES = { desk: {}, partner: {}, campaign: {} }
+for (const $li of document.querySelectorAll('#mg-name-data li')) {
+  if (NAMES[$li.dataset.kind]) NAMES[$li.dataset.kind][$li.dataset.key] = $li.dataset.name
+}
+const nameOf = (kind, key) => NAMES[kind][key] || key
+
 function sourceText (source) {
-  const [kind, name] = source.split(':')
+  const cut = source.indexOf(':')
+  const kind = cut < 0 ? source : source.slice(0, cut)
   const label = T.sources[kind] || kind
-  return name ? `${label}: ${name}` : label
+  return cut < 0 ? label : `${label}${T.sep}${nameOf(kind, source.slice(cut + 1))}`
 }
 
 function metaText (item) {
-  return [`${T.desk}: ${item.desk}`, T.langs[item.lang] || item.lang, sourceText(item.source)].join(' · ')
+  return [nameOf('desk', item.desk), T.langs[item.lang] || item.lang, sourceText(item.source)].join(' · ')
 }
 
 function waitText (since, until) {
@@ -372,7 +382,7 @@ socket.on('message', (message) => {
 socket.on('case', (record) => caseView.render(record))
 
 socket.on('alert', (payload) => {
-  $alert.replaceChildren(h('span', null, T.alert(payload.desk, payload.by)))
+  $alert.replaceChildren(h('span', null, T.alert(nameOf('desk', payload.desk), payload.by)))
   const $go = h('button', 'mg-primary', T.alertOpen)
   $go.type = 'button'
   $go.addEventListener('click', () => {

@@ -15,7 +15,8 @@ export function h (tag, cls, text) {
 }
 
 // options: own (the author whose messages are ours), who(author) → screen-reader prefix,
-// text(message) → shown text (system messages carry a code), status(state) → '送信中…' etc.
+// text(message) → shown text (system messages carry a code), status(state) → '送信中…' etc.,
+// and optionally stamp(iso) → the element that shows a message's time (else the local clock).
 export function createThread (options) {
   const $log = h('div', 'mg-log')
   const bySeq = new Map()
@@ -69,7 +70,12 @@ export function createThread (options) {
         $msg = render(message.author, body)
       }
       $msg.dataset.seq = String(message.seq)
-      setMeta($msg, time(message.created_at))
+      if (options.stamp) {
+        setMeta($msg, '')
+        $msg.lastChild.appendChild(options.stamp(message.created_at))
+      } else {
+        setMeta($msg, time(message.created_at))
+      }
       place($msg, message.seq)
       bySeq.set(message.seq, $msg)
       lastSeq = Math.max(lastSeq, message.seq)
