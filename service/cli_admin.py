@@ -108,6 +108,8 @@ def _desk(commands: Any) -> list[argparse.ArgumentParser]:
     for sub in (add, update):
         sub.add_argument("key")
         sub.add_argument("--name", required=sub is add)
+        sub.add_argument("--name-en", help="the name on English pages")
+        sub.add_argument("--name-kana", help="the name's reading in kana, for furigana")
         sub.add_argument("--description")
         sub.add_argument(
             "--hours", help="e.g. 'mon-fri 09:00-17:00; sat#2 09:00-17:00' or 24/7 (docs/admin.md)"
@@ -118,7 +120,7 @@ def _desk(commands: Any) -> list[argparse.ArgumentParser]:
 
 
 def _desk_given(args: Args) -> dict[str, Any]:
-    names = ("name", "description", "phones", "hours", "closures")
+    names = ("name", "name_en", "name_kana", "description", "phones", "hours", "closures")
     return {name: getattr(args, name) for name in names}
 
 
@@ -260,21 +262,23 @@ def _contact(commands: Any) -> list[argparse.ArgumentParser]:
         nargs="+",
         dest="contacts",
         required=True,
-        metavar="NAME NUMBER [NOTE_JA [NOTE_EN]]",
+        metavar="NAME NUMBER [NOTE_JA [NOTE_EN [NAME_EN [NAME_KANA]]]]",
     )
     return [put, leaf(actions, "list", _contact_list, "list the emergency contacts")]
 
 
 def _contact_set(settings: Settings, args: Args) -> None:
+    fields = ("name", "number", "note_ja", "note_en", "name_en", "name_kana")
     given = []
     for parts in args.contacts:
-        if not 2 <= len(parts) <= 4:
+        if not 2 <= len(parts) <= len(fields):
             raise AppError(
                 ErrorCode.INVALID_PAYLOAD,
-                f"--contact {' '.join(parts)!r}: NAME NUMBER [NOTE_JA [NOTE_EN]]",
+                f"--contact {' '.join(parts)!r}: "
+                "NAME NUMBER [NOTE_JA [NOTE_EN [NAME_EN [NAME_KANA]]]]",
             )
-        name, number, note_ja, note_en = [*parts, "", ""][:4]
-        given.append({"name": name, "number": number, "note_ja": note_ja, "note_en": note_en})
+        padded = [*parts, *[""] * len(fields)][: len(fields)]
+        given.append(dict(zip(fields, padded, strict=True)))
     data = read_input(ContactsReplace, {"contacts": given})
     contacts = with_admin(settings, lambda a: do_replace_contacts(a, data))
     out(f"set {len(contacts)} emergency contacts")
@@ -282,7 +286,7 @@ def _contact_set(settings: Settings, args: Args) -> None:
 
 def _contact_list(settings: Settings, _: Args) -> None:
     for c in with_admin(settings, lambda a: a.store.list_emergency_contacts()):
-        out(f"{c.name}\t{c.number}\t{c.note_ja}\t{c.note_en}")
+        out(f"{c.name}\t{c.number}\t{c.note_ja}\t{c.note_en}\t{c.name_en}\t{c.name_kana}")
 
 
 # -- the audit log -----------------------------------------------------------------------------

@@ -245,10 +245,24 @@ def test_emergency_contacts_set_from_each_door_read_back_the_same(
     server: Server, aiko: httpx.Client
 ) -> None:
     wanted = [
-        {"name": "警察", "number": "110", "note_ja": "緊急時", "note_en": "Emergency"},
-        {"name": "DV相談ナビ", "number": "#8008", "note_ja": "", "note_en": ""},
+        {
+            "name": "警察",
+            "number": "110",
+            "note_ja": "緊急時",
+            "note_en": "Emergency",
+            "name_en": "Police",
+            "name_kana": "けいさつ",
+        },
+        {
+            "name": "DV相談ナビ",
+            "number": "#8008",
+            "note_ja": "",
+            "note_en": "",
+            "name_en": "",
+            "name_kana": "",
+        },
     ]
-    lines = "警察 | 110 | 緊急時 | Emergency\nDV相談ナビ | #8008\n"
+    lines = "警察 | 110 | 緊急時 | Emergency | Police | けいさつ\nDV相談ナビ | #8008\n"
     assert form(aiko, "/admin/contacts", {"contacts": lines}).status_code == 303
     from_page = aiko.get("/api/v1/admin/emergency-contacts").json()
     assert from_page == {"contacts": wanted}
@@ -256,10 +270,10 @@ def test_emergency_contacts_set_from_each_door_read_back_the_same(
     assert aiko.get("/api/v1/admin/emergency-contacts").json()["contacts"] == wanted[::-1]
     with tempfile.TemporaryDirectory(prefix="madoguchi-parity-") as tmp:
         db = Path(tmp) / "c.sqlite3"
-        cli_ok(db, "contact", "set", "--contact", "警察", "110", "緊急時", "Emergency",
-               "--contact", "DV相談ナビ", "#8008")  # fmt: skip
+        cli_ok(db, "contact", "set", "--contact", "警察", "110", "緊急時", "Emergency", "Police",
+               "けいさつ", "--contact", "DV相談ナビ", "#8008")  # fmt: skip
         listed = cli_ok(db, "contact", "list")
-    assert listed == "警察\t110\t緊急時\tEmergency\nDV相談ナビ\t#8008\t\t\n"
+    assert listed == "警察\t110\t緊急時\tEmergency\tPolice\tけいさつ\nDV相談ナビ\t#8008\t\t\t\t\n"
 
 
 # The same bad input through each door: (page path, form), (API method, path, body), CLI args.

@@ -30,7 +30,11 @@ def test_desks_are_added_updated_and_listed(tmp_path: Path) -> None:
     db = tmp_path / "d.sqlite3"
     ok("desk", "add", "women", "--name", "女性の健康支援センター", "--hours", "tue,thu 10:00-16:00",
        "--phone", "03-1111-2222", "--phone", "03-3333-4444", db=db)  # fmt: skip
-    ok("desk", "update", "women", "--hours", "24/7", "--closures", "", db=db)
+    ok("desk", "update", "women", "--hours", "24/7", "--closures", "", "--name-en",
+       "Women's health centre", "--name-kana", "じょせい センター", db=db)  # fmt: skip
+    assert rows(db, "SELECT name_en, name_kana FROM desk WHERE key = 'women'") == [
+        ("Women's health centre", "じょせい センター")
+    ]
     listed = ok("desk", "list", db=db)
     assert "general\t一般相談（男女平等推進センター） (default)" in listed
     assert "月〜金・第2土曜 9:00〜17:00" in listed  # the ward's hours from the first start
@@ -83,10 +87,10 @@ def test_a_campaign_is_added_changed_listed_and_ended(tmp_path: Path) -> None:
 def test_emergency_contacts_are_listed_and_replaced(tmp_path: Path) -> None:
     db = tmp_path / "e.sqlite3"
     assert "110" in ok("contact", "list", db=db)  # the defaults of a new database
-    ok("contact", "set", "--contact", "警察", "110", "緊急時", "Emergency",
+    ok("contact", "set", "--contact", "警察", "110", "緊急時", "Emergency", "Police", "けいさつ",
        "--contact", "DV相談ナビ", "#8008", db=db)  # fmt: skip
     listed = ok("contact", "list", db=db)
-    assert listed == "警察\t110\t緊急時\tEmergency\nDV相談ナビ\t#8008\t\t\n"
+    assert listed == "警察\t110\t緊急時\tEmergency\tPolice\tけいさつ\nDV相談ナビ\t#8008\t\t\t\t\n"
     assert rows(db, "SELECT actor, action FROM audit_log") == [
         ("cli", "emergency_contacts.replace")
     ]

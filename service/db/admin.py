@@ -29,6 +29,8 @@ from service.errors import AppError, ErrorCode
 T = TypeVar("T")
 
 DEFAULT_DESK_NAME = "一般相談（男女平等推進センター）"
+DEFAULT_DESK_NAME_EN = "General consultation (Gender Equality Centre)"
+DEFAULT_DESK_NAME_KANA = "いっぱん そうだん（だんじょ びょうどう すいしん センター）"
 
 
 class AdminQueries(StaffQueries):
@@ -42,7 +44,8 @@ class AdminQueries(StaffQueries):
 
     async def list_desks(self) -> list[Desk]:
         sql = (
-            "SELECT id, key, name, is_default, description, phones, hours, closures "
+            "SELECT id, key, name, is_default, description, phones, hours, closures, name_en, "
+            "name_kana "
             "FROM desk ORDER BY id"
         )
         return await self._read(_list, sql, desk_of)
@@ -97,9 +100,9 @@ class AdminQueries(StaffQueries):
 def _ensure_defaults(conn: sqlite3.Connection, default_hours: str) -> None:
     now = now_iso()
     conn.execute(
-        "INSERT INTO desk (key, name, is_default, hours, created_at) "
-        "SELECT 'general', ?, 1, ?, ? WHERE NOT EXISTS (SELECT 1 FROM desk)",
-        (DEFAULT_DESK_NAME, default_hours, now),
+        "INSERT INTO desk (key, name, name_en, name_kana, is_default, hours, created_at) "
+        "SELECT 'general', ?, ?, ?, 1, ?, ? WHERE NOT EXISTS (SELECT 1 FROM desk)",
+        (DEFAULT_DESK_NAME, DEFAULT_DESK_NAME_EN, DEFAULT_DESK_NAME_KANA, default_hours, now),
     )
     conn.execute(
         "INSERT INTO partner (key, name, origins, is_default, created_at) "
@@ -121,9 +124,15 @@ def _list(conn: sqlite3.Connection, sql: str, make: Callable[[sqlite3.Row], T]) 
 
 def _list_emergency_contacts(conn: sqlite3.Connection) -> list[EmergencyContact]:
     rows = conn.execute(
-        "SELECT name, number, note_ja, note_en FROM emergency_contact ORDER BY position, id"
+        "SELECT name, number, note_ja, note_en, name_en, name_kana FROM emergency_contact "
+        "ORDER BY position, id"
     )
-    return [EmergencyContact(r["name"], r["number"], r["note_ja"], r["note_en"]) for r in rows]
+    return [
+        EmergencyContact(
+            r["name"], r["number"], r["note_ja"], r["note_en"], r["name_en"], r["name_kana"]
+        )
+        for r in rows
+    ]
 
 
 def _list_audit(conn: sqlite3.Connection, limit: int) -> list[AuditEntry]:
@@ -153,6 +162,8 @@ _UPDATES: dict[str, dict[str, tuple[str, Callable[[sqlite3.Connection, Any], Any
     "desk": {
         "name": ("UPDATE desk SET name = ? WHERE key = ?", lambda c, v: v),
         "description": ("UPDATE desk SET description = ? WHERE key = ?", lambda c, v: v),
+        "name_en": ("UPDATE desk SET name_en = ? WHERE key = ?", lambda c, v: v),
+        "name_kana": ("UPDATE desk SET name_kana = ? WHERE key = ?", lambda c, v: v),
         "phones": ("UPDATE desk SET phones = ? WHERE key = ?", lambda c, v: json.dumps(list(v))),
         "hours": ("UPDATE desk SET hours = ? WHERE key = ?", lambda c, v: v),
         "closures": ("UPDATE desk SET closures = ? WHERE key = ?", lambda c, v: v),
@@ -186,7 +197,8 @@ _UPDATES: dict[str, dict[str, tuple[str, Callable[[sqlite3.Connection, Any], Any
 }
 _GETS: dict[str, tuple[str, Callable[[sqlite3.Row], Any]]] = {
     "desk": (
-        "SELECT id, key, name, is_default, description, phones, hours, closures "
+        "SELECT id, key, name, is_default, description, phones, hours, closures, name_en, "
+        "name_kana "
         "FROM desk WHERE key = ?",
         desk_of,
     ),
@@ -292,9 +304,10 @@ def _replace_emergency_contacts(
     conn.execute("DELETE FROM emergency_contact")
     for position, c in enumerate(contacts, start=1):
         conn.execute(
-            "INSERT INTO emergency_contact (position, name, number, note_ja, note_en)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (position, c.name, c.number, c.note_ja, c.note_en),
+            "INSERT INTO emergency_contact"
+            " (position, name, number, note_ja, note_en, name_en, name_kana)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (position, c.name, c.number, c.note_ja, c.note_en, c.name_en, c.name_kana),
         )
     detail = {"contacts": [f"{c.name} {c.number}" for c in contacts]}
     audit(conn, actor, "emergency_contacts.replace", "emergency_contacts", detail)

@@ -25,6 +25,8 @@ def desk_of(row: sqlite3.Row) -> Desk:
         phones=tuple(json.loads(row["phones"])),
         hours=row["hours"],
         closures=row["closures"],
+        name_en=row["name_en"],
+        name_kana=row["name_kana"],
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from service.domain.accounts import ROLES, Role
-from service.domain.directory import Desk, EmergencyContact, normalise_origin
+from service.domain.directory import Desk, EmergencyContact, has_han, normalise_origin
 from service.domain.hours import DEFAULT_CLOSURES, WARD_HOURS, Hours, HoursError, parse_hours
 from service.errors import AppError, ErrorCode
 from service.i18n import LANGS
@@ -119,6 +119,8 @@ def check_desk_fields(
     phones: Iterable[str] | None = None,
     hours: str | None = None,
     closures: str | None = None,
+    name_en: str | None = None,
+    name_kana: str | None = None,
     current: Desk | None = None,
 ) -> dict[str, Any]:
     """The desk fields given (None: unchanged), checked and in their stored form. Hours are
@@ -126,6 +128,10 @@ def check_desk_fields(
     fields: dict[str, Any] = {}
     if name is not None:
         fields["name"] = check_text(name, "name", max_length=100)
+    if name_en is not None:
+        fields["name_en"] = check_text(name_en, "name_en", max_length=100, required=False)
+    if name_kana is not None:
+        fields["name_kana"] = check_reading(name_kana)
     if description is not None:
         fields["description"] = check_text(
             description, "description", max_length=1000, required=False
@@ -264,17 +270,29 @@ def check_tag_fields(
 MAX_CONTACTS = 20
 
 
-def check_contacts(contacts: Iterable[tuple[str, str, str, str]]) -> list[EmergencyContact]:
+def check_reading(text: str) -> str:
+    """A name's reading: kana (and the letters, digits and signs a name may have), no kanji."""
+    reading = check_text(text, "name_kana", max_length=200, required=False)
+    if has_han(reading):
+        raise invalid("name_kana: write the reading in kana, without kanji")
+    return reading
+
+
+def check_contacts(
+    contacts: Iterable[tuple[str, str, str, str, str, str]],
+) -> list[EmergencyContact]:
     """The emergency lines, in the order the widget shows them: (name, number, note in
-    Japanese, note in English)."""
+    Japanese, note in English, English name, reading in kana)."""
     checked = [
         EmergencyContact(
             check_text(name, "name", max_length=100),
             check_text(number, "number", max_length=40),
             check_text(note_ja, "note", max_length=200, required=False),
             check_text(note_en, "note", max_length=200, required=False),
+            check_text(name_en, "name_en", max_length=100, required=False),
+            check_reading(name_kana),
         )
-        for name, number, note_ja, note_en in contacts
+        for name, number, note_ja, note_en, name_en, name_kana in contacts
     ]
     if len(checked) > MAX_CONTACTS:
         raise invalid(f"at most {MAX_CONTACTS} emergency contacts")

@@ -18,6 +18,10 @@ class Desk:
     hours: str = "24/7"
     """The SPEC text of ``domain/hours.py``."""
     closures: str = "12/29-01/03"
+    name_en: str = ""
+    """The name on English pages; empty: the Japanese name, marked as Japanese."""
+    name_kana: str = ""
+    """The name's reading in kana, shown over it as furigana on やさしい日本語 pages."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +59,24 @@ class EmergencyContact:
     number: str
     note_ja: str = ""
     note_en: str = ""
+    name_en: str = ""
+    """The name on English pages; empty: the Japanese name, marked as Japanese."""
+    name_kana: str = ""
+    """The name's reading in kana, shown over it as furigana on やさしい日本語 pages."""
 
     @property
     def tel(self) -> str:
         """A ``tel:`` link; ``#`` must be escaped there (#8008 → tel:%238008)."""
         return "tel:" + self.number.replace("-", "").replace("#", "%23")
+
+
+# Kanji (CJK ideographs, the iteration mark 々 and the counter ヶ aside): what a reading in kana
+# must not contain, and what やさしい日本語 pages show only with furigana.
+HAN = re.compile(r"[\u3005\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff]")
+
+
+def has_han(text: str) -> bool:
+    return HAN.search(text) is not None
 
 
 # scheme://host[:port] and nothing else, an optional final "/" aside. The host is a DNS name

@@ -45,6 +45,16 @@ SEARCH_DAYS = 400
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_JA = ("月", "火", "水", "木", "金", "土", "日")
 _DAY_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# やさしい日本語: in kana, so that no kanji needs a reading.
+DAY_EASY = (
+    "げつようび",
+    "かようび",
+    "すいようび",
+    "もくようび",
+    "きんようび",
+    "どようび",
+    "にちようび",
+)
 _ORDINAL_EN = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 5: "5th"}
 _MONTH_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
@@ -203,7 +213,10 @@ def next_open_at(hours: Hours, at: datetime) -> datetime | None:
 
 def hours_text(hours: Hours, lang: str = "ja") -> str:
     """The hours as a visitor reads them, e.g. 月〜金・第2土曜 9:00〜17:00（祝日、12月29日〜1月3日を
-    除く）. Days with the same times share one phrase."""
+    除く）. Days with the same times share one phrase. ``lang``: ``ja``, ``en`` or ``ja-easy``
+    (やさしい日本語, in kana)."""
+    if lang == "ja-easy":
+        return _easy_hours_text(hours)
     en = lang == "en"
     if hours.always:
         return "24 hours, every day" if en else "24時間・年中無休"
@@ -227,6 +240,55 @@ def hours_text(hours: Hours, lang: str = "ja") -> str:
     if en:
         return f"{text} (closed on {', '.join(excluded)})"
     return f"{text}（{'、'.join(excluded)}を除く）"
+
+
+def _easy_hours_text(hours: Hours) -> str:
+    """In kana, e.g. げつようび〜きんようび・だい2どようび 9:00〜17:00（しゅくじつ、12がつ29にち〜
+    1がつ3にちは やすみ）."""
+    if hours.always:
+        return "24じかん・まいにち"
+    if not hours.rules:
+        return "いまは うけつけを やすんで います"
+    by_day: dict[tuple[int, int | None], list[tuple[int, int]]] = {}
+    for rule in hours.rules:
+        by_day.setdefault((rule.weekday, rule.nth), []).append((rule.start, rule.end))
+    groups: dict[tuple[tuple[int, int], ...], list[tuple[int, int | None]]] = {}
+    for day, day_ranges in by_day.items():
+        groups.setdefault(tuple(sorted(day_ranges)), []).append(day)
+    parts = []
+    for ranges, days in groups.items():
+        times = "、".join(f"{_clock(s)}〜{_clock(e)}" for s, e in ranges)
+        parts.append(f"{_easy_days_text(sorted(days, key=_day_order))} {times}")
+    excluded = ["しゅくじつ", *(_easy_closure_text(c) for c in hours.closures)]
+    return f"{'、'.join(parts)}（{'、'.join(excluded)}は やすみ）"
+
+
+def _easy_days_text(days: list[tuple[int, int | None]]) -> str:
+    out: list[str] = []
+    weekly = [wd for wd, nth in days if nth is None]
+    runs: list[list[int]] = []
+    for wd in weekly:
+        if runs and runs[-1][-1] == wd - 1:
+            runs[-1].append(wd)
+        else:
+            runs.append([wd])
+    for run in runs:
+        if len(run) >= 3:
+            out.append(f"{DAY_EASY[run[0]]}〜{DAY_EASY[run[-1]]}")
+        else:
+            out += [DAY_EASY[wd] for wd in run]
+    out += [f"だい{nth}{DAY_EASY[wd]}" for wd, nth in days if nth is not None]
+    return "・".join(out)
+
+
+def _easy_closure_text(closure: Closure) -> str:
+    def one(ymd: tuple[int, int, int]) -> str:
+        year, month, day = ymd
+        return (f"{year}ねん" if year else "") + f"{month}がつ{day}にち"
+
+    if closure.first == closure.last:
+        return one(closure.first)
+    return f"{one(closure.first)}〜{one(closure.last)}"
 
 
 def _day_order(day: tuple[int, int | None]) -> tuple[int, int]:

@@ -92,6 +92,8 @@ def checked(form: FormMultiDict, name: str) -> bool:
 def desk_form(form: FormMultiDict) -> dict[str, Any]:
     return {
         "name": sent(form, "name"),
+        "name_en": sent(form, "name_en"),
+        "name_kana": sent(form, "name_kana"),
         "description": sent(form, "description"),
         "phones": sent_lines(form, "phones"),
         "hours": sent(form, "hours"),

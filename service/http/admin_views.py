@@ -39,6 +39,8 @@ def desk_json(desk: Desk, catalog: Catalog) -> dict[str, Any]:
     return {
         "key": desk.key,
         "name": desk.name,
+        "name_en": desk.name_en,
+        "name_kana": desk.name_kana,
         "description": desk.description,
         "default": desk.is_default,
         "phones": list(desk.phones),
@@ -115,6 +117,8 @@ def contact_json(contact: EmergencyContact) -> dict[str, Any]:
         "number": contact.number,
         "note_ja": contact.note_ja,
         "note_en": contact.note_en,
+        "name_en": contact.name_en,
+        "name_kana": contact.name_kana,
     }
 
 

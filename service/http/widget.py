@@ -19,13 +19,14 @@ from urllib.parse import urlencode
 
 from litestar import Controller, Request, get
 from litestar.response import Template
+from markupsafe import Markup
 
 from service.catalog import Catalog
 from service.clock import iso, utcnow
 from service.config import PROJECT_DIR
 from service.context import Ctx
-from service.domain.directory import Desk, Partner, exact_origins
-from service.domain.hours import TOKYO, hours_text, next_open_at, open_now
+from service.domain.directory import Desk, Partner, exact_origins, has_han
+from service.domain.hours import DAY_EASY, TOKYO, hours_text, next_open_at, open_now
 from service.http.headers import csp
 from service.i18n import TEXT, pick_lang
 
@@ -35,6 +36,10 @@ CATALOGUE_DIR = PROJECT_DIR / "widget" / "src" / "i18n"
 DEFAULT_EXIT_URL = "https://weather.yahoo.co.jp/weather/"
 _DAYS_JA = "月火水木金土日"
 _DAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# The languages whose pages name desks and lines differently: by their English name, and with
+# their reading in kana over the kanji (furigana, as easy-Japanese guidance recommends).
+ENGLISH = "en"
+EASY = "ja-easy"
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -69,6 +74,8 @@ def when_text(moment: datetime, lang: str) -> str:
     if lang == "en":
         day = _DAYS_EN[local.weekday()]
         return f"{day} {local.day} {_MONTHS_EN[local.month - 1]}, {clock}"
+    if lang == EASY:
+        return f"{local.month}がつ{local.day}にち（{DAY_EASY[local.weekday()]}）{clock}"
     return f"{local.month}月{local.day}日（{_DAYS_JA[local.weekday()]}）{clock}"
 
 
@@ -85,13 +92,32 @@ def language_links(lang: str, query: dict[str, str], path: str) -> list[dict[str
     ]
 
 
-def contacts(catalog: Catalog, lang: str) -> list[dict[str, str]]:
+def shown_name(name: str, name_en: str, name_kana: str, lang: str) -> Markup:
+    """A desk's or a line's name as a page in ``lang`` shows it: the English name on English
+    pages (without one, the Japanese name marked as Japanese), the name with its reading as
+    furigana on やさしい日本語 pages, else the name itself."""
+    if lang == ENGLISH:
+        if name_en:
+            return Markup.escape(name_en)
+        return Markup('<span lang="ja">{}</span>').format(name)
+    if lang == EASY and name_kana and has_han(name):
+        return Markup("<ruby>{}<rt>{}</rt></ruby>").format(name, name_kana)
+    return Markup.escape(name)
+
+
+def contacts(catalog: Catalog, lang: str) -> list[dict[str, Any]]:
+    # The built-in lines' notes in やさしい日本語 are in that catalogue, by number.
+    easy_notes = section(lang, "contacts") if lang == EASY else {}
     return [
         {
-            "name": c.name,
+            "name": shown_name(c.name, c.name_en, c.name_kana, lang),
             "number": c.number,
             "tel": c.tel,
-            "note": c.note_en if lang == "en" else c.note_ja,
+            "note": c.note_en
+            if lang == ENGLISH
+            else easy_notes.get(c.number, c.note_ja)
+            if lang == EASY
+            else c.note_ja,
         }
         for c in catalog.emergency_contacts
     ]
@@ -100,10 +126,10 @@ def contacts(catalog: Catalog, lang: str) -> list[dict[str, str]]:
 def desk_view(catalog: Catalog, desk: Desk, lang: str, page: dict[str, Any]) -> dict[str, Any]:
     at, hours = utcnow(), catalog.hours[desk.key]
     opens = next_open_at(hours, at)
-    text_lang = "en" if lang == "en" else "ja"
+    text_lang = lang if lang in (ENGLISH, EASY) else "ja"
     return {
         "key": desk.key,
-        "name": desk.name,
+        "name": shown_name(desk.name, desk.name_en, desk.name_kana, lang),
         "open": open_now(hours, at),
         "hours": hours_text(hours, text_lang),
         "next_open_at": iso(opens) if opens else "",
@@ -126,7 +152,9 @@ def chat_context(
         "query": query,
         "exit_url": partner.exit_url or DEFAULT_EXIT_URL,
         "desk": desk_view(catalog, desk, lang, page),
-        "who": page["who"].replace("{desk}", desk.name),
+        "who": Markup.escape(page["who"]).replace(
+            "{desk}", shown_name(desk.name, desk.name_en, desk.name_kana, lang)
+        ),
         "contacts": contacts(catalog, lang),
         "languages": language_links(lang, query, "/chat"),
         "safety_url": f"/safety?{urlencode({'lang': lang})}",
@@ -169,6 +197,7 @@ def dead_end(
             "safety_url": f"/safety?{urlencode({'lang': lang})}",
             "loader": section(lang, "loader"),
             "chat_url": chat_url,
+            "paren": (" (", ")") if lang == ENGLISH else ("（", "）"),
         },
         status_code=404,
         headers={**NO_STORE, "Content-Security-Policy": csp(frame_ancestors)},

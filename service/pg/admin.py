@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from service.clock import now_iso
-from service.db.admin import DEFAULT_DESK_NAME
+from service.db.admin import DEFAULT_DESK_NAME, DEFAULT_DESK_NAME_EN, DEFAULT_DESK_NAME_KANA
 from service.domain.audit import Actor, AuditEntry
 from service.domain.directory import Campaign, Desk, EmergencyContact, Partner
 from service.errors import AppError, ErrorCode
@@ -30,7 +30,7 @@ from service.pg.sealing import Db
 
 T = TypeVar("T")
 
-DESK_COLUMNS = "id, key, name, is_default, description, phones, hours, closures"
+DESK_COLUMNS = "id, key, name, is_default, description, phones, hours, closures, name_en, name_kana"
 PARTNER_COLUMNS = "id, key, name, origins, is_default, enabled, exit_url, desk_id, lang"
 CAMPAIGN_COLUMNS = "id, code, name, desk_id, partner_id, enabled"
 
@@ -103,11 +103,13 @@ async def _ensure_defaults(db: Db, default_hours: str) -> None:
     await db.conn.execute("LOCK TABLE desk, partner IN SHARE ROW EXCLUSIVE MODE")
     now = now_iso()
     await db.conn.execute(
-        "INSERT INTO desk (key, name, is_default, hours, created_at) "
-        "SELECT 'general', $1, 1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM desk)",
+        "INSERT INTO desk (key, name, name_en, name_kana, is_default, hours, created_at) "
+        "SELECT 'general', $1, $4, $5, 1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM desk)",
         DEFAULT_DESK_NAME,
         default_hours,
         now,
+        DEFAULT_DESK_NAME_EN,
+        DEFAULT_DESK_NAME_KANA,
     )
     await db.conn.execute(
         "INSERT INTO partner (key, name, origins, is_default, created_at) "
@@ -129,9 +131,15 @@ async def _list(db: Db, sql: str, make: Callable[[Any], T]) -> list[T]:
 
 async def _list_emergency_contacts(db: Db) -> list[EmergencyContact]:
     rows = await db.conn.fetch(
-        "SELECT name, number, note_ja, note_en FROM emergency_contact ORDER BY position, id"
+        "SELECT name, number, note_ja, note_en, name_en, name_kana FROM emergency_contact "
+        "ORDER BY position, id"
     )
-    return [EmergencyContact(r["name"], r["number"], r["note_ja"], r["note_en"]) for r in rows]
+    return [
+        EmergencyContact(
+            r["name"], r["number"], r["note_ja"], r["note_en"], r["name_en"], r["name_kana"]
+        )
+        for r in rows
+    ]
 
 
 async def _list_audit(db: Db, limit: int) -> list[AuditEntry]:
@@ -184,6 +192,8 @@ _UPDATES: dict[str, dict[str, tuple[str, Store]]] = {
     "desk": {
         "name": ("UPDATE desk SET name = $1 WHERE key = $2", _same),
         "description": ("UPDATE desk SET description = $1 WHERE key = $2", _same),
+        "name_en": ("UPDATE desk SET name_en = $1 WHERE key = $2", _same),
+        "name_kana": ("UPDATE desk SET name_kana = $1 WHERE key = $2", _same),
         "phones": ("UPDATE desk SET phones = $1 WHERE key = $2", _json_list),
         "hours": ("UPDATE desk SET hours = $1 WHERE key = $2", _same),
         "closures": ("UPDATE desk SET closures = $1 WHERE key = $2", _same),
@@ -285,10 +295,11 @@ async def _replace_emergency_contacts(
     await db.conn.execute("LOCK TABLE emergency_contact IN SHARE ROW EXCLUSIVE MODE")
     await db.conn.execute("DELETE FROM emergency_contact")
     await db.conn.executemany(
-        "INSERT INTO emergency_contact (position, name, number, note_ja, note_en)"
-        " VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO emergency_contact"
+        " (position, name, number, note_ja, note_en, name_en, name_kana)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
         [
-            (position, c.name, c.number, c.note_ja, c.note_en)
+            (position, c.name, c.number, c.note_ja, c.note_en, c.name_en, c.name_kana)
             for position, c in enumerate(contacts, start=1)
         ],
     )

@@ -29,6 +29,10 @@ class DeskCreate(msgspec.Struct, forbid_unknown_fields=True):
     key: str
     name: str
     description: Text = ""
+    name_en: str = ""
+    """The name on English pages."""
+    name_kana: str = ""
+    """The name's reading in kana (furigana on やさしい日本語 pages)."""
     phones: list[str] = []
     hours: str = WARD_HOURS
     closures: str | None = None
@@ -38,6 +42,8 @@ class DeskCreate(msgspec.Struct, forbid_unknown_fields=True):
 class DeskUpdate(msgspec.Struct, forbid_unknown_fields=True):
     name: str | None = None
     description: Text | None = None
+    name_en: str | None = None
+    name_kana: str | None = None
     phones: list[str] | None = None
     hours: str | None = None
     closures: str | None = None
@@ -84,6 +90,10 @@ class ContactIn(msgspec.Struct, forbid_unknown_fields=True):
     number: str
     note_ja: str = ""
     note_en: str = ""
+    name_en: str = ""
+    """The name on English pages."""
+    name_kana: str = ""
+    """The name's reading in kana (furigana on やさしい日本語 pages)."""
 
 
 class ContactsReplace(msgspec.Struct, forbid_unknown_fields=True):
@@ -139,7 +149,9 @@ async def do_update_campaign(admin: Admin, code: str, data: CampaignUpdate) -> C
 
 async def do_replace_contacts(admin: Admin, data: ContactsReplace) -> list[EmergencyContact]:
     """The whole list at once: its order is the order the widget shows."""
-    contacts = check_contacts((c.name, c.number, c.note_ja, c.note_en) for c in data.contacts)
+    contacts = check_contacts(
+        (c.name, c.number, c.note_ja, c.note_en, c.name_en, c.name_kana) for c in data.contacts
+    )
     await admin.store.replace_emergency_contacts(admin.actor, contacts)
     await admin.reload_catalog()
     return contacts
