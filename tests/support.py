@@ -40,7 +40,7 @@ import httpx
 import socketio
 
 from service.crypto import Sealer, SealError, load_keys, new_key
-from service.db.sealing import SEALED_LABELS
+from service.db.sealing import SEALED_COLUMNS, SEALED_LABELS
 
 if TYPE_CHECKING:
     from tests.backends import Postgres, Redis
@@ -558,6 +558,8 @@ def running_seeded_server(
             migrate_database(server)
             for sql in statements:
                 execute(server, sql)
+            if server.database_url:
+                seal_seeded_text(server)
             server.start()
             try:
                 yield server
@@ -566,6 +568,39 @@ def running_seeded_server(
                 raise
             finally:
                 server.stop()
+
+
+def seal_seeded_text(server: Server) -> None:
+    """On PostgreSQL, seal the text that seeding SQL put in sealed columns. SQLite's first start
+    seals such text itself (databases of versions before sealing held it); a PostgreSQL
+    database never held any, and its store refuses a value that is not sealed."""
+    url = server.admin_url or server.database_url
+    sealer = server.sealer()
+    for table, key, conversation, column in SEALED_COLUMNS:
+        rows = postgres_rows(
+            url,
+            f"SELECT {key}, {conversation}, {column} FROM {table} "  # noqa: S608 (constants)
+            f"WHERE {column} IS NOT NULL AND {column} != ''::bytea",
+        )
+        for row_key, conversation_id, value in rows:
+            aad = f"{table}.{column}:{conversation_id}"
+            try:
+                sealer.open(bytes(value), aad)
+                continue
+            except SealError:
+                text = bytes(value).decode()
+            postgres_rows(
+                url,
+                f"UPDATE {table} SET {column} = $1 "  # noqa: S608 (constants)
+                f"WHERE {conversation} = $2 AND {key} = $3",
+                (sealer.seal(text, aad), conversation_id, row_key),
+            )
+            if column == "code_word":
+                postgres_rows(
+                    url,
+                    "UPDATE conversation SET code_word_mac = $1 WHERE id = $2",
+                    (sealer.lookup(text), conversation_id),
+                )
 
 
 def _csrf_token(html: str) -> str:

@@ -99,7 +99,17 @@ def test_the_admin_api_refuses_a_hostile_origin_and_keeps_the_partner(
 
 @pytest.mark.parametrize("origin", HOSTILE)
 def test_the_command_line_refuses_a_hostile_origin_in_one_line(server: Server, origin: str) -> None:
-    done = madoguchi("partner", "add", "cli", "--name", "C", "--origin", origin, db=server.db_path)
+    done = madoguchi(
+        "partner",
+        "add",
+        "cli",
+        "--name",
+        "C",
+        "--origin",
+        origin,
+        db=server.db_path,
+        env=server.env,
+    )
     assert done.returncode != 0
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("madoguchi: "), done.stderr

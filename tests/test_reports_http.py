@@ -80,7 +80,7 @@ SEED = [
     "INSERT INTO conversation_tag (conversation_id, tag_id) "
     "SELECT c, id FROM (SELECT 'a' AS c, 'family' AS k UNION ALL SELECT 'a', 'work' "
     "UNION ALL SELECT 'b', 'domestic_violence' UNION ALL SELECT 'd', 'work' "
-    "UNION ALL SELECT 'e', 'family') JOIN topic_tag ON topic_tag.key = k",
+    "UNION ALL SELECT 'e', 'family') AS t JOIN topic_tag ON topic_tag.key = k",
     "INSERT INTO note (conversation_id, user_id, kind, body, created_at) VALUES "
     "('a', 1, 'note', 'zq7-note-a', '2026-01-05T01:05:00.000Z'),"
     "('e', 1, 'supervisor', 'zq7-note-e', '2026-02-10T03:40:00.000Z')",
