@@ -13,8 +13,9 @@ from collections.abc import Iterator
 import pytest
 
 from service.http.reports import EXCEL_COLUMNS
+from tests.conftest import PASSWORD
 from tests.support import Server, login_sync, running_seeded_server
-from tests.test_reports_http import PASSWORD, PEOPLE, RANGE, SEED, exports, get
+from tests.test_reports_http import PEOPLE, RANGE, SEED, exports, get
 
 
 @pytest.fixture(scope="module")
