@@ -171,6 +171,8 @@ TARGET_KINDS: Names = {
 FIELDS: Names = {
     "ja": {
         "name": "名前",
+        "name_en": "英語の名前",
+        "name_kana": "よみがな",
         "description": "説明",
         "phones": "電話",
         "hours": "受付時間",
@@ -202,6 +204,8 @@ FIELDS: Names = {
     },
     "en": {
         "name": "Name",
+        "name_en": "English name",
+        "name_kana": "Reading",
         "description": "Description",
         "phones": "Phones",
         "hours": "Hours",
@@ -318,7 +322,10 @@ def audit_target(target: str, names: Mapping[str, Mapping[str, str]], lang: str 
     """``desk:general`` → ``窓口：一般相談``; ``names`` maps a kind to its keys' names."""
     kind, sep, key = target.partition(":")
     if not sep:
-        return name_of(TARGET_KINDS, kind, lang) if kind in TARGET_KINDS["ja"] else target
+        if kind in TARGET_KINDS["ja"]:
+            return name_of(TARGET_KINDS, kind, lang)
+        # A login names the account by its username.
+        return names.get("user", {}).get(target, target)
     if kind == "report":
         first, _, last = key.partition("..")
         key = f"{first}〜{last}"
@@ -330,6 +337,8 @@ def detail_value(field: str, value: Any, names: Mapping[str, Mapping[str, str]],
     """One field of an audit entry's detail as words."""
     if isinstance(value, bool):
         return name_of(YES_NO, "yes" if value else "no", lang)
+    if field == "desks" and value is None:
+        return ALL_DESKS[_lang(lang)]
     if value is None:
         return "—"
     if field == "role":
@@ -365,4 +374,5 @@ def audit_detail(
     return [
         (name_of(FIELDS, field, lang), detail_value(field, value, names, lang))
         for field, value in detail.items()
+        if value not in ("", [])
     ]
