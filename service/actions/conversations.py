@@ -69,6 +69,7 @@ async def send_status(ctx: Context, sid: str, conv: Conversation) -> None:
     if conv.status == "waiting":
         status["queue_position"] = await queue_position(ctx, conv)
         status["expected_wait"] = await ctx.positions.expected_wait(ctx, conv.desk_id)
+        status["staffed"] = await ctx.positions.staffed(ctx, conv.desk_id)
     elif conv.status == "active" and conv.counselor_name:
         status["counselor"] = conv.counselor_name
     await ctx.sio.emit("status", status, to=sid, namespace=VISITOR)

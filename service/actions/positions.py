@@ -13,6 +13,13 @@ telling never records a place as told that went to an empty room.
 
 Each telling also carries the desk's expected wait (``domain/waits.py``), read from the
 database at most once a minute per desk, and again after each claim this process makes there.
+
+And it says whether anyone is online to answer (``staffed``: ``domain/staffing.py``, from
+``cluster/presence.py``'s staff presence). The record of what was told keeps each place with
+that answer (a place told while nobody was online is recorded negative), so when the last
+counselor of a desk goes, or the first one comes, every visitor waiting there hears of it once,
+though no place moved. A change of who is online only marks the desks whose staffing it
+changed; the telling itself is the one above.
 """
 
 from __future__ import annotations
@@ -25,7 +32,9 @@ from typing import TYPE_CHECKING
 
 from service.clock import iso, utcnow
 from service.cluster.places import MemoryPlaces, ToldPlaces
+from service.domain.accounts import User
 from service.domain.conversations import queue_positions
+from service.domain.staffing import staffed_desks, staffing_changed
 from service.domain.waits import SAMPLES, WINDOW, expected_wait, waited_seconds
 from service.realtime.rooms import VISITOR, conversation_room
 
@@ -59,6 +68,28 @@ class QueuePositions:
         wire = found.wire() if found else None
         self.waits[desk_id] = (now, wire)
         return wire
+
+    async def staffed(self, ctx: Context, desk_id: int) -> bool:
+        """Whether an account that works the desk is online, here or on another process."""
+        online = await ctx.shared.staff.online()
+        return desk_id in staffed_desks(online, ctx.catalog.accounts, [desk_id])
+
+    def staff_changed(
+        self,
+        ctx: Context,
+        before: frozenset[int],
+        after: frozenset[int],
+        *,
+        gone: User | None = None,
+    ) -> None:
+        """Who is online went from ``before`` to ``after``: the visitors waiting at a desk
+        that became staffed or unstaffed hear of it soon. ``gone`` is the account of a socket
+        that left, with the rights it connected with: its account may have lost them since."""
+        accounts = ctx.catalog.accounts
+        then = None if gone is None else {**accounts, gone.id: gone}
+        desks = [d.id for d in ctx.catalog.desks.values()]
+        for desk_id in sorted(staffing_changed(before, after, accounts, desks, then=then)):
+            self.desk_changed(ctx, desk_id)
 
     def claimed(self, desk_id: int) -> None:
         """A chat of ``desk_id`` was claimed: its expected wait is read afresh next time."""
@@ -95,14 +126,21 @@ class QueuePositions:
     async def _tell(self, ctx: Context, desk_id: int) -> None:
         async with self.told.turn(desk_id):
             positions = queue_positions(await ctx.store.list_open_conversations([desk_id]))
-            told = await self.told.swap(desk_id, positions)
+            staffed = await self.staffed(ctx, desk_id) if positions else True
+            heard = {c: place if staffed else -place for c, place in positions.items()}
+            told = await self.told.swap(desk_id, heard)
             wait = await self.expected_wait(ctx, desk_id) if positions else None
             for conversation_id, position in positions.items():
-                if told.get(conversation_id) == position:
+                if told.get(conversation_id) == heard[conversation_id]:
                     continue
                 await ctx.sio.emit(
                     "status",
-                    {"status": "waiting", "queue_position": position, "expected_wait": wait},
+                    {
+                        "status": "waiting",
+                        "queue_position": position,
+                        "expected_wait": wait,
+                        "staffed": staffed,
+                    },
                     room=conversation_room(conversation_id),
                     namespace=VISITOR,
                 )

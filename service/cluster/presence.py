@@ -5,19 +5,28 @@ conversation whose visitor is connected to it, an entry in a sorted set per conv
 the process, score: when the mark expires). The process refreshes its marks every few seconds
 and takes one back when the visitor leaves, so a live visitor on another process always counts,
 and the visitors of a process that died stop counting after ``TTL_MS``.
+
+Staff are present the same way (:class:`StaffPresence`): which accounts have a ``/counselor``
+socket connected, here or elsewhere. One process keeps its staff sockets in memory; with Redis,
+each process also marks every account connected to it in one sorted set (member: the account
+and the process, score: when the mark expires), refreshes those marks every few seconds and
+takes one back when the account's last socket here goes, so a killed process's counselors stop
+counting after ``TTL_MS``. Each refresh also reads who is online everywhere and tells its
+listeners when that changed, which is how a counselor leaving another process, or a process
+dying, reaches the waiting visitors (``actions/positions.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
 from service.cluster.redis_client import NOW_MS, Script, key
-from service.realtime.rooms import VISITOR, conversation_room
+from service.realtime.rooms import COUNSELOR, VISITOR, conversation_room
 
 log = logging.getLogger(__name__)
 
@@ -152,3 +161,134 @@ def conversations_here(sio: Any) -> Iterable[str]:
 
 def presence_key(conversation_id: str) -> str:
     return key("presence", conversation_id)
+
+
+STAFF_KEY = key("staff-online")
+
+MARK_STAFF = (
+    NOW_MS
+    + """
+for i = 2, #ARGV do
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return #ARGV - 1
+"""
+)
+
+STAFF_ONLINE = (
+    NOW_MS
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZRANGE', KEYS[1], 0, -1)
+"""
+)
+
+Listener = Callable[[frozenset[int], frozenset[int]], None]
+"""Told who was online before and who is now, when that changed."""
+
+
+class StaffPresence(Protocol):
+    listeners: list[Listener]
+
+    async def online(self) -> frozenset[int]:
+        """The accounts with a ``/counselor`` socket connected somewhere."""
+        ...
+
+    async def connected(self, sid: str, user_id: int) -> None:
+        """The socket ``sid`` of this process is the account's, connected and checked."""
+        ...
+
+    async def leaving(self, sid: str) -> None:
+        """The socket ``sid`` of this process goes."""
+        ...
+
+    async def run(self) -> None:
+        """Keeps this process's marks fresh and tells listeners of changes made elsewhere,
+        until cancelled (nothing to do in memory: every change is made here)."""
+        ...
+
+
+class LocalStaffPresence:
+    def __init__(self, sio: Any) -> None:
+        self.sio = sio
+        self.sockets: dict[str, int] = {}
+        """This process's checked staff sockets and their accounts."""
+        self.listeners: list[Listener] = []
+
+    def here(self) -> frozenset[int]:
+        # A socket the manager no longer knows (gone while its connect handler ran, before
+        # its disconnect handler could) is forgotten. One still in its disconnect handler is
+        # known until then; ``leaving`` takes it out.
+        manager = self.sio.manager
+        for sid in [s for s in self.sockets if manager.eio_sid_from_sid(s, COUNSELOR) is None]:
+            del self.sockets[sid]
+        return frozenset(self.sockets.values())
+
+    async def online(self) -> frozenset[int]:
+        return self.here()
+
+    async def connected(self, sid: str, user_id: int) -> None:
+        self.sockets[sid] = user_id
+
+    async def leaving(self, sid: str) -> None:
+        self.sockets.pop(sid, None)
+
+    async def run(self) -> None:
+        return None
+
+
+class RedisStaffPresence(LocalStaffPresence):
+    def __init__(
+        self,
+        sio: Any,
+        redis: Redis,
+        node: str,
+        ttl_ms: int = TTL_MS,
+        refresh_seconds: float = REFRESH_SECONDS,
+    ) -> None:
+        super().__init__(sio)
+        self.redis = redis
+        self.node = node
+        self.ttl_ms = ttl_ms
+        self.refresh_seconds = refresh_seconds
+        self.mark = Script(redis, MARK_STAFF)
+        self.read = Script(redis, STAFF_ONLINE)
+        self.last: frozenset[int] | None = None
+        """Who was online at the last refresh."""
+
+    def member(self, user_id: int) -> str:
+        return f"{user_id}:{self.node}"
+
+    async def online(self) -> frozenset[int]:
+        members = await self.read([STAFF_KEY], [])
+        found = {int(bytes(m).split(b":", 1)[0]) for m in members}
+        return frozenset(found) | self.here()
+
+    async def connected(self, sid: str, user_id: int) -> None:
+        await super().connected(sid, user_id)
+        await self.mark([STAFF_KEY], [self.ttl_ms, self.member(user_id)])
+
+    async def leaving(self, sid: str) -> None:
+        user_id = self.sockets.get(sid)
+        await super().leaving(sid)
+        if user_id is not None and user_id not in self.here():
+            await self.redis.zrem(STAFF_KEY, self.member(user_id))
+
+    async def refresh(self) -> None:
+        here = self.here()
+        if here:
+            await self.mark([STAFF_KEY], [self.ttl_ms, *(self.member(u) for u in here)])
+        now = await self.online()
+        if self.last is not None and now != self.last:
+            for listener in self.listeners:
+                listener(self.last, now)
+        self.last = now
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.refresh()
+            except Exception:  # Redis away for a moment: the next round marks again
+                log.warning("refreshing staff presence failed", exc_info=True)
+            await asyncio.sleep(self.refresh_seconds)

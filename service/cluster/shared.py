@@ -17,7 +17,14 @@ from service.cluster.hashing import KeyedHash
 from service.cluster.jobs import Jobs, LocalJobs, LockedJobs
 from service.cluster.limits import AddressLimiter, MemoryAddressLimiter, RedisAddressLimiter
 from service.cluster.places import MemoryPlaces, RedisPlaces, ToldPlaces
-from service.cluster.presence import LocalPresence, Presence, RedisPresence
+from service.cluster.presence import (
+    LocalPresence,
+    LocalStaffPresence,
+    Presence,
+    RedisPresence,
+    RedisStaffPresence,
+    StaffPresence,
+)
 from service.cluster.redis_client import open_redis
 from service.cluster.throttle import RedisThrottle
 from service.config import Settings
@@ -35,15 +42,17 @@ class Shared:
     jobs: Jobs
     orders: Broadcast
     told: ToldPlaces
+    staff: StaffPresence
     redis: Redis | None = None
     node: str = field(default_factory=lambda: secrets.token_hex(8))
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
-        """Starts what keeps this process's part fresh: presence and connection marks, and
-        listening for other processes' orders."""
+        """Starts what keeps this process's part fresh: visitors', staff and connection marks,
+        and listening for other processes' orders."""
         for name, work in (
             ("presence", self.presence.run()),
+            ("staff", self.staff.run()),
             ("addresses", self.addresses.run()),
             ("orders", self.orders.run()),
         ):
@@ -95,6 +104,7 @@ def in_memory(settings: Settings, sio: Any) -> Shared:
         jobs=LocalJobs(),
         orders=LocalBroadcast(),
         told=MemoryPlaces(),
+        staff=LocalStaffPresence(sio),
     )
 
 
@@ -112,6 +122,7 @@ def through_redis(settings: Settings, sio: Any, sealer: Sealer) -> Shared:
         jobs=LockedJobs(redis, node),
         orders=PublishedBroadcast(redis, node),
         told=RedisPlaces(redis),
+        staff=RedisStaffPresence(sio, redis, node),
         redis=redis,
         node=node,
     )

@@ -8,6 +8,7 @@ conversation. Casework and supervisors' events live in ``casework.py`` and ``sup
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from service import access
@@ -57,6 +58,10 @@ class CounselorNamespace(CaseworkHandlers, SupervisorHandlers):
             "transfer": (1.0, 5),
             "monitor": (4.0, 20),
         }
+        # Who is online changed on another process (or one died): the visitors waiting at a
+        # desk that became staffed or unstaffed hear of it. Changes here are told at once.
+        self.staff = ctx.shared.staff
+        self.staff.listeners.append(partial(ctx.positions.staff_changed, ctx))
 
     def handlers(self) -> Mapping[str, Handler]:
         events: dict[str, Handler] = {
@@ -115,6 +120,23 @@ class CounselorNamespace(CaseworkHandlers, SupervisorHandlers):
         for conv in await self.ctx.store.list_held_conversations(user.id):
             await self.enter_room(sid, conversation_room(conv.id))
         await send_queue(self.ctx, sid, user)
+        # Online only now, with every check passed: waiting visitors of a desk nobody worked
+        # until now hear that someone may answer.
+        before = await self.staff.online()
+        await self.staff.connected(sid, user.id)
+        self.ctx.positions.staff_changed(self.ctx, before, before | {user.id})
+
+    async def on_disconnect(self, sid: str, reason: str = "") -> None:
+        # Counted with the rights it connected with: a socket dropped because its account was
+        # deactivated or moved to other desks leaves the desks it worked unstaffed too.
+        try:
+            gone = (await self.get_session(sid)).get("user")
+        except KeyError:  # refused before its session was saved
+            gone = None
+        before = await self.staff.online()
+        await self.staff.leaving(sid)
+        after = await self.staff.online()
+        self.ctx.positions.staff_changed(self.ctx, before, after, gone=gone)
 
     async def claim(self, sid: str, data: Any) -> dict[str, Any]:
         req = decode(data, ConversationRequest)

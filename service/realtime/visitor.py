@@ -165,6 +165,8 @@ class VisitorNamespace(DispatchingNamespace):
         }
         if conv.status == "waiting":
             answer["expected_wait"] = await self.ctx.positions.expected_wait(self.ctx, conv.desk_id)
+            # Nobody online to answer: the widget then says so and shows the phone lines.
+            answer["staffed"] = await self.ctx.positions.staffed(self.ctx, conv.desk_id)
         return {"conversation": answer}
 
     async def message(self, sid: str, data: Any) -> dict[str, Any]:
