@@ -103,6 +103,10 @@ function mount () {
   }
 
   $bar = el('div', data.position === 'left' ? 'mg-bar mg-left' : 'mg-bar')
+  // A landmark of its own, as the panel is (never shown together): on the host page, a
+  // screen reader's list of regions finds the exit and the launcher.
+  $bar.setAttribute('role', 'region')
+  $bar.setAttribute('aria-label', T.title)
   $launch = el('button', 'mg-launch', data.label || T.open)
   $launch.type = 'button'
   paint($launch, data.color)
