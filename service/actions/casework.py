@@ -15,6 +15,7 @@ from service.context import Context
 from service.domain.accounts import User
 from service.domain.casework import case_payload
 from service.domain.conversations import Conversation
+from service.errors import AppError, ErrorCode
 from service.realtime.rooms import (
     COUNSELOR,
     VISITOR,
@@ -63,9 +64,18 @@ async def set_risk(ctx: Context, user: User, conv: Conversation, level: str) -> 
 
 
 async def mark_urgent_by_visitor(ctx: Context, conv: Conversation) -> None:
-    """The visitor chose "in danger right now": first in the queue, and every online supervisor
-    of the desk hears of it at once, as when a counselor flags a chat urgent."""
+    """The visitor chose "in danger right now": first in the queue, the casework's risk level
+    ``urgent`` by itself, and every online supervisor of the desk hears of it at once, as when
+    a counselor flags a chat urgent. A counselor may lower the risk afterwards; a repeated
+    choice does not raise it again."""
     if await ctx.store.mark_urgent(conv.id):
+        try:
+            await ctx.store.set_risk(conv.id, "urgent")
+        except AppError as exc:  # closed in the meantime: nobody is left to alert
+            if exc.code != ErrorCode.CONVERSATION_CLOSED:
+                raise
+            return
+        await send_case(ctx, conv.id)
         await alert_supervisors(ctx, conv, by=None)
         await queue_changed(ctx, conv.id, conv.desk_id)
 

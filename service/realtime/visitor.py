@@ -14,6 +14,7 @@ from service.actions.conversations import (
     start_consultation,
 )
 from service.actions.messages import post_message, send_typing
+from service.actions.queue import item_changed
 from service.clock import utcnow
 from service.context import Context
 from service.domain.directory import origin_allowed
@@ -81,7 +82,11 @@ class VisitorNamespace(DispatchingNamespace):
         except KeyError:  # refused before its session was saved
             conversation_id = None
         if conversation_id is not None:
+            # Out of the room first: the socket is in it until this handler returns, and the
+            # counselors' queue must show the visitor gone at once.
+            await self.leave_room(sid, conversation_room(conversation_id))
             await self.presence.leaving(conversation_id, sid)
+            await item_changed(self.ctx, conversation_id)
         await self.addresses.release(sid)
 
     async def _joined(self, sid: str, conversation_id: str) -> None:
@@ -118,6 +123,7 @@ class VisitorNamespace(DispatchingNamespace):
                 raise refuse(ErrorCode.INVALID_TOKEN, "unknown or expired token")
             session.update(conversation_id=conv.id, token=creds.token)
             await self._joined(sid, conv.id)
+            await item_changed(self.ctx, conv.id)  # the queue shows the visitor back
         await self.save_session(sid, session)
         if conv is not None:
             await send_status(self.ctx, sid, conv)
@@ -172,7 +178,7 @@ class VisitorNamespace(DispatchingNamespace):
     async def message(self, sid: str, data: Any) -> dict[str, Any]:
         req = decode(data, VisitorMessageRequest)
         conversation_id = access.conversation_id_of_visitor(await self.get_session(sid))
-        return await post_message(
+        ack = await post_message(
             self.ctx,
             conversation_id,
             author="visitor",
@@ -181,6 +187,9 @@ class VisitorNamespace(DispatchingNamespace):
             body=normalise_body(req.body),
             sender_sid=sid,
         )
+        if ack["seq"] == 1:  # the first words: the waiting chat's queue item shows them
+            await item_changed(self.ctx, conversation_id)
+        return ack
 
     async def history(self, sid: str, data: Any) -> dict[str, Any]:
         req = decode(data, VisitorHistoryRequest)
