@@ -59,6 +59,7 @@ const $idle = $('idle')
 const $wait = $('wait')
 const $waitTime = $('wait-time')
 const $waitNote = $('wait-note')
+const $unstaffed = $('unstaffed')
 const $live = $('live')
 
 // Third-party storage may be blocked in a partner's iframe; the chat then still works for as long
@@ -90,6 +91,7 @@ let topic = null // the topic chosen on the first step, sent with `start`
 let position = 0
 let counselorName = ''
 let waiting = false
+let unstaffed = false // waiting while nobody who works the desk is online (`staffed: false`)
 let waitNoteTimer = 0
 let lastTypingSent = 0
 let typingTimer = 0
@@ -136,6 +138,7 @@ function showPhase () {
   if (beforeStart() || (phase === 'open' && waiting)) idle.disarm()
   else idle.arm()
   $wait.hidden = !(phase === 'open' && waiting)
+  $unstaffed.hidden = !(phase === 'open' && waiting && unstaffed)
 }
 
 function focusMain () {
@@ -217,6 +220,7 @@ function applyStatus (state) {
     if (state.queue_position) position = state.queue_position
     $status.textContent = position ? fill(T.waiting_at, { n: position }) : T.waiting
     if ('expected_wait' in state) $waitTime.textContent = waitText(state.expected_wait)
+    if ('staffed' in state) setUnstaffed(state.staffed === false)
   } else if (state.status === 'active') {
     if (state.counselor) counselorName = state.counselor
     $status.textContent = counselorName ? fill(T.active_with, { name: counselorName }) : T.active
@@ -230,9 +234,19 @@ function waitText (wait) {
   return fill(T.wait_range, { min: wait.min, max: wait.max })
 }
 
+// Nobody to answer now: the note with the phone lines, said once by screen readers; it goes
+// away when a counselor comes online. Waiting on stays possible, and so does leaving.
+function setUnstaffed (now) {
+  if (now === unstaffed) return
+  unstaffed = now
+  if (unstaffed) $live.textContent = $unstaffed.querySelector('h2').textContent
+  showPhase()
+}
+
 function setWaiting (now) {
   if (now === waiting) return
   waiting = now
+  if (!waiting) unstaffed = false
   clearInterval(waitNoteTimer)
   $waitNote.textContent = ''
   if (waiting) {
