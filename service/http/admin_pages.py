@@ -2,7 +2,8 @@
 codes (accounts, canned responses, topic tags and the audit log are in ``admin_pages_staff.py``).
 
 Server-rendered forms, CSRF-protected, no script at all. A change answers with a redirect
-(post/redirect/get); a refused one shows the form again with the reason.
+(post/redirect/get); a refused one answers 400 with the form again, as it was typed, an error
+summary at the top and the reason beside the field (``form_errors.py``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from service.actions.admin.directory import (
 )
 from service.clock import utcnow
 from service.context import Ctx
-from service.domain.directory import Campaign, Partner
+from service.domain.directory import Campaign, Desk, Partner
 from service.domain.hours import WARD_HOURS, hours_text
 from service.errors import AppError
 from service.http.admin_views import (
@@ -41,6 +42,7 @@ from service.http.admin_views import (
     partner_json,
     qr_image,
 )
+from service.http.form_errors import Forms, refused, typed
 from service.http.guards import admin_only, admin_ops
 from service.http.headers import csp
 
@@ -54,10 +56,25 @@ def to_login(_: Req, __: NotAuthorizedException) -> Response[Any]:
     return Redirect("/inbox/login", status_code=303)
 
 
+def choices(names: dict[str, str], blank: str) -> list[tuple[str, str]]:
+    """A select's options: none (``blank``) first, then each key by its name."""
+    return [("", blank), *names.items()]
+
+
 def page(name: str, ctx: Ctx, status_code: int = 200, **context: Any) -> Template:
+    catalog = ctx.catalog
+    shared = {
+        "lang": "ja",
+        "origin": ctx.settings.origin,
+        "forms": Forms(),
+        "desk_choices": choices({k: d.name for k, d in catalog.desks.items()}, "（既定の窓口）"),
+        "partner_choices": choices(
+            {k: p.name for k, p in catalog.partners.items()}, "（区ホームページ）"
+        ),
+    }
     return Template(
         f"admin/{name}.html",
-        context={"lang": "ja", "origin": ctx.settings.origin, **context},
+        context={**shared, **context},
         status_code=status_code,
         headers={**NO_STORE, "Content-Security-Policy": PREVIEW_CSP},
     )
@@ -87,6 +104,10 @@ def checked(form: FormMultiDict, name: str) -> bool:
 
 
 # What each settings form sends, named as the admin API's request body names it.
+
+DESK_FIELDS = ("name", "name_en", "name_kana", "description", "phones", "hours", "closures")
+PARTNER_FIELDS = ("name", "origins", "exit_url", "desk", "lang", "enabled")
+CAMPAIGN_FIELDS = ("name", "desk", "partner", "enabled")
 
 
 def desk_form(form: FormMultiDict) -> dict[str, Any]:
@@ -149,11 +170,13 @@ class AdminHome(AdminPages):
 class DeskPages(AdminPages):
     path = "/admin/desks"
 
+    def _page(self, ctx: Ctx, status: int = 200, forms: Forms | None = None) -> Template:
+        rows = [desk_json(d, ctx.catalog) for d in ctx.catalog.desks.values()]
+        return page("desks", ctx, status, desks=rows, forms=forms or Forms(), ward_hours=WARD_HOURS)
+
     @get("/")
-    async def desks(self, ctx: Ctx, error: str = "") -> Template:
-        catalog = ctx.catalog
-        rows = [desk_json(d, catalog) for d in catalog.desks.values()]
-        return page("desks", ctx, desks=rows, error=error, ward_hours=WARD_HOURS)
+    async def desks(self, ctx: Ctx) -> Template:
+        return self._page(ctx)
 
     @post("/")
     async def add_desk(self, request: Req, ctx: Ctx) -> Template | Redirect:
@@ -162,8 +185,7 @@ class DeskPages(AdminPages):
             data = read_input(DeskCreate, {"key": sent(form, "key"), **desk_form(form)})
             desk = await do_add_desk(admin_ops(request), data)
         except AppError as exc:
-            rows = [desk_json(d, ctx.catalog) for d in ctx.catalog.desks.values()]
-            return page("desks", ctx, 400, desks=rows, error=exc.message, ward_hours=WARD_HOURS)
+            return self._page(ctx, 400, refused("new", exc, ("key", *DESK_FIELDS), typed(form)))
         return Redirect(f"/admin/desks/{desk.key}?saved=1", status_code=303)
 
     @get("/{key:str}")
@@ -171,14 +193,26 @@ class DeskPages(AdminPages):
         desk = ctx.catalog.desks.get(key)
         if desk is None:
             raise NotFoundException()
-        hours = ctx.catalog.hours[key]
+        return self._detail(ctx, desk, saved=saved)
+
+    def _detail(
+        self,
+        ctx: Ctx,
+        desk: Desk,
+        status: int = 200,
+        saved: bool = False,
+        forms: Forms | None = None,
+    ) -> Template:
+        shown = desk_json(desk, ctx.catalog)
         return page(
             "desk",
             ctx,
-            desk=desk_json(desk, ctx.catalog),
-            hours_en=hours_text(hours, "en"),
+            status,
+            desk=shown,
+            current={**shown, "phones": "\n".join(shown["phones"])},
+            hours_en=hours_text(ctx.catalog.hours[desk.key], "en"),
             saved=saved,
-            error="",
+            forms=forms or Forms(),
         )
 
     @post("/{key:str}")
@@ -190,9 +224,9 @@ class DeskPages(AdminPages):
         try:
             await do_update_desk(admin_ops(request), key, read_input(DeskUpdate, desk_form(form)))
         except AppError as exc:
-            shown = {**desk_json(desk, ctx.catalog), **{k: text(form, k) for k in form}}
-            shown["phones"] = lines(form, "phones")
-            return page("desk", ctx, 400, desk=shown, hours_en="", saved=False, error=exc.message)
+            return self._detail(
+                ctx, desk, 400, forms=refused("desk", exc, DESK_FIELDS, typed(form))
+            )
         return Redirect(f"/admin/desks/{key}?saved=1", status_code=303)
 
 
@@ -205,7 +239,7 @@ class PartnerPages(AdminPages):
 
     @get("/")
     async def partners(self, ctx: Ctx) -> Template:
-        return page("partners", ctx, partners=self._rows(ctx), desks=ctx.catalog.desks, error="")
+        return page("partners", ctx, partners=self._rows(ctx))
 
     @post("/")
     async def add_partner(self, request: Req, ctx: Ctx) -> Template | Redirect:
@@ -214,14 +248,8 @@ class PartnerPages(AdminPages):
             data = read_input(PartnerCreate, {"key": sent(form, "key"), **partner_form(form)})
             partner = await do_add_partner(admin_ops(request), data)
         except AppError as exc:
-            return page(
-                "partners",
-                ctx,
-                400,
-                partners=self._rows(ctx),
-                desks=ctx.catalog.desks,
-                error=exc.message,
-            )
+            forms = refused("new", exc, ("key", *PARTNER_FIELDS[:-1]), typed(form))
+            return page("partners", ctx, 400, partners=self._rows(ctx), forms=forms)
         return Redirect(f"/admin/partners/{partner.key}?saved=1", status_code=303)
 
     @get("/{key:str}")
@@ -232,11 +260,23 @@ class PartnerPages(AdminPages):
         return self._detail(ctx, found, saved=saved)
 
     def _detail(
-        self, ctx: Ctx, found: Partner, status: int = 200, saved: bool = False, error: str = ""
+        self,
+        ctx: Ctx,
+        found: Partner,
+        status: int = 200,
+        saved: bool = False,
+        forms: Forms | None = None,
     ) -> Template:
         shown = partner_json(found, ctx.catalog, ctx.settings.origin)
+        current = {**shown, "origins": "\n".join(shown["origins"]), "desk": shown["desk"] or ""}
         return page(
-            "partner", ctx, status, partner=shown, desks=ctx.catalog.desks, saved=saved, error=error
+            "partner",
+            ctx,
+            status,
+            partner=shown,
+            current={**current, "exit_url": shown["exit_url"] or ""},
+            saved=saved,
+            forms=forms or Forms(),
         )
 
     @post("/{key:str}")
@@ -249,7 +289,8 @@ class PartnerPages(AdminPages):
         try:
             await do_update_partner(admin_ops(request), key, read_input(PartnerUpdate, given))
         except AppError as exc:
-            return self._detail(ctx, found, 400, error=exc.message)
+            forms = refused("partner", exc, PARTNER_FIELDS, typed(form))
+            return self._detail(ctx, found, 400, forms=forms)
         return Redirect(f"/admin/partners/{key}?saved=1", status_code=303)
 
     @get("/{key:str}/preview")
@@ -271,17 +312,8 @@ class CampaignPages(AdminPages):
         origin = ctx.settings.origin
         return [campaign_json(c, ctx.catalog, origin) for c in ctx.catalog.campaigns.values()]
 
-    def _page(self, ctx: Ctx, status: int = 200, error: str = "") -> Template:
-        catalog = ctx.catalog
-        return page(
-            "campaigns",
-            ctx,
-            status,
-            campaigns=self._rows(ctx),
-            desks=catalog.desks,
-            partners=catalog.partners,
-            error=error,
-        )
+    def _page(self, ctx: Ctx, status: int = 200, forms: Forms | None = None) -> Template:
+        return page("campaigns", ctx, status, campaigns=self._rows(ctx), forms=forms or Forms())
 
     @get("/")
     async def campaigns(self, ctx: Ctx) -> Template:
@@ -294,7 +326,8 @@ class CampaignPages(AdminPages):
             data = read_input(CampaignCreate, {"code": sent(form, "code"), **campaign_form(form)})
             campaign = await do_add_campaign(admin_ops(request), data)
         except AppError as exc:
-            return self._page(ctx, 400, exc.message)
+            forms = refused("new", exc, ("code", *CAMPAIGN_FIELDS[:-1]), typed(form))
+            return self._page(ctx, 400, forms)
         return Redirect(f"/admin/campaigns/{campaign.code}?saved=1", status_code=303)
 
     @get("/{code:str}")
@@ -305,18 +338,22 @@ class CampaignPages(AdminPages):
         return self._detail(ctx, found, saved=saved)
 
     def _detail(
-        self, ctx: Ctx, found: Campaign, status: int = 200, saved: bool = False, error: str = ""
+        self,
+        ctx: Ctx,
+        found: Campaign,
+        status: int = 200,
+        saved: bool = False,
+        forms: Forms | None = None,
     ) -> Template:
-        catalog = ctx.catalog
+        shown = campaign_json(found, ctx.catalog, ctx.settings.origin)
         return page(
             "campaign",
             ctx,
             status,
-            campaign=campaign_json(found, catalog, ctx.settings.origin),
-            desks=catalog.desks,
-            partners=catalog.partners,
+            campaign=shown,
+            current={**shown, "desk": shown["desk"] or "", "partner": shown["partner"] or ""},
             saved=saved,
-            error=error,
+            forms=forms or Forms(),
         )
 
     @post("/{code:str}")
@@ -329,7 +366,8 @@ class CampaignPages(AdminPages):
         try:
             await do_update_campaign(admin_ops(request), code, read_input(CampaignUpdate, given))
         except AppError as exc:
-            return self._detail(ctx, found, 400, error=exc.message)
+            forms = refused("campaign", exc, CAMPAIGN_FIELDS, typed(form))
+            return self._detail(ctx, found, 400, forms=forms)
         return Redirect(f"/admin/campaigns/{code}?saved=1", status_code=303)
 
     @get("/{code:str}/poster")

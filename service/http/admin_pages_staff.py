@@ -33,7 +33,7 @@ from service.actions.admin.staff import (
 )
 from service.context import Ctx
 from service.domain.accounts import ROLES
-from service.domain.checks import ALL_DESKS
+from service.domain.checks import ALL_DESKS, check_contacts
 from service.errors import AppError, ErrorCode
 from service.http.admin_pages import (
     ADMIN_PAGES_DIRECTORY,
@@ -45,6 +45,7 @@ from service.http.admin_pages import (
     text,
 )
 from service.http.admin_views import audit_json, canned_json, contact_json, tag_json, user_json
+from service.http.form_errors import FieldError, Forms, FormState, refusal, refused, typed
 from service.http.guards import admin_of, admin_ops
 from service.http.params import RowId
 
@@ -68,11 +69,29 @@ def user_form(form: FormMultiDict) -> dict[str, Any]:
     }
 
 
+USER_FIELDS = ("username", "display_name", "role", "desk_scope", "desks")
+
+
+def user_form_of(form: FormMultiDict) -> tuple[str, tuple[str, ...]]:
+    """Which of an account's three forms was sent (they share one address): its key's prefix
+    on the page and its controls."""
+    if "role" in form:
+        return "role", ("role",)
+    if "active" in form:
+        return "active", ("active",)
+    return "user", ("display_name", "desk_scope", "desks")
+
+
 class UserPages(AdminPages):
     path = "/admin/users"
 
     async def _page(
-        self, ctx: Ctx, status: int = 200, error: str = "", password: str = "", who: str = ""
+        self,
+        ctx: Ctx,
+        status: int = 200,
+        forms: Forms | None = None,
+        password: str = "",
+        who: str = "",
     ) -> Template:
         users = [user_json(u, ctx.catalog) for u in await ctx.store.list_users()]
         return page(
@@ -83,7 +102,7 @@ class UserPages(AdminPages):
             roles=ROLES,
             desks=ctx.catalog.desks,
             all_desks=ALL_DESKS,
-            error=error,
+            forms=forms or Forms(),
             password=password,
             who=who,
         )
@@ -100,7 +119,8 @@ class UserPages(AdminPages):
         try:
             made = await do_add_user(admin_ops(request), read_input(UserCreate, given))
         except AppError as exc:
-            return await self._page(ctx, 400, exc.message)
+            values = typed(form, "desks")
+            return await self._page(ctx, 400, refused("new", exc, USER_FIELDS, values))
         # Shown once, on this page only: the new account's first password.
         return await self._page(ctx, password=made.password or "", who=made.user.username)
 
@@ -113,7 +133,9 @@ class UserPages(AdminPages):
             )
         except AppError as exc:
             status = 404 if exc.code == ErrorCode.NOT_FOUND else 400
-            return await self._page(ctx, status, exc.message)
+            kind, fields = user_form_of(form)
+            forms = refused(f"{kind}-{username}", exc, fields, typed(form, "desks"))
+            return await self._page(ctx, status, forms)
         return Redirect("/admin/users", status_code=303)
 
     @post("/{username:str}/password")
@@ -126,18 +148,22 @@ class UserPages(AdminPages):
             )
         except AppError as exc:
             status = 404 if exc.code == ErrorCode.NOT_FOUND else 400
-            return await self._page(ctx, status, exc.message)
+            forms = refused(f"password-{username}", exc, ("submit",), typed(form))
+            return await self._page(ctx, status, forms)
         if made.user.id == admin_of(request).id:
             return await self._page(ctx, who=username)  # one's own: nothing to show
         return await self._page(ctx, password=made.password or "", who=username)
 
 
+CANNED_FIELDS = ("title", "body", "desk")
+
+
 class CannedPages(AdminPages):
     path = "/admin/canned"
 
-    async def _page(self, ctx: Ctx, status: int = 200, error: str = "") -> Template:
+    async def _page(self, ctx: Ctx, status: int = 200, forms: Forms | None = None) -> Template:
         items = [canned_json(c, ctx.catalog) for c in await ctx.store.list_canned_responses()]
-        return page("canned", ctx, status, items=items, desks=ctx.catalog.desks, error=error)
+        return page("canned", ctx, status, items=items, forms=forms or Forms())
 
     @get("/")
     async def canned(self, ctx: Ctx) -> Template:
@@ -150,7 +176,7 @@ class CannedPages(AdminPages):
         try:
             await do_add_canned(admin_ops(request), read_input(CannedCreate, given))
         except AppError as exc:
-            return await self._page(ctx, 400, exc.message)
+            return await self._page(ctx, 400, refused("new", exc, CANNED_FIELDS, typed(form)))
         return Redirect("/admin/canned", status_code=303)
 
     @post("/{canned_id:int}")
@@ -160,7 +186,8 @@ class CannedPages(AdminPages):
         try:
             await do_update_canned(admin_ops(request), canned_id, read_input(CannedUpdate, given))
         except AppError as exc:
-            return await self._page(ctx, 400, exc.message)
+            forms = refused(f"canned-{canned_id}", exc, CANNED_FIELDS, typed(form))
+            return await self._page(ctx, 400, forms)
         return Redirect("/admin/canned", status_code=303)
 
     @post("/{canned_id:int}/delete")
@@ -175,9 +202,9 @@ class CannedPages(AdminPages):
 class TagPages(AdminPages):
     path = "/admin/tags"
 
-    async def _page(self, ctx: Ctx, status: int = 200, error: str = "") -> Template:
+    async def _page(self, ctx: Ctx, status: int = 200, forms: Forms | None = None) -> Template:
         tags = [tag_json(t) for t in await ctx.store.list_topic_tags()]
-        return page("tags", ctx, status, tags=tags, error=error)
+        return page("tags", ctx, status, tags=tags, forms=forms or Forms())
 
     @get("/")
     async def list_tags(self, ctx: Ctx) -> Template:
@@ -190,7 +217,8 @@ class TagPages(AdminPages):
         try:
             await do_add_tag(admin_ops(request), read_input(TagCreate, given))
         except AppError as exc:
-            return await self._page(ctx, 400, exc.message)
+            forms = refused("new", exc, ("key", "label_ja", "label_en"), typed(form))
+            return await self._page(ctx, 400, forms)
         return Redirect("/admin/tags", status_code=303)
 
     @post("/{key:str}")
@@ -201,7 +229,8 @@ class TagPages(AdminPages):
         try:
             await do_update_tag(admin_ops(request), key, read_input(TagUpdate, given))
         except AppError as exc:
-            return await self._page(ctx, 400, exc.message)
+            fields = ("label_ja", "label_en", "enabled")
+            return await self._page(ctx, 400, refused(f"tag-{key}", exc, fields, typed(form)))
         return Redirect("/admin/tags", status_code=303)
 
 
@@ -226,12 +255,35 @@ def contact_lines(value: str) -> list[dict[str, str]]:
 CONTACT_FIELDS = ("name", "number", "note_ja", "note_en", "name_en", "name_kana")
 
 
+def contact_refusal(exc: AppError, value: str) -> FieldError:
+    """The refusal of the contacts textarea, said of its first line that is refused on its
+    own (``3行目：番号を入力してください。``), or of the whole list."""
+    for number, line in enumerate(value.splitlines(), start=1):
+        row: dict[str, str] = {}
+        try:
+            for row in contact_lines(line):
+                name, phone, note_ja, note_en, name_en, kana = (row[f] for f in CONTACT_FIELDS)
+                check_contacts([(name, phone, note_ja, note_en, name_en, kana)])
+        except AppError as own:
+            said = refusal(own, CONTACT_FIELDS, row)
+            return FieldError("contacts", f"{number}行目：{said.message}", own.message)
+    return refusal(exc, ("contacts",), {})
+
+
 class ContactPages(AdminPages):
     path = "/admin/contacts"
 
-    def _page(self, ctx: Ctx, status: int = 200, error: str = "", shown: str = "") -> Template:
+    def _page(self, ctx: Ctx, status: int = 200, forms: Forms | None = None) -> Template:
         contacts = [contact_json(c) for c in ctx.catalog.emergency_contacts]
-        return page("contacts", ctx, status, contacts=contacts, error=error, shown=shown)
+        listed = "".join(" | ".join(c[f] for f in CONTACT_FIELDS) + "\n" for c in contacts)
+        return page(
+            "contacts",
+            ctx,
+            status,
+            contacts=contacts,
+            current={"contacts": listed},
+            forms=forms or Forms(),
+        )
 
     @get("/")
     async def contacts(self, ctx: Ctx) -> Template:
@@ -244,7 +296,9 @@ class ContactPages(AdminPages):
             given = {"contacts": contact_lines(text(form, "contacts"))}
             await do_replace_contacts(admin_ops(request), read_input(ContactsReplace, given))
         except AppError as exc:
-            return self._page(ctx, 400, exc.message, shown=text(form, "contacts"))
+            error = contact_refusal(exc, text(form, "contacts"))
+            failed = FormState("contacts", typed(form), {"contacts": error})
+            return self._page(ctx, 400, Forms(failed, "contacts"))
         return Redirect("/admin/contacts", status_code=303)
 
 
