@@ -163,8 +163,17 @@ async def test_start_answers_the_id_token_waiting_status_and_place_in_line(
     first = await start(await clients.visitor())
     second = await start(await clients.visitor())
 
-    assert set(second) == {"id", "token", "status", "queue_position"}
+    assert set(second) == {
+        "id",
+        "token",
+        "status",
+        "queue_position",
+        "expected_wait",
+        "staffed",
+    }
     assert second["status"] == "waiting"
+    assert second["expected_wait"] is None  # too few first replies at this desk to estimate
+    assert second["staffed"] is False  # nobody who works the desk is connected
     assert second["queue_position"] == first["queue_position"] + 1
     assert URL_SAFE.match(second["id"]) and len(second["id"]) >= 22  # 128 random bits
     assert URL_SAFE.match(second["token"]) and len(second["token"]) >= 43  # 256 random bits
