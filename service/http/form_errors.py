@@ -161,6 +161,8 @@ class FieldError:
 class SummaryItem:
     href: str
     message: str
+    detail: str
+    """The operation's words, for an error not shown beside a field."""
 
 
 def pick(
@@ -227,7 +229,8 @@ class FormState:
     def summary(self, first: str) -> list[SummaryItem]:
         """The page's error summary: each error, linked to its field (or to ``first``)."""
         return [
-            SummaryItem(f"#{self.id(e.field or first)}", e.message) for e in self.errors.values()
+            SummaryItem(f"#{self.id(e.field or first)}", e.message, "" if e.field else e.detail)
+            for e in self.errors.values()
         ]
 
 
@@ -239,10 +242,10 @@ class Forms:
         self.first = first
 
     def of(self, key: str, values: Mapping[str, Any] | None = None) -> FormState:
-        """The form ``key``: the one refused, as it was typed, or a fresh one showing
-        ``values``."""
+        """The form ``key`` showing ``values``; if it is the one refused, as it was typed (a
+        control the browser did not send shows its value before)."""
         if self.failed is not None and self.failed.key == key:
-            return self.failed
+            return FormState(key, {**(values or {}), **self.failed.values}, self.failed.errors)
         return FormState(key, values or {})
 
     @property
