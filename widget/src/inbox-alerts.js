@@ -12,8 +12,21 @@ export function createAlerts ({ userId, title, T }) {
   let count = 0
 
   const $toggles = Array.from(document.querySelectorAll('.mg-js-pref'))
+  // The state twice: aria-pressed for assistive technology, "オン"/"オフ" for the eye (the
+  // visible word is hidden from the accessible name, which stays the setting's name).
   function drawToggles () {
-    for (const $t of $toggles) $t.setAttribute('aria-pressed', String(Boolean(prefs[$t.dataset.pref])))
+    for (const $t of $toggles) {
+      const on = Boolean(prefs[$t.dataset.pref])
+      $t.setAttribute('aria-pressed', String(on))
+      let $state = $t.querySelector('.mg-toggle-state')
+      if (!$state) {
+        $state = document.createElement('span')
+        $state.className = 'mg-toggle-state'
+        $state.setAttribute('aria-hidden', 'true')
+        $t.appendChild($state)
+      }
+      $state.textContent = on ? T.on : T.off
+    }
   }
   for (const $t of $toggles) {
     $t.addEventListener('click', () => {

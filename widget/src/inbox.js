@@ -95,8 +95,14 @@ function sourceText (source) {
   return cut < 0 ? label : `${label}${T.sep}${nameOf(kind, source.slice(cut + 1))}`
 }
 
+// The topic tags' labels in the page's language: key → label.
+const TOPICS = {}
+for (const $li of document.querySelectorAll('#mg-tag-data li')) TOPICS[$li.dataset.key] = $li.dataset.label
+
 function metaText (item) {
-  return [nameOf('desk', item.desk), T.langs[item.lang] || item.lang, sourceText(item.source)].join(' · ')
+  const parts = [nameOf('desk', item.desk), T.langs[item.lang] || item.lang, sourceText(item.source)]
+  if (item.topic) parts.push(`${T.topic}${T.sep}${TOPICS[item.topic] || item.topic}`)
+  return parts.join(' · ')
 }
 
 function waitText (since, until) {
@@ -105,9 +111,16 @@ function waitText (since, until) {
   return T.wait(Math.floor(seconds / 60), seconds % 60)
 }
 
-function timer (label, since) {
-  const $wait = h('span', 'mg-js-wait', waitText(since))
+// Whole minutes waited, as counselors say it ("3分待機").
+function waitedText (since) {
+  return T.waited(Math.max(0, Math.floor((Date.now() - Date.parse(since)) / 60000)))
+}
+
+// A clock that goes on by itself (the interval below); waited: whole minutes, "3分待機".
+function timer (label, since, waited = false) {
+  const $wait = h('span', 'mg-js-wait', waited ? waitedText(since) : waitText(since))
   $wait.dataset.since = since
+  if (waited) $wait.dataset.waited = '1'
   $wait.setAttribute('aria-label', label)
   return $wait
 }
@@ -131,14 +144,27 @@ function queueEntry (item) {
   if (item.urgent || item.risk === 'urgent') $head.appendChild(h('span', 'mg-q-urgent', T.urgent))
   else if (item.risk === 'concern') $head.appendChild(h('span', 'mg-q-concern', T.risks.concern))
   if (item.status === 'waiting') {
-    $head.appendChild(timer(T.waitLabel, item.waiting_since))
+    $head.appendChild(timer(T.waitedLabel, item.waiting_since, true))
   } else if (BOARD && item.claimed_at) {
     $head.appendChild(h('span', 'mg-q-wait', `${T.waitLabel} ${waitText(item.waiting_since, item.claimed_at)}`))
     $head.appendChild(h('span', null, T.durationLabel))
     $head.appendChild(timer(T.durationLabel, item.claimed_at))
   }
   if (conv && conv.unread) $head.appendChild(unreadMark())
+  if (item.present === false) {
+    const $gone = h('span', 'mg-q-gone', T.gone)
+    $gone.title = T.goneLong
+    $gone.appendChild(h('span', 'mg-sr', `（${T.goneLong}）`))
+    $head.appendChild($gone)
+  }
+  $li.classList.toggle('mg-q--gone', item.present === false)
   $li.append($head, h('p', 'mg-q-meta', metaText(item)))
+  // The visitor's first words, as text (never HTML), for those who work the desk.
+  if (item.preview) {
+    const $preview = h('p', 'mg-q-preview')
+    $preview.append(h('span', 'mg-sr', `${T.preview}${T.sep}`), h('span', null, `「${item.preview}」`))
+    $li.appendChild($preview)
+  }
   if (item.status === 'active') $li.appendChild(h('p', 'mg-q-who', item.mine ? T.mine : T.heldBy(item.counselor || '')))
   let $button = null
   if (BOARD) {
@@ -179,7 +205,9 @@ function renderQueue () {
 }
 
 setInterval(() => {
-  for (const $wait of $queueList.querySelectorAll('.mg-js-wait')) $wait.textContent = waitText($wait.dataset.since)
+  for (const $wait of $queueList.querySelectorAll('.mg-js-wait')) {
+    $wait.textContent = $wait.dataset.waited ? waitedText($wait.dataset.since) : waitText($wait.dataset.since)
+  }
 }, 1000)
 
 // ---- one conversation ----
@@ -356,8 +384,22 @@ socket.on('queue_update', (update) => {
   showQueue(update.conversation ? rest.concat([update.conversation]).sort(queueOrder) : rest)
 })
 
+// The urgent alert on screen: { id, waiting } (whether its chat was waiting when it came).
+let alerting = null
+
+function hideAlert () {
+  alerting = null
+  $alert.hidden = true
+  $alert.replaceChildren()
+}
+
 function showQueue (items) {
   queue = items
+  // Someone has taken the chat (or it ended): the alert is answered, for everyone.
+  if (alerting) {
+    const item = queue.find((entry) => entry.id === alerting.id)
+    if (!item || (alerting.waiting && item.status !== 'waiting')) hideAlert()
+  }
   const waiting = queue.filter((item) => item.status === 'waiting').map((item) => item.id)
   if (announced && !BOARD && waiting.some((id) => !announced.has(id))) alerts.notify('visitor')
   announced = new Set([...(announced || []), ...waiting])
@@ -382,6 +424,8 @@ socket.on('message', (message) => {
 socket.on('case', (record) => caseView.render(record))
 
 socket.on('alert', (payload) => {
+  const item = queue.find((entry) => entry.id === payload.conversation_id)
+  alerting = { id: payload.conversation_id, waiting: !item || item.status === 'waiting' }
   $alert.replaceChildren(h('span', null, T.alert(nameOf('desk', payload.desk), payload.by)))
   const $go = h('button', 'mg-primary', T.alertOpen)
   $go.type = 'button'
