@@ -1,11 +1,12 @@
 """axe-core finds no problem of any impact (minor and moderate included; WCAG 2.2 AA and axe's
 best practices) in any state of the visitor's side, in every language: the first screen, the
-topic step, waiting (with the expected wait and the calm note), a conversation with messages
-both ways, the code word, the inactivity warning, the question before ending, the end with the
-survey, the "in danger right now" start, the out-of-hours view, the pages where a chat cannot
-open (unknown or disabled partner, ended or unknown campaign), the "staying safe online" page,
-and the host page with the launcher and the open panel. Each state is reached through the real
-page, with a real counselor's Socket.IO client where one is needed.
+topic step, waiting (with the expected wait, the note that nobody is online and the calm note),
+a conversation with messages both ways, the code word, the inactivity warning, the question
+before ending, the end with the survey, the "in danger right now" start, the out-of-hours view,
+the pages where a chat cannot open (unknown or disabled partner, ended or unknown campaign),
+the "staying safe online" page, and the host page with the launcher and the open panel. Each
+state is reached through the real page, with a real counselor's Socket.IO client where one is
+needed. English pages also keep to English punctuation.
 
 axe is injected as a script, which our CSP forbids; only these contexts bypass the CSP."""
 
@@ -166,7 +167,9 @@ def test_every_state_of_a_conversation(
     status = page.locator(".mg-status")
     # Shown only while the chat waits for a counselor.
     expect(page.locator(".mg-js-wait-time")).not_to_be_empty()
-    check("waiting, with the expected wait")
+    # Nobody is online to answer until hana comes: the note with the phone lines shows too.
+    expect(page.get_by_role("heading", name=t["unstaffed_heading"])).to_be_visible()
+    check("waiting, with the expected wait and the note that nobody is online")
     said = f"axe で確かめます {lang}"
     box = page.get_by_label(t["message"])
     box.fill(said)
@@ -236,6 +239,40 @@ def test_where_no_chat_opens(server: Server, open_page: Callable[..., Page], lan
         page.goto(f"{server.url}{path}{'&' if '?' in path else '?'}lang={lang}")
         expect(page.get_by_role("heading", name=heading)).to_be_visible()
         found[state] = violations(page.main_frame)
+    assert found == {state: [] for state in found}
+
+
+# Visible text outside elements marked as Japanese that holds Japanese punctuation: a
+# full-width colon or bracket on an English page reads as a typesetting slip.
+FULL_WIDTH_OUTSIDE_JAPANESE = """() => {
+  const fullWidth = /[\\uff08\\uff09\\uff1a]/
+  const found = []
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT)
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const parent = node.parentElement
+    if (!fullWidth.test(node.data) || !parent || !parent.checkVisibility()) continue
+    if (parent.closest('script, style') || parent.closest('[lang]').lang.startsWith('ja')) continue
+    found.push(node.data.trim())
+  }
+  return found
+}"""
+
+
+def test_english_pages_use_english_punctuation(
+    server: Server, open_page: Callable[..., Page]
+) -> None:
+    page = open_page(viewport=PHONE)
+    found: dict[str, list[str]] = {}
+    for state, path in {
+        "first screen": "/chat?lang=en",
+        "out of hours": "/chat?desk=holiday&lang=en",
+        "disabled partner": "/chat?partner=gone&lang=en",
+        "ended campaign": "/c/old-poster?lang=en",
+    }.items():
+        page.goto(f"{server.url}{path}")
+        expect(page.get_by_role("heading", level=1).first).to_be_visible()
+        page.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true })")
+        found[state] = page.evaluate(FULL_WIDTH_OUTSIDE_JAPANESE)
     assert found == {state: [] for state in found}
 
 
