@@ -44,6 +44,7 @@ CATALOGUES = {
     for lang in LANGS
 }
 TODAY = datetime.now(TOKYO).date()
+REPLY = "お話ししてくださってありがとうございます。" * 8 + "いまは安全な場所にいますか？"
 
 
 def violations(frame: Frame) -> list[str]:
@@ -182,7 +183,8 @@ def test_every_state_of_a_conversation(
     expect(page.locator(".mg-js-wait-note")).not_to_be_empty()
     check("waiting, the calm note")
 
-    as_counselor(server, conversation_of(server, said), "こんにちは。いまは安全な場所にいますか？")
+    # A reply long enough that the ended state's shorter log has to scroll.
+    as_counselor(server, conversation_of(server, said), REPLY)
     expect(page.locator(".mg-msg--theirs")).to_have_count(1)
     expect(status).to_contain_text("花子")
     check("in conversation, messages both ways")
@@ -204,6 +206,8 @@ def test_every_state_of_a_conversation(
     question.get_by_role("button", name=t["leave"], exact=True).click()
     expect(page.get_by_role("heading", name=t["closed"])).to_be_focused()
     expect(page.get_by_role("button", name=t["clear_screen"])).to_be_visible()
+    # The log scrolls here: a keyboard must be able to reach and scroll it.
+    assert page.locator(".mg-scroll").evaluate("(e) => e.scrollHeight > e.clientHeight")
     check("ended, with the survey")
     page.get_by_role("button", name=t["survey_send"], exact=True).click()
     expect(page.get_by_text(t["survey_thanks"])).to_be_focused()
