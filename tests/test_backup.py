@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import PASSWORD
 from tests.support import (
     PROJECT_DIR,
@@ -18,6 +20,10 @@ from tests.support import (
     login,
     running_server,
     visitor,
+)
+
+pytestmark = pytest.mark.sqlite_only(
+    "the SQLite backup file (PostgreSQL: test_pg_backup.py, test_cli_postgres.py)"
 )
 
 

@@ -20,7 +20,7 @@ import socketio
 
 from service.crypto import load_keys
 from tests.conftest import PASSWORD
-from tests.support import PROJECT_DIR, Client, Server, free_port, login, visitor
+from tests.support import PROJECT_DIR, Client, Server, execute, free_port, login, visitor
 
 # The script ``pip install`` made beside the interpreter, as the README calls it.
 MADOGUCHI = Path(sys.executable).with_name("madoguchi")
@@ -250,16 +250,12 @@ async def test_an_account_added_while_serving_can_log_in_at_once(server: Server)
 async def test_disabling_a_partner_reaches_the_running_server_within_seconds(
     server: Server,
 ) -> None:
-    server.query("SELECT 1")  # the file exists and is shared with the server
-    conn = sqlite3.connect(server.db_path)
-    conn.execute(
-        "INSERT INTO partner (key, name, created_at) VALUES ('library', '図書館', '2026-01-01')"
+    execute(
+        server,
+        "INSERT INTO partner (key, name, created_at) VALUES ('library', '図書館', '2026-01-01')",
     )
-    conn.commit()
     await eventually_connects(server, "library", expect=True)
-    conn.execute("UPDATE partner SET enabled = 0 WHERE key = 'library'")
-    conn.commit()
-    conn.close()
+    execute(server, "UPDATE partner SET enabled = 0 WHERE key = 'library'")
     refused = await eventually_connects(server, "library", expect=False)
     assert refused["data"] == {"code": "unknown_partner"}  # type: ignore[index]
 

@@ -24,6 +24,8 @@ import pytest
 from tests.conftest import PASSWORD
 from tests.support import Clients, Server, assert_error, client_id, login
 
+pytestmark = pytest.mark.sqlite_only("the SQLite file and its WAL on a full volume")
+
 VOLUME_SIZE = "2m"
 FLOOD = 200
 

@@ -24,6 +24,10 @@ from tests.support import (
     visitor,
 )
 
+# The serving lock beside the database file and the key file made there; rotating and a wrong
+# key on PostgreSQL are tested in tests/test_cli_postgres.py.
+pytestmark = pytest.mark.sqlite_only("the serving lock and the key file of a SQLite database")
+
 
 def madoguchi(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

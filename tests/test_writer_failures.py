@@ -27,6 +27,8 @@ from tests.support import (
     visitor,
 )
 
+pytestmark = pytest.mark.sqlite_only("SQLite's writer process and the file's locks")
+
 DEADLINE = 2.0
 ENV = {
     "MADOGUCHI_WRITE_DEADLINE": str(DEADLINE),
