@@ -150,6 +150,9 @@ async def test_history_pages_in_one_snapshot(ready: Store) -> None:
     assert history is not None and [m.seq for m in history[1]] == [4, 5] and not history[2]
     assert await ready.get_history("nope", 0, 10) is None
     assert await ready.list_messages("c1", 5, 10) == ([], False)
+    # A client may ask after any seq the protocol allows (up to 2**53), far past a 32-bit one.
+    far = await ready.get_history("c1", 2**53, 10)
+    assert far is not None and far[1:] == ([], False)
 
 
 async def test_claims_and_their_refusals(ready: Store) -> None:

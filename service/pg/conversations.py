@@ -375,7 +375,8 @@ async def list_messages(
 ) -> tuple[list[Message], bool]:
     rows = await db.conn.fetch(
         "SELECT seq, author, body, created_at, client_id FROM message "
-        "WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        # bigint: a client may ask after any seq up to 2**53, as SQLite's integers allow.
+        "WHERE conversation_id = $1 AND seq > $2::bigint ORDER BY seq LIMIT $3",
         conversation_id,
         after_seq,
         limit + 1,
