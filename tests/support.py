@@ -206,13 +206,41 @@ class Server:
         return load_keys(self.env.get("MADOGUCHI_ENCRYPTION_KEY", ""), self.key_path, create=False)
 
 
-def table_names(server: Server) -> list[str]:
-    """The names of the database's own tables (not SQLite's internal ones)."""
-    if server.database_url:
-        sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
-    else:
-        sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    return sorted(str(name) for (name,) in server.query(sql))
+def every_row(server: Server) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of the database's own (not SQLite's internal ones), as stored
+    (sealed values as their bytes), sorted; read on one connection."""
+    if not server.database_url:
+        conn = sqlite3.connect(server.db_path, timeout=30)
+        try:
+            names = [
+                name
+                for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                if not name.startswith("sqlite_")
+            ]
+            # The table names come from the catalogue, not from any input.
+            return {t: sorted(conn.execute(f'SELECT * FROM "{t}"'), key=repr) for t in names}  # noqa: S608
+        finally:
+            conn.close()
+    url = server.admin_url or server.database_url
+
+    async def read() -> dict[str, list[tuple[Any, ...]]]:
+        conn = await asyncpg.connect(url, timeout=30)
+        try:
+            names = [
+                name
+                for (name,) in await conn.fetch(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+                )
+            ]
+            return {
+                t: sorted((tuple(r) for r in await conn.fetch(f'SELECT * FROM "{t}"')), key=repr)  # noqa: S608
+                for t in names
+            }
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, read()).result(timeout=60)
 
 
 def stored_bytes(server: Server, *, free_space: bool = True) -> bytes:

@@ -30,7 +30,7 @@ from service.config import Settings
 from service.http.guards import admin_only
 from service.http.staff_pages import staff_only
 from tests.conftest import PASSWORD
-from tests.support import Server, login_sync, running_server, snapshot, table_names
+from tests.support import Server, every_row, login_sync, running_server, snapshot
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Routes that may be called without the token, each with its reason. None: even /inbox/login
@@ -147,11 +147,8 @@ def csrf_cookie(server: Server) -> str:
 
 def everything(server: Server) -> dict[str, Any]:
     """Every row of every table (a session's last use aside), the audit log included."""
-    rows: dict[str, Any] = {
-        t: sorted(server.query(f"SELECT * FROM {t}"), key=repr)  # noqa: S608 (schema's names)
-        for t in table_names(server)
-        if t != "session"
-    }
+    rows: dict[str, Any] = every_row(server)
+    del rows["session"]
     return {**rows, "session": snapshot(server)["session"]}
 
 

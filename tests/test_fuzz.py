@@ -11,7 +11,6 @@ validation.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 import typing
 from collections.abc import Coroutine, Iterator
@@ -27,7 +26,7 @@ from service.config import Settings
 from service.context import Context
 from service.realtime.counselor import CounselorNamespace
 from service.realtime.visitor import VisitorNamespace
-from tests.support import Client, Server, login_sync, running_server
+from tests.support import Client, Server, every_row, login_sync, running_server
 
 T = TypeVar("T")
 PASSWORD = "correct horse battery staple"
@@ -138,21 +137,11 @@ class Fuzzing:
 
 def rows(server: Server) -> dict[str, list[tuple[Any, ...]]]:
     """Every row as stored (sealed values compare as their bytes), a session's last use aside."""
-    conn = sqlite3.connect(server.db_path, timeout=30)
-    try:
-        tables = [
-            name
-            for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            if not name.startswith("sqlite_")
-        ]
-        # The table names come from sqlite_master, not from any input.
-        found = {t: sorted(conn.execute(f'SELECT * FROM "{t}"'), key=repr) for t in tables}  # noqa: S608
-        found["session"] = conn.execute(
-            "SELECT id_hash, user_id, created_at FROM session ORDER BY id_hash"
-        ).fetchall()
-        return found
-    finally:
-        conn.close()
+    found = every_row(server)
+    found["session"] = server.query(
+        "SELECT id_hash, user_id, created_at FROM session ORDER BY id_hash"
+    )
+    return found
 
 
 @pytest.fixture(scope="module")
