@@ -32,6 +32,7 @@ from service.cluster.broadcast import PublishedBroadcast
 from service.cluster.hashing import KeyedHash
 from service.cluster.jobs import LockedJobs
 from service.cluster.presence import RedisPresence
+from service.cluster.redis_client import POOL_CONNECTIONS, open_redis
 from service.crypto import Sealer, new_key, parse_keys
 from service.realtime.manager import InlineManager
 from service.realtime.rooms import VISITOR, conversation_room
@@ -467,3 +468,20 @@ def test_a_process_that_loses_redis_reports_itself_unhealthy(tmp_path: Any, key:
             assert "Redis" in answer.json()["reason"]
     finally:
         own.stop()
+
+
+async def test_a_burst_of_commands_waits_for_a_connection_rather_than_failing(
+    redis_url: str,
+) -> None:
+    """Hundreds of visitors connecting at once each send a command: more than the pool's
+    connections, so some wait their turn, and none fails."""
+    client = open_redis(redis_url)
+    try:
+        burst = POOL_CONNECTIONS * 3
+        # A blocking pop that times out at once still holds its connection for a round trip.
+        answers = await asyncio.gather(
+            *(client.blpop([f"madoguchi:test:burst:{n}"], timeout=0.01) for n in range(burst))
+        )
+        assert answers == [None] * burst
+    finally:
+        await client.aclose()

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 PREFIX = "madoguchi:"
+# A burst (hundreds of visitors connecting at once) needs more commands in flight than the pool
+# has connections: they wait for one this long, where redis-py's default pool refuses at once.
+POOL_CONNECTIONS = 100
+POOL_WAIT_SECONDS = 5.0
 
 
 def open_redis(url: str) -> Redis:
     """Connections open on first use: nothing here waits for the server."""
-    return Redis.from_url(url)
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=POOL_CONNECTIONS, timeout=POOL_WAIT_SECONDS
+    )
+    return Redis.from_pool(pool)
 
 
 def key(*parts: object) -> str:
