@@ -163,6 +163,8 @@ def test_in_a_partners_panel_on_a_phone_the_start_is_above_the_fold(
     page = open_page(PHONE)
     page.goto(f"{server.url}/demo")
     page.get_by_role("button", name="相談する").click()
+    # The panel's iframe is made on the click: wait for its page before looking for its frame.
+    expect(page.frame_locator("iframe").get_by_role("heading", level=1)).to_be_visible()
     frame = page.frame(url=lambda url: "/chat?" in url)
     assert frame is not None
     if lang != "ja":
