@@ -485,3 +485,28 @@ async def test_a_burst_of_commands_waits_for_a_connection_rather_than_failing(
         assert answers == [None] * burst
     finally:
         await client.aclose()
+
+
+async def test_a_visitor_who_leaves_a_process_with_redis_is_shown_gone_at_once(
+    redis_url: str, key: str
+) -> None:
+    """With Redis, a disconnecting socket stays in its rooms until its handler returns; the
+    counselors' queue must still show its visitor gone at once, not at the mark's expiry."""
+    with running_server({"MADOGUCHI_REDIS_URL": redis_url, "MADOGUCHI_ENCRYPTION_KEY": key}) as srv:
+        srv.add_user("kana", PASSWORD)
+        pool = Clients(srv)
+        try:
+            staff = await pool.counselor(login_sync(srv, "kana", PASSWORD))
+            guest = await pool.visitor()
+            cid = (await guest.call("start", {}))["conversation"]["id"]
+
+            def shown(present: bool) -> Any:
+                return lambda queue: any(
+                    c["id"] == cid and c["present"] is present for c in queue["conversations"]
+                )
+
+            await staff.wait_for_queue(shown(True))
+            await guest.disconnect()
+            await staff.wait_for_queue(shown(False), timeout=3.0)
+        finally:
+            await pool.close()

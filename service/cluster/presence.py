@@ -66,8 +66,16 @@ def local_rooms(sio: Any) -> dict[str, Any]:
 
 
 def here(sio: Any, conversation_id: str, leaving: str | None = None) -> bool:
-    participants = sio.manager.get_participants(VISITOR, conversation_room(conversation_id))
-    return any(sid != leaving for sid, _ in participants)
+    """A visitor socket of this process is in the conversation's room. One whose disconnect is
+    under way does not count: it stays in its rooms until its handler returns, since with Redis
+    python-socketio's manager sends a leave of such a socket to the other processes instead."""
+    manager = sio.manager
+    participants = manager.get_participants(VISITOR, conversation_room(conversation_id))
+    return any(
+        sid != leaving
+        and (manager.is_connected(sid, VISITOR) or manager.is_pre_connected(sid, VISITOR))
+        for sid, _ in participants
+    )
 
 
 class Presence(Protocol):
