@@ -272,6 +272,7 @@ def test_english_pages_use_english_punctuation(
         "out of hours": "/chat?desk=holiday&lang=en",
         "disabled partner": "/chat?partner=gone&lang=en",
         "ended campaign": "/c/old-poster?lang=en",
+        "staying safe": "/safety?lang=en",
     }.items():
         page.goto(f"{server.url}{path}")
         expect(page.get_by_role("heading", level=1).first).to_be_visible()
