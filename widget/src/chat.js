@@ -6,7 +6,7 @@
 import STRINGS from 'mg-i18n:chat'
 import { io } from 'socket.io-client'
 import { createCatchUp } from './catchup.js'
-import { EXIT_URL, dropReferrer, watchShift } from './exit.js'
+import { EXIT_URL, leaveNow, watchShift } from './exit.js'
 import { chooseLang, fill, strings } from './i18n.js'
 import { watchIdle } from './idle.js'
 import { createOutbox } from './outbox.js'
@@ -528,17 +528,7 @@ function wipe () {
 
 function quickExit () {
   wipe()
-  if (embedded && parentOrigin) {
-    tellParent({ type: 'madoguchi:quick-exit' })
-  } else if (embedded) {
-    // The loader never said hello; leave the whole page ourselves (a click allows it).
-    try {
-      window.top.location.replace(exitUrl)
-    } catch {}
-  } else {
-    dropReferrer(document)
-    location.replace(exitUrl)
-  }
+  leaveNow(exitUrl, embedded, parentOrigin)
 }
 
 $exit.addEventListener('click', (event) => {

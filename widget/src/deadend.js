@@ -1,7 +1,7 @@
 // The pages that stand where a chat cannot open: an unknown or disabled partner, an ended or
 // unknown campaign. They have no conversation, but the same quick exit as the chat: the button,
 // Shift×3, and inside the loader's panel the same messages with the host page.
-import { EXIT_URL, dropReferrer, watchShift } from './exit.js'
+import { EXIT_URL, leaveNow, watchShift } from './exit.js'
 
 const $exit = document.querySelector('.mg-js-exit')
 const $live = document.querySelector('.mg-js-live')
@@ -21,18 +21,7 @@ function wipe () {
 
 function quickExit () {
   wipe()
-  if (embedded && parentOrigin) {
-    tellParent({ type: 'madoguchi:quick-exit' })
-  } else if (embedded) {
-    // The loader never said hello; leave the whole page ourselves (a click allows it).
-    try {
-      window.top.location.replace(exitUrl)
-    } catch {}
-  } else {
-    dropReferrer(document)
-    // replace: Back does not return to this page.
-    location.replace(exitUrl)
-  }
+  leaveNow(exitUrl, embedded, parentOrigin)
 }
 
 if (embedded) {

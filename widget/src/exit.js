@@ -69,3 +69,19 @@ export function dropReferrer (doc) {
   }
   $meta.content = 'no-referrer'
 }
+
+// Leave for the exit page once the screen is wiped. In the loader's panel, the loader leaves
+// the whole partner page when it has said hello; before that the frame leaves the top window
+// itself (the click allows it). On its own, the page replaces itself: Back does not return.
+export function leaveNow (exitUrl, embedded, parentOrigin) {
+  if (embedded && parentOrigin) {
+    window.parent.postMessage({ type: 'madoguchi:quick-exit' }, parentOrigin)
+  } else if (embedded) {
+    try {
+      window.top.location.replace(exitUrl)
+    } catch {}
+  } else {
+    dropReferrer(document)
+    location.replace(exitUrl)
+  }
+}
