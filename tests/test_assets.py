@@ -163,6 +163,26 @@ def test_the_loader_keeps_its_name_and_a_short_cache(server: Server) -> None:
     assert MANIFEST["widget.js"] == "widget.js"
 
 
+@pytest.mark.parametrize("logical", ["widget.js", "chat.js", "admin.css"])
+def test_head_answers_as_get_would_without_the_body(
+    server: Server, url_of: dict[str, str], logical: str
+) -> None:
+    path = "/widget.js" if logical == "widget.js" else url_of[logical]
+    got, raw = fetch_raw(server, path, **{"Accept-Encoding": "gzip"})
+    with httpx.Client(base_url=server.url) as client:
+        headed = client.head(path, headers={"Accept-Encoding": "gzip"})
+    assert headed.status_code == 200
+    assert headed.content == b""
+    for name in ("content-type", "content-encoding", "etag", "cache-control", "vary"):
+        assert headed.headers[name] == got.headers[name]
+    assert headed.headers["content-length"] == str(len(raw))
+
+
+def test_head_of_a_file_that_is_not_there_is_404(server: Server) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        assert client.head("/static/nothing.12345678.js").status_code == 404
+
+
 def test_a_file_is_not_sent_again_while_its_etag_matches(
     server: Server, url_of: dict[str, str]
 ) -> None:

@@ -29,7 +29,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Request, Response, get, head
 from litestar.exceptions import NotFoundException
 from litestar.handlers import HTTPRouteHandler
 
@@ -227,6 +227,28 @@ def not_modified(request: Request[Any, Any, Any], etag: str, last_modified: date
 def answer(
     request: Request[Any, Any, Any], asset: Asset, extra: Mapping[str, str] | None = None
 ) -> Response[bytes]:
+    coding, status, headers = what_to_send(request, asset, extra)
+    if status == 304:
+        return Response(b"", status_code=304, headers=headers)
+    # Litestar sets Content-Length from the body, that is, of the copy sent.
+    return Response(asset.bodies[coding], media_type=asset.media_type, headers=headers)
+
+
+def answer_head(
+    request: Request[Any, Any, Any], asset: Asset, extra: Mapping[str, str] | None = None
+) -> Response[None]:
+    """What GET would answer, without the body: uptime checks and caches ask with HEAD."""
+    coding, status, headers = what_to_send(request, asset, extra)
+    if status == 200:
+        headers["Content-Length"] = str(len(asset.bodies[coding]))
+    return Response(None, status_code=status, media_type=asset.media_type, headers=headers)
+
+
+def what_to_send(
+    request: Request[Any, Any, Any], asset: Asset, extra: Mapping[str, str] | None
+) -> tuple[str, int, dict[str, str]]:
+    """The copy to send, the status (200, or 304 when the client's copy is current) and the
+    headers, the same for GET and HEAD."""
     coding = choose_coding(request.headers.get("accept-encoding", ""), asset.bodies)
     etag = f'"{asset.digest[:16]}"' if coding == "identity" else f'"{asset.digest[:16]}-{coding}"'
     headers = {
@@ -237,26 +259,38 @@ def answer(
         **(extra or {}),
     }
     if not_modified(request, etag, asset.last_modified):
-        return Response(b"", status_code=304, headers=headers)
+        return coding, 304, headers
     if coding != "identity":
         headers["Content-Encoding"] = coding
-    # Litestar sets Content-Length from the body, that is, of the copy sent.
-    return Response(asset.bodies[coding], media_type=asset.media_type, headers=headers)
+    return coding, 200, headers
 
 
 def asset_routes(assets: Assets) -> list[HTTPRouteHandler]:
-    """``GET /widget.js`` and ``GET /static/NAME``: exactly the files read at startup."""
+    """``GET`` (and ``HEAD``) ``/widget.js`` and ``/static/NAME``: exactly the files read at
+    startup."""
+    # Partner pages that isolate themselves (COEP) may still load the loader.
+    loader_headers = {"Cross-Origin-Resource-Policy": "cross-origin"}
 
-    @get("/widget.js", include_in_schema=False, sync_to_thread=False)
-    def loader(request: Request[Any, Any, Any]) -> Response[bytes]:
-        # Partner pages that isolate themselves (COEP) may still load the loader.
-        return answer(request, assets.loader, {"Cross-Origin-Resource-Policy": "cross-origin"})
-
-    @get("/static/{name:str}", include_in_schema=False, sync_to_thread=False)
-    def static_file(request: Request[Any, Any, Any], name: str) -> Response[bytes]:
+    def served(name: str) -> Asset:
         asset = assets.served.get(name)
         if asset is None:
             raise NotFoundException()
-        return answer(request, asset)
+        return asset
 
-    return [loader, static_file]
+    @get("/widget.js", include_in_schema=False, sync_to_thread=False)
+    def loader(request: Request[Any, Any, Any]) -> Response[bytes]:
+        return answer(request, assets.loader, loader_headers)
+
+    @head("/widget.js", include_in_schema=False, sync_to_thread=False)
+    def loader_head(request: Request[Any, Any, Any]) -> Response[None]:
+        return answer_head(request, assets.loader, loader_headers)
+
+    @get("/static/{name:str}", include_in_schema=False, sync_to_thread=False)
+    def static_file(request: Request[Any, Any, Any], name: str) -> Response[bytes]:
+        return answer(request, served(name))
+
+    @head("/static/{name:str}", include_in_schema=False, sync_to_thread=False)
+    def static_head(request: Request[Any, Any, Any], name: str) -> Response[None]:
+        return answer_head(request, served(name))
+
+    return [loader, loader_head, static_file, static_head]
