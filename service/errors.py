@@ -29,6 +29,7 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "forbidden"
     CHAT_LIMIT = "chat_limit"
     UNKNOWN_USER = "unknown_user"
+    SUMMARY_CONFLICT = "summary_conflict"
 
 
 class AppError(Exception):

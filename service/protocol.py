@@ -134,12 +134,18 @@ Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[
 Risk = Literal["none", "concern", "urgent"]
 
 
+# The revision of a handoff summary the client last saw: its ``summary_at`` (None: never saved).
+SummaryBase = Annotated[str, msgspec.Meta(max_length=40, pattern=r"^[0-9T:.Z-]+\Z")]
+
+
 class CaseCloseRequest(Request):
-    """``close``: the core contract's fields, and the handoff summary if there is one."""
+    """``close``: the core contract's fields, and the handoff summary if it changed, with the
+    revision it was based on (as ``summary``)."""
 
     conversation_id: ConversationId
     outcome: Outcome
     summary: RawBody | None = None
+    base: SummaryBase | None = None
 
 
 class NoteRequest(Request):
@@ -165,5 +171,9 @@ class TransferRequest(Request):
 
 
 class SummaryRequest(Request):
+    """``base``: the ``summary_at`` the text was written on; if another save came since, the
+    save is refused (``summary_conflict``) instead of overwriting it."""
+
     conversation_id: ConversationId
     summary: RawBody
+    base: SummaryBase | None = None

@@ -7,7 +7,11 @@ from typing import Any
 from service.domain.conversations import Conversation, Message, source_of
 
 
-def message_payload(message: Message, *, with_client_id: bool) -> dict[str, Any]:
+def message_payload(
+    message: Message, *, with_client_id: bool, for_staff: bool = False
+) -> dict[str, Any]:
+    """``for_staff`` adds who wrote a counselor's message (``user_id`` and ``writer``, the
+    display name): visitors only ever see "counselor", never a counselor's name or id."""
     payload: dict[str, Any] = {
         "conversation_id": message.conversation_id,
         "seq": message.seq,
@@ -17,6 +21,9 @@ def message_payload(message: Message, *, with_client_id: bool) -> dict[str, Any]
     }
     if with_client_id and message.client_id is not None:
         payload["client_id"] = message.client_id
+    if for_staff and message.author == "counselor" and message.user_id is not None:
+        payload["user_id"] = message.user_id
+        payload["writer"] = message.writer
     return payload
 
 

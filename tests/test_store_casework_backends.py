@@ -112,7 +112,7 @@ async def test_notes_tags_risk_and_summary_are_kept_sealed(
     await store.set_tags(cid, ["family", "domestic_violence"])
     assert await store.set_risk(cid, "concern") == "none"
     assert await store.set_risk(cid, "urgent") == "concern"
-    await store.set_summary(cid, hana.id, "要約：電話相談を案内")
+    revision = await store.set_summary(cid, hana.id, "要約：電話相談を案内")
 
     case = await store.get_case(cid)
     assert case is not None
@@ -127,7 +127,7 @@ async def test_notes_tags_risk_and_summary_are_kept_sealed(
     # An unknown tag changes nothing; a summary set to None is gone.
     with refused(ErrorCode.INVALID_PAYLOAD):
         await store.set_tags(cid, ["family", "no-such-tag"])
-    await store.set_summary(cid, hana.id, None)
+    await store.set_summary(cid, hana.id, None, revision)
     case = await store.get_case(cid)
     assert case is not None and case.tags == ("domestic_violence", "family")
     assert case.summary is None
@@ -265,6 +265,68 @@ async def test_closed_lists_narrow_by_desk_holder_date_outcome_tag_and_code_word
     assert await listed(None, None, date_from=day, date_to=day) == {handed, legal, mine}
     assert await listed(None, None, date_from=day.replace(year=day.year + 1)) == set()
     assert await listed(None, None, date_to=day.replace(year=day.year - 1)) == set()
+
+
+async def test_staff_read_which_counselor_wrote_each_line_after_a_transfer(
+    centre: Centre,
+) -> None:
+    store, hana, ren = centre.store, centre.hana, centre.ren
+    cid = await held(centre, hana)
+    await said(centre, cid, "相談です")
+    await store.append_message(cid, "counselor", hana.id, "hana-1", "花子です")
+    await store.transfer_conversation(cid, hana.id, hana.id, ren, centre.general, None, 3)
+    await store.append_message(cid, "counselor", ren.id, "ren-1", "蓮が引き継ぎました")
+    expected = [
+        ("system", None, None),
+        ("visitor", None, None),
+        ("counselor", hana.id, "花子"),
+        ("system", None, None),
+        ("counselor", ren.id, "蓮"),
+    ]
+
+    messages, _ = await store.list_messages(cid, 0, 50)
+    assert [(m.author, m.user_id, m.writer) for m in messages] == expected
+    found = await store.get_history(cid, 2, 50)
+    assert found is not None
+    assert [(m.author, m.user_id, m.writer) for m in found[1]] == expected[2:]
+
+    await store.close_conversation(cid, "resolved", "counselor", ren.id)
+    _, closed = await store.open_closed(SUPERVISOR, cid, "supervision", True)
+    assert [(m.author, m.user_id, m.writer) for m in closed[:-1]] == expected
+
+
+async def test_a_summary_save_based_on_an_old_revision_is_refused_and_keeps_the_text(
+    centre: Centre,
+) -> None:
+    store, hana, ren, mori = centre.store, centre.hana, centre.ren, centre.mori
+    cid = await held(centre, hana)
+    first = await store.set_summary(cid, hana.id, "花子の要約", None)
+    case = await store.get_case(cid)
+    assert case is not None
+    assert (case.summary, case.summary_at, case.summary_by) == ("花子の要約", first, "花子")
+
+    # The supervisor, who read it before hana saved, would overwrite it unseen: refused.
+    with refused(ErrorCode.SUMMARY_CONFLICT):
+        await store.set_summary(cid, mori.id, "森の要約", None)
+    case = await store.get_case(cid)
+    assert case is not None and (case.summary, case.summary_at) == ("花子の要約", first)
+
+    # Read again, it saves, with a new revision even within the same millisecond.
+    second = await store.set_summary(cid, mori.id, "森の要約", first)
+    assert second > first
+    with refused(ErrorCode.SUMMARY_CONFLICT):
+        await store.set_summary(cid, hana.id, "花子の追記", first)
+    # The same text as stored loses nothing, whatever it was based on.
+    third = await store.set_summary(cid, hana.id, "森の要約", first)
+    assert third > second
+
+    # After a transfer, the new holder's save on the revision they saw goes through.
+    await store.transfer_conversation(cid, hana.id, hana.id, ren, centre.general, None, 3)
+    await store.set_summary(cid, ren.id, "蓮の要約", third)
+    case = await store.get_case(cid)
+    assert case is not None and (case.summary, case.summary_by) == ("蓮の要約", "蓮")
+    with refused(ErrorCode.NOT_FOUND):
+        await store.set_summary("no-such-conversation", ren.id, "x", None)
 
 
 async def test_each_opening_of_a_closed_conversation_is_audited(

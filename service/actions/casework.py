@@ -45,9 +45,14 @@ async def set_tags(ctx: Context, conv: Conversation, keys: list[str]) -> None:
     await send_case(ctx, conv.id)
 
 
-async def set_summary(ctx: Context, user: User, conv: Conversation, summary: str | None) -> None:
-    await ctx.store.set_summary(conv.id, user.id, summary)
+async def set_summary(
+    ctx: Context, user: User, conv: Conversation, summary: str | None, base: str | None
+) -> str:
+    """Save the handoff summary written on revision ``base``; returns the new revision. Refused
+    with ``summary_conflict`` if someone saved another text since: never overwritten unseen."""
+    revision = await ctx.store.set_summary(conv.id, user.id, summary, base)
     await send_case(ctx, conv.id)
+    return revision
 
 
 async def set_risk(ctx: Context, user: User, conv: Conversation, level: str) -> None:

@@ -16,7 +16,13 @@ from service.clock import now_iso
 from service.db.rows import USER_COLUMNS, append_system_message, user_of
 from service.db.sealing import seal, unseal, unseal_or_none
 from service.domain.accounts import User
-from service.domain.casework import Case, Note, works_inbox
+from service.domain.casework import (
+    Case,
+    Note,
+    check_summary_base,
+    next_summary_at,
+    works_inbox,
+)
 from service.domain.conversations import Message
 from service.errors import AppError, ErrorCode
 
@@ -60,8 +66,12 @@ class CaseworkQueries:
         """Set the risk level of an open conversation; returns the level it had before."""
         return await self._write(_set_risk, conversation_id, level)
 
-    async def set_summary(self, conversation_id: str, user_id: int, summary: str | None) -> None:
-        await self._write(_set_summary, conversation_id, user_id, summary)
+    async def set_summary(
+        self, conversation_id: str, user_id: int, summary: str | None, base: str | None = None
+    ) -> str:
+        """Save the summary if ``base`` is the revision stored (``summary_at``), else refuse
+        with ``summary_conflict``; returns the new revision."""
+        return await self._write(_set_summary, conversation_id, user_id, summary, base)
 
     async def transfer_conversation(
         self,
@@ -86,8 +96,9 @@ class CaseworkQueries:
 
 def case_of(conn: sqlite3.Connection, conversation_id: str) -> Case | None:
     row = conn.execute(
-        "SELECT id, desk_id, status, risk, code_word, quick_exit, summary FROM conversation "
-        "WHERE id = ?",
+        "SELECT c.id, c.desk_id, c.status, c.risk, c.code_word, c.quick_exit, c.summary, "
+        "c.summary_at, s.display_name AS summary_by FROM conversation AS c "
+        "LEFT JOIN user AS s ON s.id = c.summary_by WHERE c.id = ?",
         (conversation_id,),
     ).fetchone()
     if row is None:
@@ -127,6 +138,8 @@ def case_of(conn: sqlite3.Connection, conversation_id: str) -> Case | None:
         quick_exit=bool(row["quick_exit"]),
         summary=unseal_or_none(conn, "conversation.summary", conversation_id, row["summary"]),
         notes=notes,
+        summary_at=row["summary_at"],
+        summary_by=row["summary_by"],
     )
 
 
@@ -206,9 +219,21 @@ def _set_risk(conn: sqlite3.Connection, conversation_id: str, level: str) -> str
 
 
 def _set_summary(
-    conn: sqlite3.Connection, conversation_id: str, user_id: int, summary: str | None
-) -> None:
-    _conversation_row(conn, conversation_id)
+    conn: sqlite3.Connection,
+    conversation_id: str,
+    user_id: int,
+    summary: str | None,
+    base: str | None,
+) -> str:
+    # Read inside the write transaction: no other save can come between check and write.
+    row = conn.execute(
+        "SELECT summary, summary_at FROM conversation WHERE id = ?", (conversation_id,)
+    ).fetchone()
+    if row is None:
+        raise AppError(ErrorCode.NOT_FOUND)
+    stored = unseal_or_none(conn, "conversation.summary", conversation_id, row["summary"])
+    check_summary_base(row["summary_at"], base, stored == summary)
+    revision = next_summary_at(row["summary_at"], now_iso())
     conn.execute(
         "UPDATE conversation SET summary = ?, summary_by = ?, summary_at = ? WHERE id = ?",
         (
@@ -216,10 +241,11 @@ def _set_summary(
             if summary is None
             else seal(conn, "conversation.summary", conversation_id, summary),
             user_id,
-            now_iso(),
+            revision,
             conversation_id,
         ),
     )
+    return revision
 
 
 def _works_desk(conn: sqlite3.Connection, user: User, desk_id: int) -> bool:

@@ -138,8 +138,9 @@ def _open_closed(
     messages: list[Message] = []
     if transcript:
         rows = conn.execute(
-            "SELECT seq, author, body, created_at FROM message WHERE conversation_id = ? "
-            "ORDER BY seq",
+            "SELECT m.seq, m.author, m.body, m.created_at, m.user_id, u.display_name AS writer "
+            "FROM message AS m LEFT JOIN user AS u ON u.id = m.user_id "
+            "WHERE m.conversation_id = ? ORDER BY m.seq",
             (conversation_id,),
         )
         messages = [
@@ -150,6 +151,8 @@ def _open_closed(
                 unseal(conn, "message.body", conversation_id, r["body"]),
                 r["created_at"],
                 None,
+                r["user_id"],
+                r["writer"],
             )
             for r in rows
         ]

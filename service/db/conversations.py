@@ -339,9 +339,11 @@ def _close_conversation(
 def _list_messages(
     conn: sqlite3.Connection, conversation_id: str, after_seq: int, limit: int
 ) -> tuple[list[Message], bool]:
+    # The writer's name is for staff; the visitor's payload leaves it out (wire.py).
     rows = conn.execute(
-        "SELECT seq, author, body, created_at, client_id FROM message "
-        "WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        "SELECT m.seq, m.author, m.body, m.created_at, m.client_id, m.user_id, "
+        "u.display_name AS writer FROM message AS m LEFT JOIN user AS u ON u.id = m.user_id "
+        "WHERE m.conversation_id = ? AND m.seq > ? ORDER BY m.seq LIMIT ?",
         (conversation_id, after_seq, limit + 1),
     ).fetchall()
     messages = [
@@ -352,6 +354,8 @@ def _list_messages(
             unseal(conn, "message.body", conversation_id, r["body"]),
             r["created_at"],
             r["client_id"],
+            r["user_id"],
+            r["writer"],
         )
         for r in rows[:limit]
     ]

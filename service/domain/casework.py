@@ -13,9 +13,10 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
+from service.clock import iso
 from service.domain.accounts import Role
 from service.errors import AppError, ErrorCode
 
@@ -78,6 +79,24 @@ def normalise_summary(raw: str) -> str | None:
     return _text(raw.replace("\r\n", "\n"), MAX_SUMMARY_CHARS, required=False) or None
 
 
+def check_summary_base(stored_at: str | None, base: str | None, same_text: bool) -> None:
+    """A summary save must be based on the revision stored now (``summary_at``, None before
+    the first save): otherwise someone else saved meanwhile and their text would be lost
+    unseen, so it is refused with ``summary_conflict``. Saving the very text stored already
+    overwrites nothing and passes."""
+    if base != stored_at and not same_text:
+        raise AppError(ErrorCode.SUMMARY_CONFLICT, "someone else saved the summary meanwhile")
+
+
+def next_summary_at(stored_at: str | None, now: str) -> str:
+    """The new revision: now, or a millisecond past the stored one if the clock has not moved
+    on (two saves in one millisecond, or a clock stepped back), so every save has a new one."""
+    if stored_at is None or now > stored_at:
+        return now
+    later = datetime.fromisoformat(stored_at) + timedelta(milliseconds=1)
+    return iso(later)
+
+
 def check_tags(keys: Sequence[str], enabled: Iterable[str]) -> list[str]:
     """The tags to keep, each once, in the order given; a key not in the list is refused."""
     known = set(enabled)
@@ -112,6 +131,10 @@ class Case:
     quick_exit: bool
     summary: str | None
     notes: tuple[Note, ...] = ()
+    summary_at: str | None = None
+    """When the summary was last saved: the revision a save must be based on (None: never)."""
+    summary_by: str | None = None
+    """Who saved it last (display name)."""
 
 
 def case_payload(case: Case) -> dict[str, Any]:
@@ -123,6 +146,8 @@ def case_payload(case: Case) -> dict[str, Any]:
         "code_word": case.code_word,
         "quick_exit": case.quick_exit,
         "summary": case.summary,
+        "summary_at": case.summary_at,
+        "summary_by": case.summary_by,
         "notes": [
             {
                 "id": n.id,

@@ -53,6 +53,10 @@ class Message:
     body: str
     created_at: str
     client_id: str | None
+    user_id: int | None = None
+    """The counselor who wrote it (a ``counselor`` message): for staff only, never visitors."""
+    writer: str | None = None
+    """That counselor's display name, for staff only (``wire.message_payload``)."""
 
     def __reduce__(self) -> tuple[type[Message], tuple[Any, ...]]:
         # Messages cross from the writer process pickled; by their fields, that is several
@@ -64,6 +68,8 @@ class Message:
             self.body,
             self.created_at,
             self.client_id,
+            self.user_id,
+            self.writer,
         )
 
 

@@ -14,7 +14,13 @@ from typing import Any, TypeVar
 
 from service.clock import now_iso
 from service.domain.accounts import User
-from service.domain.casework import Case, Note, works_inbox
+from service.domain.casework import (
+    Case,
+    Note,
+    check_summary_base,
+    next_summary_at,
+    works_inbox,
+)
 from service.domain.conversations import Message
 from service.errors import AppError, ErrorCode
 from service.pg.rows import USER_COLUMNS, append_system_message, user_of
@@ -59,8 +65,12 @@ class CaseworkQueries:
         """Set the risk level of an open conversation; returns the level it had before."""
         return await self._write(_set_risk, conversation_id, level)
 
-    async def set_summary(self, conversation_id: str, user_id: int, summary: str | None) -> None:
-        await self._write(_set_summary, conversation_id, user_id, summary)
+    async def set_summary(
+        self, conversation_id: str, user_id: int, summary: str | None, base: str | None = None
+    ) -> str:
+        """Save the summary if ``base`` is the revision stored (``summary_at``), else refuse
+        with ``summary_conflict``; returns the new revision."""
+        return await self._write(_set_summary, conversation_id, user_id, summary, base)
 
     async def transfer_conversation(
         self,
@@ -95,8 +105,9 @@ _NOTES_OF = (
 
 async def case_of(db: Db, conversation_id: str) -> Case | None:
     row = await db.conn.fetchrow(
-        "SELECT id, desk_id, status, risk, code_word, quick_exit, summary FROM conversation "
-        "WHERE id = $1",
+        "SELECT c.id, c.desk_id, c.status, c.risk, c.code_word, c.quick_exit, c.summary, "
+        'c.summary_at, s.display_name AS summary_by FROM conversation AS c LEFT JOIN "user" AS s '
+        "ON s.id = c.summary_by WHERE c.id = $1",
         conversation_id,
     )
     if row is None:
@@ -123,6 +134,8 @@ async def case_of(db: Db, conversation_id: str) -> Case | None:
         quick_exit=bool(row["quick_exit"]),
         summary=unseal_or_none(db, "conversation.summary", conversation_id, row["summary"]),
         notes=notes,
+        summary_at=row["summary_at"],
+        summary_by=row["summary_by"],
     )
 
 
@@ -211,16 +224,28 @@ async def _set_risk(db: Db, conversation_id: str, level: str) -> str:
     return str(before["risk"])
 
 
-async def _set_summary(db: Db, conversation_id: str, user_id: int, summary: str | None) -> None:
-    await _conversation_row(db, conversation_id)
+async def _set_summary(
+    db: Db, conversation_id: str, user_id: int, summary: str | None, base: str | None
+) -> str:
+    # The row locked until COMMIT: a save on another node waits, then sees this revision.
+    row = await db.conn.fetchrow(
+        "SELECT summary, summary_at FROM conversation WHERE id = $1 FOR NO KEY UPDATE",
+        conversation_id,
+    )
+    if row is None:
+        raise AppError(ErrorCode.NOT_FOUND)
+    stored = unseal_or_none(db, "conversation.summary", conversation_id, row["summary"])
+    check_summary_base(row["summary_at"], base, stored == summary)
+    revision = next_summary_at(row["summary_at"], now_iso())
     sealed = None if summary is None else seal(db, "conversation.summary", conversation_id, summary)
     await db.conn.execute(
         "UPDATE conversation SET summary = $1, summary_by = $2, summary_at = $3 WHERE id = $4",
         sealed,
         user_id,
-        now_iso(),
+        revision,
         conversation_id,
     )
+    return revision
 
 
 async def _works_desk(db: Db, user: User, desk_id: int) -> bool:

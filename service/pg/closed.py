@@ -143,8 +143,9 @@ async def _open_closed(
     messages: list[Message] = []
     if transcript:
         rows = await db.conn.fetch(
-            "SELECT seq, author, body, created_at FROM message WHERE conversation_id = $1 "
-            "ORDER BY seq",
+            "SELECT m.seq, m.author, m.body, m.created_at, m.user_id, u.display_name AS writer "
+            'FROM message AS m LEFT JOIN "user" AS u ON u.id = m.user_id '
+            "WHERE m.conversation_id = $1 ORDER BY m.seq",
             conversation_id,
         )
         messages = [
@@ -155,6 +156,8 @@ async def _open_closed(
                 unseal(db, "message.body", conversation_id, r["body"]),
                 r["created_at"],
                 None,
+                r["user_id"],
+                r["writer"],
             )
             for r in rows
         ]

@@ -373,10 +373,12 @@ async def _close_conversation(
 async def list_messages(
     db: Db, conversation_id: str, after_seq: int, limit: int
 ) -> tuple[list[Message], bool]:
+    # The writer's name is for staff; the visitor's payload leaves it out (wire.py).
     rows = await db.conn.fetch(
-        "SELECT seq, author, body, created_at, client_id FROM message "
+        "SELECT m.seq, m.author, m.body, m.created_at, m.client_id, m.user_id, "
+        'u.display_name AS writer FROM message AS m LEFT JOIN "user" AS u ON u.id = m.user_id '
         # bigint: a client may ask after any seq up to 2**53, as SQLite's integers allow.
-        "WHERE conversation_id = $1 AND seq > $2::bigint ORDER BY seq LIMIT $3",
+        "WHERE m.conversation_id = $1 AND m.seq > $2::bigint ORDER BY m.seq LIMIT $3",
         conversation_id,
         after_seq,
         limit + 1,
@@ -389,6 +391,8 @@ async def list_messages(
             unseal(db, "message.body", conversation_id, r["body"]),
             r["created_at"],
             r["client_id"],
+            r["user_id"],
+            r["writer"],
         )
         for r in rows[:limit]
     ]

@@ -60,8 +60,10 @@ class CaseworkHandlers(StaffNamespace):
         req = decode(data, SummaryRequest)
         user = await self._user(sid)
         conv = await access.conversation_to_work(self.ctx.store, user, req.conversation_id)
-        await casework.set_summary(self.ctx, user, conv, normalise_summary(req.summary))
-        return {}
+        revision = await casework.set_summary(
+            self.ctx, user, conv, normalise_summary(req.summary), req.base
+        )
+        return {"summary_at": revision}
 
     async def transfer(self, sid: str, data: Any) -> dict[str, Any]:
         req = decode(data, TransferRequest)

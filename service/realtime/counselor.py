@@ -162,6 +162,7 @@ class CounselorNamespace(CaseworkHandlers, SupervisorHandlers):
             client_id=req.client_id,
             body=normalise_body(req.body),
             sender_sid=sid,
+            writer=user.display_name,
         )
 
     async def history(self, sid: str, data: Any) -> dict[str, Any]:
@@ -177,7 +178,8 @@ class CounselorNamespace(CaseworkHandlers, SupervisorHandlers):
             "conversation_id": conv.id,
             "status": conv.status,
             "messages": [
-                message_payload(m, with_client_id=m.author == "counselor") for m in messages
+                message_payload(m, with_client_id=m.author == "counselor", for_staff=True)
+                for m in messages
             ],
             "more": more,
         }
@@ -192,8 +194,9 @@ class CounselorNamespace(CaseworkHandlers, SupervisorHandlers):
         req = decode(data, CaseCloseRequest)
         user = await self._user(sid)
         conv, holder = await access.conversation_to_close(self.ctx.store, user, req.conversation_id)
-        # The summary first: if the visitor leaves at the same moment, it is kept all the same.
-        if req.summary is not None and (summary := normalise_summary(req.summary)):
-            await set_summary(self.ctx, user, conv, summary)
+        # The summary first: if the visitor leaves at the same moment, it is kept all the same;
+        # and if someone else saved one meanwhile, nothing closes (``summary_conflict``).
+        if req.summary is not None:
+            await set_summary(self.ctx, user, conv, normalise_summary(req.summary), req.base)
         await close_conversation(self.ctx, conv, outcome=req.outcome, by=user, holder_id=holder)
         return {}
