@@ -157,7 +157,11 @@ async def test_the_summary_given_at_close_is_kept_and_can_be_written_later(
         ("福祉事務所へ", "referred_agency")
     ]
     # After the close the holder may still complete the handoff and add notes, not the risk.
-    assert (await hana.call("summary", {"conversation_id": cid, "summary": "追記"}))["ok"]
+    case = (await hana.call("case", {"conversation_id": cid}))["case"]
+    assert (case["summary"], case["summary_by"]) == ("福祉事務所へ", "花子")
+    later = {"conversation_id": cid, "summary": "追記", "base": case["summary_at"]}
+    saved = await hana.call("summary", later)
+    assert saved["ok"] and saved["summary_at"] > case["summary_at"]
     assert (await hana.call("note", {"conversation_id": cid, "body": "後日のメモ"}))["ok"]
     assert_error(
         await hana.call("risk", {"conversation_id": cid, "level": "urgent"}), "conversation_closed"
@@ -266,6 +270,84 @@ async def test_a_transfer_to_a_colleague_tells_the_visitor_only_another_counselo
     ) == [("ren", "active")]
     for secret in (SECRET_NOTE, SECRET_TRANSFER, "ren", "hana"):
         assert secret not in seen_by(visitor)
+
+
+def no_writer_reaches(visitor: Client, history: dict[str, Any]) -> None:
+    """Neither a counselor's id nor their name is in any message the visitor got."""
+    messages = visitor.received("message") + history["messages"]
+    assert messages and all(m["author"] in ("visitor", "counselor", "system") for m in messages)
+    for message in messages:
+        assert not {"user_id", "writer"} & set(message), message
+    assert '"user_id"' not in seen_by(visitor) and '"writer"' not in seen_by(visitor)
+
+
+async def test_staff_see_who_wrote_each_line_and_the_visitor_sees_only_a_counselor(
+    server: Server, clients: Clients, sessions: dict[str, str]
+) -> None:
+    ids = dict(server.query("SELECT username, id FROM user"))
+    hana = await clients.counselor(sessions["hana"])
+    ren = await clients.counselor(sessions["ren"])
+    visitor, cid = await held_by(hana, clients)
+    say = {"conversation_id": cid, "client_id": client_id(), "body": "花子が担当します"}
+    assert (await hana.call("message", say))["ok"]
+    assert (await hana.call("transfer", {"conversation_id": cid, "to_user": "ren"}))["ok"]
+    await ren.wait_for("case", lambda c: c["conversation_id"] == cid)
+    mori = await clients.counselor(sessions["mori"])
+    assert (await mori.call("monitor", {"conversation_id": cid}))["ok"]
+    say = {"conversation_id": cid, "client_id": client_id(), "body": "蓮が引き継ぎました"}
+    assert (await ren.call("message", say))["ok"]
+
+    # Live, to the supervisor watching; and in the history the new holder reads.
+    live = await mori.wait_for("message", lambda m: m["body"] == "蓮が引き継ぎました")
+    assert (live["writer"], live["user_id"]) == ("蓮", ids["ren"])
+    history = await ren.call("history", {"conversation_id": cid})
+    lines = [(m["author"], m.get("writer"), m["body"]) for m in history["messages"]]
+    assert lines == [
+        ("system", None, "counselor_joined"),
+        ("counselor", "花子", "花子が担当します"),
+        ("system", None, "counselor_changed"),
+        ("counselor", "蓮", "蓮が引き継ぎました"),
+    ]
+    assert history["messages"][1]["user_id"] == ids["hana"]
+
+    await visitor.wait_for("message", lambda m: m["body"] == "蓮が引き継ぎました")
+    no_writer_reaches(visitor, await visitor.call("history", {}))
+
+
+async def test_of_two_summary_saves_on_one_revision_one_wins_and_the_other_is_told(
+    server: Server, clients: Clients, sessions: dict[str, str]
+) -> None:
+    hana = await clients.counselor(sessions["hana"])
+    tab = await clients.counselor(sessions["hana"])  # the same counselor in another tab
+    mori = await clients.counselor(sessions["mori"])
+    _, cid = await held_by(hana, clients)
+    base = (await hana.call("case", {"conversation_id": cid}))["case"]["summary_at"]
+    assert base is None
+
+    saves = await asyncio.gather(
+        tab.call("summary", {"conversation_id": cid, "summary": "タブの要約", "base": base}),
+        mori.call("summary", {"conversation_id": cid, "summary": "森の要約", "base": base}),
+    )
+    won = [ack for ack in saves if ack["ok"]]
+    assert len(won) == 1
+    lost = next(ack for ack in saves if not ack["ok"])
+    assert_error(lost, "summary_conflict")
+    kept = "タブの要約" if saves[0]["ok"] else "森の要約"
+    assert server.query("SELECT summary FROM conversation WHERE id = ?", (cid,)) == [(kept,)]
+
+    # A close carrying a summary written on the old revision closes nothing and keeps the text.
+    stale = {"conversation_id": cid, "outcome": "resolved", "summary": "花子の要約", "base": base}
+    assert_error(await hana.call("close", stale), "summary_conflict")
+    assert server.query("SELECT status, summary FROM conversation WHERE id = ?", (cid,)) == [
+        ("active", kept)
+    ]
+    # Read again, the same close goes through.
+    case = await hana.wait_for("case", lambda c: c["summary"] == kept)
+    assert case["summary_at"] == won[0]["summary_at"]
+    assert (await hana.call("close", {**stale, "base": case["summary_at"]}))["ok"]
+    assert server.query("SELECT status, summary FROM conversation WHERE id = ?", (cid,)) == [
+        ("closed", "花子の要約")
+    ]
 
 
 async def test_a_transfer_to_a_desk_puts_the_visitor_back_in_its_queue(
