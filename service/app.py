@@ -176,6 +176,7 @@ def create_app(settings: Settings) -> Any:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await ctx.positions.close()
+            await ctx.board.close()
             await stop_shared(shared, sio)
             await store.close()
 

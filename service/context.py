@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from litestar.di import NamedDependency
 
+from service.actions.board import BoardTeller
 from service.actions.positions import QueuePositions
 from service.cluster.shared import Shared, in_memory
 from service.config import Settings
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 class Context:
     """A plain class, not a dataclass: Litestar injects it as an opaque dependency."""
 
-    __slots__ = ("_catalog", "_store", "positions", "settings", "shared", "sio")
+    __slots__ = ("_catalog", "_store", "board", "positions", "settings", "shared", "sio")
 
     def __init__(self, settings: Settings, sio: Any, shared: Shared | None = None) -> None:
         self.settings = settings
@@ -28,6 +29,8 @@ class Context:
         """What processes share (presence, limits, jobs, …): in memory, or through Redis."""
         self.positions = QueuePositions(told=self.shared.told)
         """Waiting visitors' places in line, told coalesced per desk."""
+        self.board = BoardTeller()
+        """The supervisors' live board, told coalesced."""
         self._store: Store | None = None
         self._catalog: Catalog | None = None
 

@@ -177,3 +177,12 @@ class SummaryRequest(Request):
     conversation_id: ConversationId
     summary: RawBody
     base: SummaryBase | None = None
+
+
+# -- Staff about themselves -----------------------------------------------------------------
+
+
+class AvailabilityRequest(Request):
+    """An account sets itself available (対応可能) or away (離席中); never another's."""
+
+    state: Literal["available", "away"]

@@ -70,9 +70,10 @@ class QueuePositions:
         return wire
 
     async def staffed(self, ctx: Context, desk_id: int) -> bool:
-        """Whether an account that works the desk is online, here or on another process."""
-        online = await ctx.shared.staff.online()
-        return desk_id in staffed_desks(online, ctx.catalog.accounts, [desk_id])
+        """Whether an account that works the desk is online and available, here or on another
+        process."""
+        staff = ctx.shared.staff
+        return desk_id in staffed_desks(await staff.answering(), ctx.catalog.accounts, [desk_id])
 
     def staff_changed(
         self,
@@ -82,9 +83,10 @@ class QueuePositions:
         *,
         gone: User | None = None,
     ) -> None:
-        """Who is online went from ``before`` to ``after``: the visitors waiting at a desk
-        that became staffed or unstaffed hear of it soon. ``gone`` is the account of a socket
-        that left, with the rights it connected with: its account may have lost them since."""
+        """Who answers (online and available) went from ``before`` to ``after``: the visitors
+        waiting at a desk that became staffed or unstaffed hear of it soon. ``gone`` is the
+        account of a socket that left, with the rights it connected with: its account may have
+        lost them since."""
         accounts = ctx.catalog.accounts
         then = None if gone is None else {**accounts, gone.id: gone}
         desks = [d.id for d in ctx.catalog.desks.values()]

@@ -14,6 +14,11 @@ takes one back when the account's last socket here goes, so a killed process's c
 counting after ``TTL_MS``. Each refresh also reads who is online everywhere and tells its
 listeners when that changed, which is how a counselor leaving another process, or a process
 dying, reaches the waiting visitors (``actions/positions.py``).
+
+Whether an account is away (離席中) is kept beside it: a set of account ids, in memory or in
+one Redis set. It is the account's, not a socket's, and outlives its sockets until the account
+sets itself available or logs in again. Each refresh reads it with who is online, so a change
+made on another process reaches this one's listeners too.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any, Protocol
 from redis.asyncio import Redis
 
 from service.cluster.redis_client import NOW_MS, Script, key
+from service.domain.staffing import answering
 from service.realtime.rooms import COUNSELOR, VISITOR, conversation_room
 
 log = logging.getLogger(__name__)
@@ -172,6 +178,7 @@ def presence_key(conversation_id: str) -> str:
 
 
 STAFF_KEY = key("staff-online")
+AWAY_KEY = key("staff-away")
 
 MARK_STAFF = (
     NOW_MS
@@ -193,7 +200,8 @@ return redis.call('ZRANGE', KEYS[1], 0, -1)
 )
 
 Listener = Callable[[frozenset[int], frozenset[int]], None]
-"""Told who was online before and who is now, when that changed."""
+"""Told who answered (online and not away) before and who does now, when who is online or
+away changed."""
 
 
 class StaffPresence(Protocol):
@@ -201,6 +209,18 @@ class StaffPresence(Protocol):
 
     async def online(self) -> frozenset[int]:
         """The accounts with a ``/counselor`` socket connected somewhere."""
+        ...
+
+    async def away(self) -> frozenset[int]:
+        """The accounts that set themselves away, online or not."""
+        ...
+
+    async def answering(self) -> frozenset[int]:
+        """The accounts online and not away: those a waiting visitor may count on."""
+        ...
+
+    async def set_away(self, user_id: int, away: bool) -> bool:
+        """Sets the account away or available; whether that changed anything."""
         ...
 
     async def connected(self, sid: str, user_id: int) -> None:
@@ -222,6 +242,7 @@ class LocalStaffPresence:
         self.sio = sio
         self.sockets: dict[str, int] = {}
         """This process's checked staff sockets and their accounts."""
+        self.away_ids: set[int] = set()
         self.listeners: list[Listener] = []
 
     def here(self) -> frozenset[int]:
@@ -235,6 +256,21 @@ class LocalStaffPresence:
 
     async def online(self) -> frozenset[int]:
         return self.here()
+
+    async def away(self) -> frozenset[int]:
+        return frozenset(self.away_ids)
+
+    async def answering(self) -> frozenset[int]:
+        return answering(await self.online(), await self.away())
+
+    async def set_away(self, user_id: int, away: bool) -> bool:
+        if (user_id in self.away_ids) == away:
+            return False
+        if away:
+            self.away_ids.add(user_id)
+        else:
+            self.away_ids.discard(user_id)
+        return True
 
     async def connected(self, sid: str, user_id: int) -> None:
         self.sockets[sid] = user_id
@@ -262,8 +298,8 @@ class RedisStaffPresence(LocalStaffPresence):
         self.refresh_seconds = refresh_seconds
         self.mark = Script(redis, MARK_STAFF)
         self.read = Script(redis, STAFF_ONLINE)
-        self.last: frozenset[int] | None = None
-        """Who was online at the last refresh."""
+        self.last: tuple[frozenset[int], frozenset[int]] | None = None
+        """Who was online, and who away, at the last refresh."""
 
     def member(self, user_id: int) -> str:
         return f"{user_id}:{self.node}"
@@ -272,6 +308,14 @@ class RedisStaffPresence(LocalStaffPresence):
         members = await self.read([STAFF_KEY], [])
         found = {int(bytes(m).split(b":", 1)[0]) for m in members}
         return frozenset(found) | self.here()
+
+    async def away(self) -> frozenset[int]:
+        return frozenset(int(m) for m in await self.redis.smembers(AWAY_KEY))
+
+    async def set_away(self, user_id: int, away: bool) -> bool:
+        if away:
+            return bool(await self.redis.sadd(AWAY_KEY, str(user_id)))
+        return bool(await self.redis.srem(AWAY_KEY, str(user_id)))
 
     async def connected(self, sid: str, user_id: int) -> None:
         await super().connected(sid, user_id)
@@ -287,10 +331,10 @@ class RedisStaffPresence(LocalStaffPresence):
         here = self.here()
         if here:
             await self.mark([STAFF_KEY], [self.ttl_ms, *(self.member(u) for u in here)])
-        now = await self.online()
+        now = (await self.online(), await self.away())
         if self.last is not None and now != self.last:
             for listener in self.listeners:
-                listener(self.last, now)
+                listener(answering(*self.last), answering(*now))
         self.last = now
 
     async def run(self) -> None:

@@ -1,10 +1,13 @@
-"""The SQL of waiting times (SQLite): when the desk's recent chats were started and claimed."""
+"""The SQL of waiting times (SQLite): when the desk's recent chats were started and claimed,
+and when the day's were started, claimed and closed."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
+
+from service.domain.desk_board import Activity
 
 T = TypeVar("T")
 
@@ -20,6 +23,10 @@ class WaitQueries:
         newest claims first, at most ``limit``."""
         return await self._read(_recent_waits, desk_id, since, limit)
 
+    async def day_activity(self, since: str) -> list[Activity]:
+        """Every conversation started, claimed or closed at or after ``since``."""
+        return await self._read(_day_activity, since)
+
 
 def _recent_waits(
     conn: sqlite3.Connection, desk_id: int, since: str, limit: int
@@ -31,3 +38,13 @@ def _recent_waits(
         (desk_id, since, limit),
     ).fetchall()
     return [(str(r[0]), str(r[1])) for r in rows]
+
+
+def _day_activity(conn: sqlite3.Connection, since: str) -> list[Activity]:
+    rows = conn.execute(
+        "SELECT desk_id, created_at, claimed_at, "
+        "CASE WHEN status = 'closed' THEN closed_at END FROM conversation "
+        "WHERE created_at >= ? OR claimed_at >= ? OR (status = 'closed' AND closed_at >= ?)",
+        (since, since, since),
+    ).fetchall()
+    return [Activity(int(r[0]), str(r[1]), r[2], r[3]) for r in rows]

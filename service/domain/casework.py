@@ -32,9 +32,9 @@ PURPOSES = ("handoff", "supervision", "follow_up", "records")
 
 COUNSELOR_EVENTS = frozenset(
     {"claim", "message", "history", "typing", "close", "case", "note", "tag", "risk"}
-    | {"transfer", "summary"}
+    | {"transfer", "summary", "availability"}
 )
-SUPERVISOR_EVENTS = COUNSELOR_EVENTS | {"monitor", "unmonitor", "supervisor_note"}
+SUPERVISOR_EVENTS = COUNSELOR_EVENTS | {"monitor", "unmonitor", "supervisor_note", "board"}
 STAFF_EVENTS: dict[Role, frozenset[str]] = {
     "counselor": COUNSELOR_EVENTS,
     "supervisor": SUPERVISOR_EVENTS,

@@ -15,6 +15,7 @@ from litestar.response import Redirect, Template
 
 from service import access
 from service.actions.accounts import drop_other_logins, log_out
+from service.actions.availability import set_availability
 from service.auth import (
     SESSION_COOKIE,
     authenticate,
@@ -137,6 +138,8 @@ class InboxController(Controller):
             return _login_page(lang, "login_failed", status_code=401)
         await throttle.succeeded(attempt)
         session_id = await open_session(ctx.store, user)
+        # A new login starts available: away was for the time before it.
+        await set_availability(ctx, user.id, "available")
         return Redirect("/inbox", status_code=303, cookies=[_session_cookie(ctx, session_id)])
 
     @post("/logout")

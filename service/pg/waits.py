@@ -1,11 +1,12 @@
 """The SQL of waiting times (PostgreSQL): when the desk's recent chats were started and
-claimed."""
+claimed, and when the day's were started, claimed and closed."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from service.domain.desk_board import Activity
 from service.pg.sealing import Db
 
 T = TypeVar("T")
@@ -22,6 +23,10 @@ class WaitQueries:
         newest claims first, at most ``limit``."""
         return await self._read(_recent_waits, desk_id, since, limit)
 
+    async def day_activity(self, since: str) -> list[Activity]:
+        """Every conversation started, claimed or closed at or after ``since``."""
+        return await self._read(_day_activity, since)
+
 
 async def _recent_waits(db: Db, desk_id: int, since: str, limit: int) -> list[tuple[str, str]]:
     rows = await db.conn.fetch(
@@ -33,3 +38,16 @@ async def _recent_waits(db: Db, desk_id: int, since: str, limit: int) -> list[tu
         limit,
     )
     return [(str(r["created_at"]), str(r["claimed_at"])) for r in rows]
+
+
+async def _day_activity(db: Db, since: str) -> list[Activity]:
+    rows = await db.conn.fetch(
+        "SELECT desk_id, created_at, claimed_at, "
+        "CASE WHEN status = 'closed' THEN closed_at END AS closed_at FROM conversation "
+        "WHERE created_at >= $1 OR claimed_at >= $1 OR (status = 'closed' AND closed_at >= $1)",
+        since,
+    )
+    return [
+        Activity(int(r["desk_id"]), str(r["created_at"]), r["claimed_at"], r["closed_at"])
+        for r in rows
+    ]

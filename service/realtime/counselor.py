@@ -12,6 +12,7 @@ from functools import partial
 from typing import Any
 
 from service import access
+from service.actions.availability import tell_availability
 from service.actions.casework import set_summary
 from service.actions.conversations import claim_conversation, close_conversation
 from service.actions.messages import post_message, send_typing
@@ -29,6 +30,7 @@ from service.protocol import (
     decode,
 )
 from service.realtime.acks import Handler, refuse
+from service.realtime.availability import AvailabilityHandlers
 from service.realtime.casework import CaseworkHandlers
 from service.realtime.rooms import (
     COUNSELOR,
@@ -40,7 +42,7 @@ from service.storage import sha256
 from service.wire import message_payload
 
 
-class CounselorNamespace(CaseworkHandlers, SupervisorHandlers):
+class CounselorNamespace(CaseworkHandlers, SupervisorHandlers, AvailabilityHandlers):
     def __init__(self, ctx: Context) -> None:
         super().__init__(COUNSELOR)
         self.ctx = ctx
@@ -57,11 +59,14 @@ class CounselorNamespace(CaseworkHandlers, SupervisorHandlers):
             "summary": (2.0, 10),
             "transfer": (1.0, 5),
             "monitor": (4.0, 20),
+            "availability": (2.0, 10),
+            "board": (2.0, 10),
         }
         # Who is online changed on another process (or one died): the visitors waiting at a
         # desk that became staffed or unstaffed hear of it. Changes here are told at once.
         self.staff = ctx.shared.staff
         self.staff.listeners.append(partial(ctx.positions.staff_changed, ctx))
+        self.staff.listeners.append(lambda before, after: ctx.board.changed(ctx))
 
     def handlers(self) -> Mapping[str, Handler]:
         events: dict[str, Handler] = {
@@ -78,6 +83,8 @@ class CounselorNamespace(CaseworkHandlers, SupervisorHandlers):
             "monitor": self.monitor,
             "unmonitor": self.unmonitor,
             "supervisor_note": self.supervisor_note,
+            "availability": self.availability,
+            "board": self.board,
         }
         checked = {event: self._for_role(event, handler) for event, handler in events.items()}
         return {"message": self.message, **checked}  # checks the role itself
@@ -120,11 +127,13 @@ class CounselorNamespace(CaseworkHandlers, SupervisorHandlers):
         for conv in await self.ctx.store.list_held_conversations(user.id):
             await self.enter_room(sid, conversation_room(conv.id))
         await send_queue(self.ctx, sid, user)
+        await tell_availability(self.ctx, sid, user.id)
         # Online only now, with every check passed: waiting visitors of a desk nobody worked
-        # until now hear that someone may answer.
-        before = await self.staff.online()
+        # until now hear that someone may answer (unless the account is away).
+        before = await self.staff.answering()
         await self.staff.connected(sid, user.id)
-        self.ctx.positions.staff_changed(self.ctx, before, before | {user.id})
+        self.ctx.positions.staff_changed(self.ctx, before, await self.staff.answering())
+        self.ctx.board.changed(self.ctx)
 
     async def on_disconnect(self, sid: str, reason: str = "") -> None:
         # Counted with the rights it connected with: a socket dropped because its account was
@@ -133,10 +142,11 @@ class CounselorNamespace(CaseworkHandlers, SupervisorHandlers):
             gone = (await self.get_session(sid)).get("user")
         except KeyError:  # refused before its session was saved
             gone = None
-        before = await self.staff.online()
+        before = await self.staff.answering()
         await self.staff.leaving(sid)
-        after = await self.staff.online()
+        after = await self.staff.answering()
         self.ctx.positions.staff_changed(self.ctx, before, after, gone=gone)
+        self.ctx.board.changed(self.ctx)
 
     async def claim(self, sid: str, data: Any) -> dict[str, Any]:
         req = decode(data, ConversationRequest)

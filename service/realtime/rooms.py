@@ -22,3 +22,8 @@ def desk_room(desk_id: int) -> str:
 def supervisors_room(desk_id: int) -> str:
     """The supervisors working a desk: urgent alerts reach all of them at once."""
     return f"supervisors:desk:{desk_id}"
+
+
+def board_room(desk_id: int) -> str:
+    """The supervisors' boards showing a desk (joined by asking for the board)."""
+    return f"board:desk:{desk_id}"

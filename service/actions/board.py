@@ -1,0 +1,114 @@
+"""The supervisors' live board: read, and told to those watching it when something on it changed.
+
+A supervisor's board page asks for the board (``board`` on ``/counselor``): it gets the rows of
+the desks it works, and its socket joins each desk's board room. From then on, whatever changes
+a row (a staff socket connecting or going, an account setting itself away or available, a chat
+started, claimed, closed, flagged or moved) marks the board changed; the board is read again at
+most once every ``interval`` seconds (at once after a quiet spell) and each desk whose row
+differs from the one last sent here goes to its room as ``board_desk``. Python-socketio's
+manager carries a room's events to every process, so the process that saw the change tells
+every board, and a process that notices another one died (``cluster/presence.py``'s listeners)
+tells them too.
+
+The longest wait is sent as when that visitor started, and the page counts it on: the board
+needs no event while nothing happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from service import access
+from service.clock import iso, utcnow
+from service.domain.accounts import User
+from service.domain.desk_board import DeskRow, day_start, desk_rows, tally
+from service.realtime.rooms import COUNSELOR, board_room
+
+if TYPE_CHECKING:  # the context holds this object
+    from service.context import Context
+
+log = logging.getLogger(__name__)
+
+INTERVAL_SECONDS = 1.0
+
+
+async def read_board(ctx: Context) -> list[DeskRow]:
+    """Every desk's row, as it is now."""
+    staff = ctx.shared.staff
+    since = iso(day_start(utcnow()))
+    return desk_rows(
+        list(ctx.catalog.desks.values()),
+        ctx.catalog.accounts,
+        await staff.online(),
+        await staff.away(),
+        await ctx.store.list_open_conversations(None),
+        tally(await ctx.store.day_activity(since), since),
+        ctx.settings.max_concurrent_chats,
+    )
+
+
+async def board_for(ctx: Context, sid: str, user: User) -> dict[str, Any]:
+    """The rows of the desks ``user`` works; ``sid`` hears of their changes from now on."""
+    shown = {d.id for d in access.desks_worked(user, ctx.catalog.desks.values())}
+    for desk_id in sorted(shown):
+        await ctx.sio.enter_room(sid, board_room(desk_id), namespace=COUNSELOR)
+    rows = [row for row in await read_board(ctx) if row.desk_id in shown]
+    return {"desks": [row.wire() for row in rows]}
+
+
+class BoardTeller:
+    def __init__(self, interval: float = INTERVAL_SECONDS) -> None:
+        self.interval = interval
+        self.due: asyncio.Task[None] | None = None
+        self.last_told = -interval
+        self.sent: dict[int, dict[str, Any]] = {}
+        """Per desk: the row last sent from this process."""
+
+    def changed(self, ctx: Context) -> None:
+        """Something a board shows changed: the boards watching hear of it soon, once for
+        every change until then."""
+        if self.due is not None:
+            return  # the telling already due reads the board after this change
+        wait = max(self.last_told + self.interval - time.monotonic(), 0.0)
+        self.due = asyncio.create_task(self._tell_after(ctx, wait), name="madoguchi-board")
+
+    async def close(self) -> None:
+        if self.due is not None:
+            self.due.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.due
+
+    async def _tell_after(self, ctx: Context, wait: float) -> None:
+        try:
+            await asyncio.sleep(wait)
+        finally:
+            # Before the read: a change made while it runs schedules the next telling.
+            self.due = None
+        self.last_told = time.monotonic()
+        try:
+            await self._tell(ctx)
+        except Exception:  # the next change tells again; a reloaded page reads it afresh
+            log.warning("telling the supervisors' board failed", exc_info=True)
+
+    def _watched_here(self, ctx: Context) -> bool:
+        rooms = ctx.sio.manager.rooms.get(COUNSELOR, {})
+        return any(isinstance(r, str) and r.startswith("board:") and p for r, p in rooms.items())
+
+    async def _tell(self, ctx: Context) -> None:
+        # On one process, nobody watching means nobody to tell; with several, a board on
+        # another process may be watching.
+        if ctx.shared.redis is None and not self._watched_here(ctx):
+            self.sent.clear()
+            return
+        for row in await read_board(ctx):
+            wire = row.wire()
+            if self.sent.get(row.desk_id) == wire:
+                continue
+            self.sent[row.desk_id] = wire
+            await ctx.sio.emit(
+                "board_desk", wire, room=board_room(row.desk_id), namespace=COUNSELOR
+            )
