@@ -89,6 +89,11 @@ def may_take(user: User, desk_id: int) -> bool:
     return may_work_inbox(user) and user.works_desk(desk_id)
 
 
+def may_practise(user: User, desk: Desk) -> bool:
+    """Whether the user may play a visitor at ``desk``: a practice desk they work."""
+    return desk.practice and may_work_inbox(user) and user.works_desk(desk.id)
+
+
 def colleagues(user: User, accounts: Iterable[User]) -> list[User]:
     """Whom the user may offer a chat to: other active staff (the transfer checks the desk,
     :func:`may_take`)."""
@@ -206,6 +211,9 @@ async def transfer_target(
         desk = desks.get(to_desk)
         if desk is None:
             raise AppError(ErrorCode.UNKNOWN_DESK, "no such desk")
+        if desk.practice != is_practice(desks.values(), conv):
+            # Training never mixes with real consultations, in either direction.
+            raise AppError(ErrorCode.FORBIDDEN, "practice chats stay on practice desks")
         desk_id = desk.id
     if to_user is None:
         return None, desk_id
@@ -213,6 +221,11 @@ async def transfer_target(
     if taker is None or taker.id == conv.counselor_id or not may_take(taker, desk_id):
         raise AppError(ErrorCode.UNKNOWN_USER, "nobody by that name can take it")
     return taker, desk_id
+
+
+def is_practice(desks: Iterable[Desk], conv: Conversation) -> bool:
+    """Whether a conversation is practice: its desk is (the flag never changes)."""
+    return any(d.id == conv.desk_id and d.practice for d in desks)
 
 
 # -- closed conversations -----------------------------------------------------------------------

@@ -84,22 +84,46 @@ class Catalog:
 
     def desk_of_partner(self, partner: Partner) -> Desk:
         """The desk a partner's visitors reach when they name none."""
-        return self.desk_by_id(partner.desk_id) or self.default_desk()
+        return self.public_desk_by_id(partner.desk_id) or self.default_desk()
+
+    def public_desk_by_id(self, desk_id: int | None) -> Desk | None:
+        """A desk a partner or a campaign may send the public to: a practice desk given as
+        theirs (by hand in the database, say) counts as none, so they reach the default desk."""
+        desk = self.desk_by_id(desk_id)
+        return None if desk is None or desk.practice else desk
+
+    def offered(self, key: str | None, practice_allowed: bool) -> Desk | None:
+        """The desk named ``key`` if the caller may see it: a practice desk only to staff,
+        so to anyone else it is as unknown as a key that names no desk."""
+        desk = self.desks.get(key) if key else None
+        if desk is None or (desk.practice and not practice_allowed):
+            return None
+        return desk
 
     def live_campaign(self, code: str | None) -> Campaign | None:
         """A known, enabled campaign, or None."""
         campaign = self.campaigns.get(code) if code else None
         return campaign if campaign is not None and campaign.enabled else None
 
-    def desk_to_start(self, key: str | None, partner: Partner, campaign: str | None) -> Desk:
-        """The desk a visitor named, else the campaign's, else the partner's, else the default."""
+    def desk_to_start(
+        self,
+        key: str | None,
+        partner: Partner,
+        campaign: str | None,
+        *,
+        practice_allowed: bool = False,
+    ) -> Desk:
+        """The desk a visitor named, else the campaign's, else the partner's, else the default.
+        A practice desk only for staff (:meth:`offered`), and only when named."""
         if key is not None:
-            desk = self.desks.get(key)
+            desk = self.offered(key, practice_allowed)
             if desk is None:
                 raise AppError(ErrorCode.UNKNOWN_DESK, "no such desk")
             return desk
         found = self.live_campaign(campaign)
-        return self.desk_by_id(found.desk_id if found else None) or self.desk_of_partner(partner)
+        return self.public_desk_by_id(found.desk_id if found else None) or self.desk_of_partner(
+            partner
+        )
 
     def open_now(self, desk: Desk, at: datetime) -> bool:
         return open_now(self.hours[desk.key], at)

@@ -272,7 +272,11 @@ def _purge(settings: Settings, _: argparse.Namespace) -> None:
         store = await open_configured_store(settings)
         try:
             return await purge_expired_content(
-                store, settings.retention_days, CLI_ACTOR, vacuum=True
+                store,
+                settings.retention_days,
+                CLI_ACTOR,
+                vacuum=True,
+                practice_days=settings.practice_retention_days,
             )
         finally:
             await store.close()
@@ -280,4 +284,5 @@ def _purge(settings: Settings, _: argparse.Namespace) -> None:
     purged = asyncio.run(run())
     print(  # noqa: T201 (the operator asked for it: a count, never content)
         f"purged {purged} conversations closed more than {settings.retention_days} days ago"
+        f" (on practice desks: {settings.practice_retention_days} days)"
     )

@@ -116,6 +116,11 @@ def _desk(commands: Any) -> list[argparse.ArgumentParser]:
         )
         sub.add_argument("--closures", help="extra closed days, e.g. '12/29-01/03'; '': none")
         sub.add_argument("--phone", action="append", dest="phones", metavar="P")
+    add.add_argument(
+        "--practice",
+        action="store_true",
+        help="a practice desk for counselor training: hidden from the public, never in reports",
+    )
     return [add, update, leaf(actions, "list", _desk_list, "list the desks")]
 
 
@@ -125,7 +130,7 @@ def _desk_given(args: Args) -> dict[str, Any]:
 
 
 def _desk_add(settings: Settings, args: Args) -> None:
-    data = read_input(DeskCreate, {"key": args.key, **_desk_given(args)})
+    data = read_input(DeskCreate, {"key": args.key, "practice": args.practice, **_desk_given(args)})
     desk = with_admin(settings, lambda a: do_add_desk(a, data))
     out(f"added desk {desk.key}")
 
@@ -139,7 +144,7 @@ def _desk_update(settings: Settings, args: Args) -> None:
 def _desk_list(settings: Settings, _: Args) -> None:
     for desk in with_admin(settings, lambda a: a.store.list_desks()):
         hours = hours_text(parse_hours(desk.hours, desk.closures), "ja")
-        default = " (default)" if desk.is_default else ""
+        default = " (default)" if desk.is_default else " (practice)" if desk.practice else ""
         out(f"{desk.key}\t{desk.name}{default}\t{desk.hours}\t{hours}\t{' '.join(desk.phones)}")
 
 
@@ -262,20 +267,20 @@ def _contact(commands: Any) -> list[argparse.ArgumentParser]:
         nargs="+",
         dest="contacts",
         required=True,
-        metavar="NAME NUMBER [NOTE_JA [NOTE_EN [NAME_EN [NAME_KANA]]]]",
+        metavar="NAME NUMBER [NOTE_JA [NOTE_EN [NAME_EN [NAME_KANA [NOTE_EASY]]]]]",
     )
     return [put, leaf(actions, "list", _contact_list, "list the emergency contacts")]
 
 
 def _contact_set(settings: Settings, args: Args) -> None:
-    fields = ("name", "number", "note_ja", "note_en", "name_en", "name_kana")
+    fields = ("name", "number", "note_ja", "note_en", "name_en", "name_kana", "note_easy")
     given = []
     for parts in args.contacts:
         if not 2 <= len(parts) <= len(fields):
             raise AppError(
                 ErrorCode.INVALID_PAYLOAD,
                 f"--contact {' '.join(parts)!r}: "
-                "NAME NUMBER [NOTE_JA [NOTE_EN [NAME_EN [NAME_KANA]]]]",
+                "NAME NUMBER [NOTE_JA [NOTE_EN [NAME_EN [NAME_KANA [NOTE_EASY]]]]]",
             )
         padded = [*parts, *[""] * len(fields)][: len(fields)]
         given.append(dict(zip(fields, padded, strict=True)))
@@ -286,7 +291,8 @@ def _contact_set(settings: Settings, args: Args) -> None:
 
 def _contact_list(settings: Settings, _: Args) -> None:
     for c in with_admin(settings, lambda a: a.store.list_emergency_contacts()):
-        out(f"{c.name}\t{c.number}\t{c.note_ja}\t{c.note_en}\t{c.name_en}\t{c.name_kana}")
+        fields = (c.name, c.number, c.note_ja, c.note_en, c.name_en, c.name_kana, c.note_easy)
+        out("\t".join(fields))
 
 
 # -- the audit log -----------------------------------------------------------------------------

@@ -139,6 +139,11 @@ class Settings:
     it (messages, notes, summary, code word, survey comment) is erased; what reports count is
     kept. At least 1: there is no "keep forever" (``docs/security.md``, Retention)."""
 
+    practice_retention_days: int = 7
+    """``MADOGUCHI_PRACTICE_RETENTION_DAYS``: the same for the conversations of practice desks
+    (counselor training), whatever ``retention_days`` says: a role-play keeps no longer than
+    its review needs."""
+
     encryption_key: str = ""
     """``MADOGUCHI_ENCRYPTION_KEY``: the key that seals messages, notes, summaries, code words
     and survey comments (32 bytes, URL-safe base64; ``madoguchi new-key`` prints one). Several,
@@ -203,6 +208,8 @@ class Settings:
             raise ValueError("MADOGUCHI_REPORT_MONTHLY_TARGET must be at least 1")
         if self.retention_days < 1:
             raise ValueError("MADOGUCHI_RETENTION_DAYS must be at least 1")
+        if self.practice_retention_days < 1:
+            raise ValueError("MADOGUCHI_PRACTICE_RETENTION_DAYS must be at least 1")
         if min(self.write_deadline, self.health_deadline) <= 0 or self.write_queue_limit < 1:
             raise ValueError("write and health deadlines and the write queue must be positive")
         try:

@@ -23,9 +23,19 @@ from service.domain.accounts import Role, User
 from service.domain.audit import Actor, AuditEntry
 from service.domain.casework import Case, ClosedFilter, ClosedItem
 from service.domain.conversations import Author, Conversation, Message
+from service.domain.desk_board import Activity
 from service.domain.directory import Campaign, Desk, EmergencyContact, Partner
 from service.domain.replies import CannedResponse, TopicTag
 from service.domain.reports import Consultation
+from service.domain.training import (
+    Mode,
+    Review,
+    ReviewInput,
+    RubricItem,
+    Scenario,
+    ScriptStep,
+    Session,
+)
 from service.domain.visitors import Survey
 from service.errors import AppError, ErrorCode
 
@@ -145,6 +155,10 @@ class VisitorStore(Protocol):
     async def set_code_word(self, conversation_id: str, word: str) -> None: ...
     async def insert_survey(self, conversation_id: str, survey: Survey) -> None: ...
     async def recent_waits(self, desk_id: int, since: str, limit: int) -> list[tuple[str, str]]: ...
+    async def day_activity(self, since: str) -> list[Activity]:
+        """Every conversation started, claimed or closed at or after ``since``, with when each
+        of those happened (the supervisors' board counts the day from them)."""
+        ...
 
 
 class CaseworkStore(Protocol):
@@ -162,8 +176,8 @@ class CaseworkStore(Protocol):
     async def set_tags(self, conversation_id: str, keys: list[str]) -> None: ...
     async def set_risk(self, conversation_id: str, level: str) -> str: ...
     async def set_summary(
-        self, conversation_id: str, user_id: int, summary: str | None
-    ) -> None: ...
+        self, conversation_id: str, user_id: int, summary: str | None, base: str | None = None
+    ) -> str: ...
     async def transfer_conversation(
         self,
         conversation_id: str,
@@ -254,6 +268,40 @@ class ReportStore(Protocol):
     ) -> None: ...
 
 
+class TrainingStore(Protocol):
+    """Counselor training (``domain/training.py``): scenarios, the rubric, practice sessions,
+    the scripted visitor's turns and reviews."""
+
+    async def list_scenarios(self) -> list[Scenario]: ...
+    async def insert_scenario(self, actor: Actor, fields: Mapping[str, Any]) -> Scenario: ...
+    async def update_scenario(
+        self, actor: Actor, scenario_id: int, fields: Mapping[str, Any]
+    ) -> Scenario: ...
+    async def list_rubric(self) -> list[RubricItem]: ...
+    async def insert_rubric_item(self, actor: Actor, fields: Mapping[str, Any]) -> RubricItem: ...
+    async def update_rubric_item(
+        self, actor: Actor, item_id: int, fields: Mapping[str, Any]
+    ) -> RubricItem: ...
+    async def insert_practice_session(
+        self, conversation_id: str, scenario_id: int | None, mode: Mode, player_id: int | None
+    ) -> None: ...
+    async def choose_scenario(
+        self, user_id: int, desk_id: int, scenario_id: int | None
+    ) -> None: ...
+    async def chosen_scenario(self, user_id: int, desk_id: int) -> int | None: ...
+    async def get_practice_session(self, conversation_id: str) -> Session | None: ...
+    async def list_practice_sessions(self, trainee_id: int | None) -> list[Session]: ...
+    async def scripted_among(self, conversation_ids: Iterable[str]) -> set[str]: ...
+    async def advance_script(self, conversation_id: str) -> ScriptStep | None: ...
+    async def save_review(
+        self, conversation_id: str, reviewer_id: int, review: ReviewInput
+    ) -> None: ...
+    async def get_review(self, conversation_id: str) -> Review | None: ...
+    async def list_reviews(self, trainee_id: int) -> list[Review]: ...
+    async def mark_review_read(self, conversation_id: str, trainee_id: int) -> None: ...
+    async def count_unread_feedback(self, trainee_id: int) -> int: ...
+
+
 class UpkeepStore(Protocol):
     """Keeping the store itself: change detection, retention, keys, health, closing."""
 
@@ -261,7 +309,9 @@ class UpkeepStore(Protocol):
         """Advances with every committed change of the settings kept in memory."""
         ...
 
-    async def purge_closed_before(self, actor: Actor, cutoff: str, limit: int) -> int: ...
+    async def purge_closed_before(
+        self, actor: Actor, cutoff: str, limit: int, *, practice_only: bool = False
+    ) -> int: ...
 
     async def forget_erased(self, compact: bool) -> bool:
         """Leave no copy of erased content in the storage's logs (after compacting the whole
@@ -289,6 +339,7 @@ class Store(
     ClosedStore,
     AdminStore,
     ReportStore,
+    TrainingStore,
     UpkeepStore,
     Protocol,
 ):

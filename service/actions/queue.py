@@ -98,6 +98,8 @@ def item_for(
     )
     item["topic"] = conv.topic  # the topic tag the visitor chose at start, or None
     item["present"] = conv.id in found.present
+    # A practice chat, played by staff for training: the inbox badges it 練習.
+    item["practice"] = bool(desk and desk.practice)
     # Sealed words: only to those who work the conversation's desk.
     if user.works_desk(conv.desk_id) and conv.id in found.previews:
         item["preview"] = found.previews[conv.id]
@@ -121,11 +123,12 @@ async def send_queue(ctx: Context, sid: str, user: User) -> None:
 async def queue_changed(ctx: Context, conversation_id: str, *desk_ids: int) -> None:
     """One conversation was started, claimed, closed, flagged or moved: every counselor working
     its desk (or ``desk_ids``, the desk it left) gets it as it is now, or its removal; the
-    visitors waiting there hear of their places soon."""
+    visitors waiting there hear of their places soon, and the supervisors' boards of it."""
     conv = await ctx.store.get_conversation(conversation_id)
     desks = await tell_everywhere(ctx, conversation_id, conv, desk_ids)
     for desk_id in desks:
         ctx.positions.desk_changed(ctx, desk_id)
+    ctx.board.changed(ctx)
 
 
 async def item_changed(ctx: Context, conversation_id: str) -> None:

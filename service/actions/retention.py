@@ -17,12 +17,21 @@ log = logging.getLogger(__name__)
 SYSTEM_ACTOR = Actor("system")
 
 
-async def purge_expired_content(store: Store, days: int, actor: Actor, vacuum: bool) -> int:
-    """Erase the content of every conversation closed more than ``days`` days ago; returns how
+async def purge_expired_content(
+    store: Store, days: int, actor: Actor, vacuum: bool, practice_days: int | None = None
+) -> int:
+    """Erase the content of every conversation closed more than ``days`` days ago, and of
+    practice desks' conversations closed more than ``practice_days`` days ago; returns how
     many conversations were purged. The storage then drops what it still keeps of the erased
     content in its logs (compacting the whole database first if ``vacuum``)."""
-    cutoff = purge_cutoff(utcnow(), days)
-    total = 0
+    now, total = utcnow(), 0
+    if practice_days is not None:
+        practice_cutoff = purge_cutoff(now, practice_days)
+        while purged := await store.purge_closed_before(
+            actor, practice_cutoff, PURGE_BATCH, practice_only=True
+        ):
+            total += purged
+    cutoff = purge_cutoff(now, days)
     while purged := await store.purge_closed_before(actor, cutoff, PURGE_BATCH):
         total += purged
     if (total or vacuum) and not await store.forget_erased(compact=vacuum):
@@ -41,7 +50,11 @@ async def purge_daily(ctx: Context) -> None:
 async def purge_logged(ctx: Context) -> None:
     try:
         purged = await purge_expired_content(
-            ctx.store, ctx.settings.retention_days, SYSTEM_ACTOR, vacuum=False
+            ctx.store,
+            ctx.settings.retention_days,
+            SYSTEM_ACTOR,
+            vacuum=False,
+            practice_days=ctx.settings.practice_retention_days,
         )
     except Exception:
         log.exception("erasing expired content failed")

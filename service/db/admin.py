@@ -45,7 +45,7 @@ class AdminQueries(StaffQueries):
     async def list_desks(self) -> list[Desk]:
         sql = (
             "SELECT id, key, name, is_default, description, phones, hours, closures, name_en, "
-            "name_kana "
+            "name_kana, practice "
             "FROM desk ORDER BY id"
         )
         return await self._read(_list, sql, desk_of)
@@ -124,12 +124,19 @@ def _list(conn: sqlite3.Connection, sql: str, make: Callable[[sqlite3.Row], T]) 
 
 def _list_emergency_contacts(conn: sqlite3.Connection) -> list[EmergencyContact]:
     rows = conn.execute(
-        "SELECT name, number, note_ja, note_en, name_en, name_kana FROM emergency_contact "
+        "SELECT name, number, note_ja, note_en, name_en, name_kana, note_easy "
+        "FROM emergency_contact "
         "ORDER BY position, id"
     )
     return [
         EmergencyContact(
-            r["name"], r["number"], r["note_ja"], r["note_en"], r["name_en"], r["name_kana"]
+            r["name"],
+            r["number"],
+            r["note_ja"],
+            r["note_en"],
+            r["name_en"],
+            r["name_kana"],
+            r["note_easy"],
         )
         for r in rows
     ]
@@ -167,6 +174,7 @@ _UPDATES: dict[str, dict[str, tuple[str, Callable[[sqlite3.Connection, Any], Any
         "phones": ("UPDATE desk SET phones = ? WHERE key = ?", lambda c, v: json.dumps(list(v))),
         "hours": ("UPDATE desk SET hours = ? WHERE key = ?", lambda c, v: v),
         "closures": ("UPDATE desk SET closures = ? WHERE key = ?", lambda c, v: v),
+        "practice": ("UPDATE desk SET practice = ? WHERE key = ?", lambda c, v: int(v)),
     },
     "partner": {
         "name": ("UPDATE partner SET name = ? WHERE key = ?", lambda c, v: v),
@@ -198,7 +206,7 @@ _UPDATES: dict[str, dict[str, tuple[str, Callable[[sqlite3.Connection, Any], Any
 _GETS: dict[str, tuple[str, Callable[[sqlite3.Row], Any]]] = {
     "desk": (
         "SELECT id, key, name, is_default, description, phones, hours, closures, name_en, "
-        "name_kana "
+        "name_kana, practice "
         "FROM desk WHERE key = ?",
         desk_of,
     ),
@@ -305,9 +313,9 @@ def _replace_emergency_contacts(
     for position, c in enumerate(contacts, start=1):
         conn.execute(
             "INSERT INTO emergency_contact"
-            " (position, name, number, note_ja, note_en, name_en, name_kana)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (position, c.name, c.number, c.note_ja, c.note_en, c.name_en, c.name_kana),
+            " (position, name, number, note_ja, note_en, name_en, name_kana, note_easy)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (position, c.name, c.number, c.note_ja, c.note_en, c.name_en, c.name_kana, c.note_easy),
         )
     detail = {"contacts": [f"{c.name} {c.number}" for c in contacts]}
     audit(conn, actor, "emergency_contacts.replace", "emergency_contacts", detail)

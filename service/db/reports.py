@@ -32,7 +32,8 @@ class ReportQueries:
     async def list_consultations(
         self, since: str, until: str, desk_ids: list[int] | None
     ) -> list[Consultation]:
-        """Conversations created in [since, until) on ``desk_ids`` (None: every desk)."""
+        """Conversations created in [since, until) on ``desk_ids`` (None: every desk), those of
+        practice desks never: training is not consultation."""
         desks = None if desk_ids is None else json.dumps(sorted(desk_ids))
         return await self._read(_list_consultations, since, until, desks)
 
@@ -54,7 +55,7 @@ FROM conversation AS c
 JOIN desk AS d ON d.id = c.desk_id
 LEFT JOIN partner AS p ON p.id = c.partner_id
 LEFT JOIN survey AS s ON s.conversation_id = c.id
-WHERE c.created_at >= ? AND c.created_at < ?
+WHERE c.created_at >= ? AND c.created_at < ? AND d.practice = 0
   AND (? IS NULL OR c.desk_id IN (SELECT value FROM json_each(?)))
 ORDER BY c.created_at, c.id
 """

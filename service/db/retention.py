@@ -32,10 +32,13 @@ class RetentionQueries:
     async def _maintain(self, fn: Callable[..., T], *args: Any) -> T:
         raise NotImplementedError
 
-    async def purge_closed_before(self, actor: Actor, cutoff: str, limit: int) -> int:
+    async def purge_closed_before(
+        self, actor: Actor, cutoff: str, limit: int, *, practice_only: bool = False
+    ) -> int:
         """Erase the content of at most ``limit`` conversations closed before ``cutoff`` that
-        still have some, with one audit row; returns how many (0: none left)."""
-        return await self._write(_purge_closed_before, actor, cutoff, limit)
+        still have some (``practice_only``: those of practice desks), with one audit row;
+        returns how many (0: none left)."""
+        return await self._write(_purge_closed_before, actor, cutoff, limit, practice_only)
 
     async def forget_erased(self, compact: bool) -> bool:
         """Checkpoint and truncate the WAL (after a ``VACUUM`` if ``compact``). False if a
@@ -50,6 +53,7 @@ def enable_secure_delete(conn: sqlite3.Connection) -> None:
 _WITH_CONTENT = """
 SELECT c.id FROM conversation AS c
 WHERE c.status = 'closed' AND c.closed_at < ?
+  AND (? = 0 OR c.desk_id IN (SELECT id FROM desk WHERE practice = 1))
   AND (c.summary IS NOT NULL OR c.code_word IS NOT NULL OR c.code_word_mac IS NOT NULL
        OR EXISTS (SELECT 1 FROM message AS m WHERE m.conversation_id = c.id
                   AND m.author != 'system' AND m.body != x'')
@@ -70,14 +74,18 @@ _ERASE = (
 )
 
 
-def _purge_closed_before(conn: sqlite3.Connection, actor: Actor, cutoff: str, limit: int) -> int:
-    ids = [r[0] for r in conn.execute(_WITH_CONTENT, (cutoff, limit))]
+def _purge_closed_before(
+    conn: sqlite3.Connection, actor: Actor, cutoff: str, limit: int, practice_only: bool
+) -> int:
+    ids = [r[0] for r in conn.execute(_WITH_CONTENT, (cutoff, int(practice_only), limit))]
     if not ids:
         return 0
     encoded = json.dumps(ids)
     for sql in _ERASE:
         conn.execute(sql, (encoded,))
-    detail = {"count": len(ids), "closed_before": cutoff}
+    detail: dict[str, Any] = {"count": len(ids), "closed_before": cutoff}
+    if practice_only:
+        detail["practice"] = True
     audit(conn, actor, "retention.purge", "conversations", detail)
     return len(ids)
 

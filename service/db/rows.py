@@ -27,6 +27,7 @@ def desk_of(row: sqlite3.Row) -> Desk:
         closures=row["closures"],
         name_en=row["name_en"],
         name_kana=row["name_kana"],
+        practice=bool(row["practice"]),
     )
 
 

@@ -121,6 +121,7 @@ def check_desk_fields(
     closures: str | None = None,
     name_en: str | None = None,
     name_kana: str | None = None,
+    practice: bool = False,
     current: Desk | None = None,
 ) -> dict[str, Any]:
     """The desk fields given (None: unchanged), checked and in their stored form. Hours are
@@ -150,6 +151,8 @@ def check_desk_fields(
             fields["hours"] = parsed.spec
         if closures is not None:
             fields["closures"] = parsed.closures_text
+    if practice:  # only ever given when a desk is made: the flag never changes afterwards
+        fields["practice"] = True
     return fields
 
 
@@ -278,11 +281,20 @@ def check_reading(text: str) -> str:
     return reading
 
 
+def check_easy_note(text: str) -> str:
+    """A note in やさしい日本語: kana, as the rest of those pages, which show no furigana on
+    notes."""
+    note = check_text(text, "note_easy", max_length=200, required=False)
+    if has_han(note):
+        raise invalid("note_easy: write the easy note in kana, without kanji")
+    return note
+
+
 def check_contacts(
-    contacts: Iterable[tuple[str, str, str, str, str, str]],
+    contacts: Iterable[tuple[str, str, str, str, str, str, str]],
 ) -> list[EmergencyContact]:
     """The emergency lines, in the order the widget shows them: (name, number, note in
-    Japanese, note in English, English name, reading in kana)."""
+    Japanese, note in English, English name, reading in kana, note in やさしい日本語)."""
     checked = [
         EmergencyContact(
             check_text(name, "name", max_length=100),
@@ -291,8 +303,9 @@ def check_contacts(
             check_text(note_en, "note", max_length=200, required=False),
             check_text(name_en, "name_en", max_length=100, required=False),
             check_reading(name_kana),
+            check_easy_note(note_easy),
         )
-        for name, number, note_ja, note_en, name_en, name_kana in contacts
+        for name, number, note_ja, note_en, name_en, name_kana, note_easy in contacts
     ]
     if len(checked) > MAX_CONTACTS:
         raise invalid(f"at most {MAX_CONTACTS} emergency contacts")

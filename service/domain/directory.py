@@ -22,6 +22,10 @@ class Desk:
     """The name on English pages; empty: the Japanese name, marked as Japanese."""
     name_kana: str = ""
     """The name's reading in kana, shown over it as furigana on やさしい日本語 pages."""
+    practice: bool = False
+    """A practice desk, for counselor training: never offered to the public, never counted in
+    reports, erased sooner. Set when the desk is made and never changed, so a conversation is
+    practice exactly when its desk is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,8 @@ class EmergencyContact:
     """The name on English pages; empty: the Japanese name, marked as Japanese."""
     name_kana: str = ""
     """The name's reading in kana, shown over it as furigana on やさしい日本語 pages."""
+    note_easy: str = ""
+    """The note in やさしい日本語 (kana, no kanji); empty: ``domain/readings.py`` decides."""
 
     @property
     def tel(self) -> str:

@@ -34,7 +34,8 @@ def qr_image(url: str, kind: str) -> bytes:
     return buffer.getvalue()
 
 
-def desk_json(desk: Desk, catalog: Catalog) -> dict[str, Any]:
+def desk_json(desk: Desk, catalog: Catalog, lang: str = "ja") -> dict[str, Any]:
+    """``hours_text`` reads the hours in ``lang``, the page's language (Japanese in the API)."""
     hours = catalog.hours.get(desk.key)
     return {
         "key": desk.key,
@@ -43,10 +44,11 @@ def desk_json(desk: Desk, catalog: Catalog) -> dict[str, Any]:
         "name_kana": desk.name_kana,
         "description": desk.description,
         "default": desk.is_default,
+        "practice": desk.practice,
         "phones": list(desk.phones),
         "hours": desk.hours,
         "closures": desk.closures,
-        "hours_text": hours_text(hours, "ja") if hours else "",
+        "hours_text": hours_text(hours, lang) if hours else "",
     }
 
 
@@ -119,6 +121,7 @@ def contact_json(contact: EmergencyContact) -> dict[str, Any]:
         "note_en": contact.note_en,
         "name_en": contact.name_en,
         "name_kana": contact.name_kana,
+        "note_easy": contact.note_easy,
     }
 
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import get
+from litestar.params import Parameter
 from litestar.response import Response
 
+from service.auth import SESSION_COOKIE, user_of_session
 from service.clock import iso, utcnow
 from service.context import Ctx
 from service.domain.directory import Desk, EmergencyContact
 from service.domain.hours import Hours, hours_text, next_open_at, open_now
+from service.domain.readings import desk_name, line_name, line_note
 from service.i18n import pick_lang
 
 # Open or closed changes by the minute; a short cache would show a desk open after it closed.
@@ -22,34 +25,46 @@ def desk_payload(desk: Desk, hours: Hours, at: datetime, lang: str) -> dict[str,
     opens = next_open_at(hours, at)
     return {
         "key": desk.key,
-        "name": desk.name,
+        # In the language asked for; ``name_ja`` stays the same whatever is asked, for a
+        # client that keys on it or shows both.
+        "name": desk_name(desk, lang).text,
+        "name_ja": desk.name,
         "description": desk.description,
         "default": desk.is_default,
         "open_now": open_now(hours, at),
         "next_open_at": iso(opens) if opens else None,
         "hours_text": hours_text(hours, lang),
         "phones": list(desk.phones),
+        "practice": desk.practice,
     }
 
 
 def contact_payload(contact: EmergencyContact, lang: str) -> dict[str, Any]:
     return {
-        "name": contact.name,
+        "name": line_name(contact, lang).text,
+        "name_ja": contact.name,
         "number": contact.number,
         "tel": contact.tel,
-        "note": contact.note_en if lang == "en" else contact.note_ja,
+        "note": line_note(contact, lang),
     }
 
 
 @get("/api/v1/desks", tags=["public"])
-async def list_desks(ctx: Ctx, lang: str | None = None) -> Response[dict[str, Any]]:
+async def list_desks(
+    ctx: Ctx,
+    session: Annotated[str | None, Parameter(cookie=SESSION_COOKIE)] = None,
+    lang: str | None = None,
+) -> Response[dict[str, Any]]:
     """Every desk with whether it takes chats now, when it next opens (UTC, ISO 8601), its
-    hours as text and its phone numbers; and the emergency lines to show in any case."""
+    hours as text and its phone numbers; and the emergency lines to show in any case.
+    Practice desks (``practice: true``) only for a logged-in staff member."""
     chosen, at, catalog = pick_lang(lang), utcnow(), ctx.catalog
+    staff = session is not None and await user_of_session(ctx.store, ctx.settings, session)
     body = {
         "desks": [
             desk_payload(desk, catalog.hours[key], at, chosen)
             for key, desk in catalog.desks.items()
+            if staff or not desk.practice
         ],
         "emergency_contacts": [contact_payload(c, chosen) for c in catalog.emergency_contacts],
     }

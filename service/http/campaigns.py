@@ -23,9 +23,9 @@ async def open_campaign(ctx: Ctx, code: str, lang: str | None = None) -> Redirec
     if campaign is None or not partner.enabled:
         # An old poster still on a wall: say so, and lead to the ward's own chat and phones.
         ward = catalog.default_partner()
-        desk = (catalog.desk_by_id(known.desk_id) if known else None) or catalog.desk_of_partner(
-            ward
-        )
+        desk = (
+            catalog.public_desk_by_id(known.desk_id) if known else None
+        ) or catalog.desk_of_partner(ward)
         chosen = widget_lang(lang or (partner.lang if known else None))
         chat = urlencode({"partner": ward.key, "desk": desk.key, "lang": chosen})
         return dead_end(
@@ -39,7 +39,7 @@ async def open_campaign(ctx: Ctx, code: str, lang: str | None = None) -> Redirec
             frame_ancestors="'none'",
             chat_url=f"/chat?{chat}",
         )
-    desk = catalog.desk_by_id(campaign.desk_id) or catalog.desk_of_partner(partner)
+    desk = catalog.public_desk_by_id(campaign.desk_id) or catalog.desk_of_partner(partner)
     query = urlencode(
         {"partner": partner.key, "desk": desk.key, "campaign": campaign.code, "lang": partner.lang}
     )

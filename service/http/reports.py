@@ -329,7 +329,10 @@ class ReportPages(Controller):
         scope = desk_scope(user)
         if scope is None:
             return "すべての窓口"
-        return "、".join(d.name for d in ctx.catalog.desks.values() if d.id in scope)
+        # Practice desks are never reported on (db/reports.py), so never named either.
+        return "、".join(
+            d.name for d in ctx.catalog.desks.values() if d.id in scope and not d.practice
+        )
 
 
 def _today() -> date:

@@ -21,12 +21,15 @@ from litestar import Controller, Request, get
 from litestar.response import Template
 from markupsafe import Markup
 
+from service.actions.practice import practice_desk
+from service.auth import SESSION_COOKIE
 from service.catalog import Catalog
 from service.clock import iso, utcnow
 from service.config import PROJECT_DIR
 from service.context import Ctx
-from service.domain.directory import Desk, Partner, exact_origins, has_han
+from service.domain.directory import Desk, Partner, exact_origins
 from service.domain.hours import DAY_EASY, TOKYO, hours_text, next_open_at, open_now
+from service.domain.readings import EASY, ENGLISH, Shown, desk_name, line_name, line_note
 from service.http.headers import csp
 from service.i18n import TEXT, pick_lang
 
@@ -36,10 +39,6 @@ CATALOGUE_DIR = PROJECT_DIR / "widget" / "src" / "i18n"
 DEFAULT_EXIT_URL = "https://weather.yahoo.co.jp/weather/"
 _DAYS_JA = "月火水木金土日"
 _DAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-# The languages whose pages name desks and lines differently: by their English name, and with
-# their reading in kana over the kanji (furigana, as easy-Japanese guidance recommends).
-ENGLISH = "en"
-EASY = "ja-easy"
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -92,32 +91,23 @@ def language_links(lang: str, query: dict[str, str], path: str) -> list[dict[str
     ]
 
 
-def shown_name(name: str, name_en: str, name_kana: str, lang: str) -> Markup:
-    """A desk's or a line's name as a page in ``lang`` shows it: the English name on English
-    pages (without one, the Japanese name marked as Japanese), the name with its reading as
-    furigana on やさしい日本語 pages, else the name itself."""
-    if lang == ENGLISH:
-        if name_en:
-            return Markup.escape(name_en)
-        return Markup('<span lang="ja">{}</span>').format(name)
-    if lang == EASY and name_kana and has_han(name):
-        return Markup("<ruby>{}<rt>{}</rt></ruby>").format(name, name_kana)
-    return Markup.escape(name)
+def drawn(shown: Shown) -> Markup:
+    """A name as ``domain/readings.py`` chose it: with its reading over it as furigana, or
+    marked with its language when that is not the page's."""
+    if shown.reading:
+        return Markup("<ruby>{}<rt>{}</rt></ruby>").format(shown.text, shown.reading)
+    if shown.lang:
+        return Markup('<span lang="{}">{}</span>').format(shown.lang, shown.text)
+    return Markup.escape(shown.text)
 
 
 def contacts(catalog: Catalog, lang: str) -> list[dict[str, Any]]:
-    # The built-in lines' notes in やさしい日本語 are in that catalogue, by number.
-    easy_notes = section(lang, "contacts") if lang == EASY else {}
     return [
         {
-            "name": shown_name(c.name, c.name_en, c.name_kana, lang),
+            "name": drawn(line_name(c, lang)),
             "number": c.number,
             "tel": c.tel,
-            "note": c.note_en
-            if lang == ENGLISH
-            else easy_notes.get(c.number, c.note_ja)
-            if lang == EASY
-            else c.note_ja,
+            "note": line_note(c, lang),
         }
         for c in catalog.emergency_contacts
     ]
@@ -129,7 +119,7 @@ def desk_view(catalog: Catalog, desk: Desk, lang: str, page: dict[str, Any]) -> 
     text_lang = lang if lang in (ENGLISH, EASY) else "ja"
     return {
         "key": desk.key,
-        "name": shown_name(desk.name, desk.name_en, desk.name_kana, lang),
+        "name": drawn(desk_name(desk, lang)),
         "open": open_now(hours, at),
         "hours": hours_text(hours, text_lang),
         "next_open_at": iso(opens) if opens else "",
@@ -152,9 +142,7 @@ def chat_context(
         "query": query,
         "exit_url": partner.exit_url or DEFAULT_EXIT_URL,
         "desk": desk_view(catalog, desk, lang, page),
-        "who": Markup.escape(page["who"]).replace(
-            "{desk}", shown_name(desk.name, desk.name_en, desk.name_kana, lang)
-        ),
+        "who": Markup.escape(page["who"]).replace("{desk}", drawn(desk_name(desk, lang))),
         "contacts": contacts(catalog, lang),
         "languages": language_links(lang, query, "/chat"),
         "safety_url": f"/safety?{urlencode({'lang': lang})}",
@@ -223,7 +211,7 @@ class WidgetController(Controller):
             # A disabled partner's own pages may still frame this page, so that the loader's
             # panel shows it; an unknown key names no site, so only our own pages may.
             chosen = widget_lang(lang or (found.lang if found else None))
-            shown = catalog.desks.get(desk or "") or (
+            shown = catalog.offered(desk, practice_allowed=False) or (
                 catalog.desk_of_partner(found) if found else catalog.default_desk()
             )
             origins = exact_origins(found.origins) if found else ()
@@ -238,16 +226,23 @@ class WidgetController(Controller):
                 frame_ancestors=" ".join(["'self'", *origins]),
             )
         chosen = widget_lang(lang)
-        desk_key = desk if desk in catalog.desks else None
+        # A practice desk for staff who work it (their login cookie came along); to anyone
+        # else its key is as unknown as one that names no desk.
+        practice = await practice_desk(ctx, desk, request.cookies.get(SESSION_COOKIE))
+        desk_key = desk if practice or catalog.offered(desk, practice_allowed=False) else None
         live = catalog.live_campaign(campaign)
         query = {"partner": found.key}
         if desk_key:
             query["desk"] = desk_key
         if live:
             query["campaign"] = live.code
-        context = chat_context(
-            catalog, found, catalog.desk_to_start(desk_key, found, campaign), chosen, query
+        start = catalog.desk_to_start(
+            desk_key, found, campaign, practice_allowed=practice is not None
         )
+        context = {
+            **chat_context(catalog, found, start, chosen, query),
+            "practice": section(chosen, "practice") if practice else None,
+        }
         ancestors = " ".join(["'self'", *exact_origins(found.origins)])
         return Template(
             "widget/chat.html",

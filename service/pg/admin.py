@@ -30,7 +30,9 @@ from service.pg.sealing import Db
 
 T = TypeVar("T")
 
-DESK_COLUMNS = "id, key, name, is_default, description, phones, hours, closures, name_en, name_kana"
+DESK_COLUMNS = (
+    "id, key, name, is_default, description, phones, hours, closures, name_en, name_kana, practice"
+)
 PARTNER_COLUMNS = "id, key, name, origins, is_default, enabled, exit_url, desk_id, lang"
 CAMPAIGN_COLUMNS = "id, code, name, desk_id, partner_id, enabled"
 
@@ -131,12 +133,19 @@ async def _list(db: Db, sql: str, make: Callable[[Any], T]) -> list[T]:
 
 async def _list_emergency_contacts(db: Db) -> list[EmergencyContact]:
     rows = await db.conn.fetch(
-        "SELECT name, number, note_ja, note_en, name_en, name_kana FROM emergency_contact "
+        "SELECT name, number, note_ja, note_en, name_en, name_kana, note_easy "
+        "FROM emergency_contact "
         "ORDER BY position, id"
     )
     return [
         EmergencyContact(
-            r["name"], r["number"], r["note_ja"], r["note_en"], r["name_en"], r["name_kana"]
+            r["name"],
+            r["number"],
+            r["note_ja"],
+            r["note_en"],
+            r["name_en"],
+            r["name_kana"],
+            r["note_easy"],
         )
         for r in rows
     ]
@@ -197,6 +206,7 @@ _UPDATES: dict[str, dict[str, tuple[str, Store]]] = {
         "phones": ("UPDATE desk SET phones = $1 WHERE key = $2", _json_list),
         "hours": ("UPDATE desk SET hours = $1 WHERE key = $2", _same),
         "closures": ("UPDATE desk SET closures = $1 WHERE key = $2", _same),
+        "practice": ("UPDATE desk SET practice = $1 WHERE key = $2", _flag),
     },
     "partner": {
         "name": ("UPDATE partner SET name = $1 WHERE key = $2", _same),
@@ -296,10 +306,10 @@ async def _replace_emergency_contacts(
     await db.conn.execute("DELETE FROM emergency_contact")
     await db.conn.executemany(
         "INSERT INTO emergency_contact"
-        " (position, name, number, note_ja, note_en, name_en, name_kana)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        " (position, name, number, note_ja, note_en, name_en, name_kana, note_easy)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         [
-            (position, c.name, c.number, c.note_ja, c.note_en, c.name_en, c.name_kana)
+            (position, c.name, c.number, c.note_ja, c.note_en, c.name_en, c.name_kana, c.note_easy)
             for position, c in enumerate(contacts, start=1)
         ],
     )

@@ -33,7 +33,8 @@ class ReportQueries:
     async def list_consultations(
         self, since: str, until: str, desk_ids: list[int] | None
     ) -> list[Consultation]:
-        """Conversations created in [since, until) on ``desk_ids`` (None: every desk)."""
+        """Conversations created in [since, until) on ``desk_ids`` (None: every desk), those of
+        practice desks never: training is not consultation."""
         desks = None if desk_ids is None else sorted(desk_ids)
         return await self._read(_list_consultations, since, until, desks)
 
@@ -57,7 +58,7 @@ FROM conversation AS c
 JOIN desk AS d ON d.id = c.desk_id
 LEFT JOIN partner AS p ON p.id = c.partner_id
 LEFT JOIN survey AS s ON s.conversation_id = c.id
-WHERE c.created_at >= $1 AND c.created_at < $2
+WHERE c.created_at >= $1 AND c.created_at < $2 AND d.practice = 0
   AND ($3::bigint[] IS NULL OR c.desk_id = ANY($3::bigint[]))
 ORDER BY c.created_at, c.id
 """

@@ -42,12 +42,15 @@ class RetentionQueries:
     def _connection(self, timeout: float) -> contextlib.AbstractAsyncContextManager[Any]:
         raise NotImplementedError
 
-    async def purge_closed_before(self, actor: Actor, cutoff: str, limit: int) -> int:
+    async def purge_closed_before(
+        self, actor: Actor, cutoff: str, limit: int, *, practice_only: bool = False
+    ) -> int:
         """Erase the content of at most ``limit`` conversations closed before ``cutoff`` that
-        still have some, with one audit row; returns how many (0: none left). A transaction of
+        still have some (``practice_only``: those of practice desks), with one audit row;
+        returns how many (0: none left). A transaction of
         its own, not a batch of writes: it rewrites many rows, and would hold the batch's
         other callers (and its conversations' locks) for as long."""
-        return await self._write_alone(_purge_closed_before, actor, cutoff, limit)
+        return await self._write_alone(_purge_closed_before, actor, cutoff, limit, practice_only)
 
     async def forget_erased(self, compact: bool) -> bool:
         """VACUUM (FULL if ``compact``) the tables that held erased content, so that no dead
@@ -63,6 +66,7 @@ class RetentionQueries:
 _WITH_CONTENT = """
 SELECT c.id FROM conversation AS c
 WHERE c.status = 'closed' AND c.closed_at < $1
+  AND (NOT $3::boolean OR c.desk_id IN (SELECT id FROM desk WHERE practice = 1))
   AND (c.summary IS NOT NULL OR c.code_word IS NOT NULL OR c.code_word_mac IS NOT NULL
        OR EXISTS (SELECT 1 FROM message AS m WHERE m.conversation_id = c.id
                   AND m.author != 'system' AND m.body != ''::bytea)
@@ -86,13 +90,17 @@ _ERASE = (
 )
 
 
-async def _purge_closed_before(db: Db, actor: Actor, cutoff: str, limit: int) -> int:
-    ids = [r[0] for r in await db.conn.fetch(_WITH_CONTENT, cutoff, limit)]
+async def _purge_closed_before(
+    db: Db, actor: Actor, cutoff: str, limit: int, practice_only: bool
+) -> int:
+    ids = [r[0] for r in await db.conn.fetch(_WITH_CONTENT, cutoff, limit, practice_only)]
     if not ids:
         return 0
     for sql in _ERASE:
         await db.conn.execute(sql, ids)
-    detail = {"count": len(ids), "closed_before": cutoff}
+    detail: dict[str, Any] = {"count": len(ids), "closed_before": cutoff}
+    if practice_only:
+        detail["practice"] = True
     await audit(db, actor, "retention.purge", "conversations", detail)
     return len(ids)
 

@@ -12,9 +12,12 @@ from service.actions.conversations import (
     queue_position,
     send_status,
     start_consultation,
+    waiting_status,
 )
 from service.actions.messages import post_message, send_typing
+from service.actions.practice import practice_desk
 from service.actions.queue import item_changed
+from service.auth import session_id_from_cookie_header
 from service.clock import utcnow
 from service.context import Context
 from service.domain.directory import origin_allowed
@@ -144,7 +147,12 @@ class VisitorNamespace(DispatchingNamespace):
             # Only a new conversation costs: a retried start of an open one creates nothing.
             if not await self.addresses.may_start(sid):
                 raise AppError(ErrorCode.RATE_LIMITED, "too many new chats from your address")
-            desk = self.ctx.catalog.desk_to_start(req.desk, partner, session["campaign"])
+            desk = self.ctx.catalog.desk_to_start(
+                req.desk,
+                partner,
+                session["campaign"],
+                practice_allowed=await self._may_practise(sid, req.desk),
+            )
             # Only new chats wait for opening hours; a chat running past closing time goes on.
             if not self.ctx.catalog.open_now(desk, utcnow()):
                 raise AppError(ErrorCode.DESK_CLOSED, "this desk is closed now; see its hours")
@@ -170,10 +178,17 @@ class VisitorNamespace(DispatchingNamespace):
             "queue_position": await queue_position(self.ctx, conv),
         }
         if conv.status == "waiting":
-            answer["expected_wait"] = await self.ctx.positions.expected_wait(self.ctx, conv.desk_id)
-            # Nobody online to answer: the widget then says so and shows the phone lines.
-            answer["staffed"] = await self.ctx.positions.staffed(self.ctx, conv.desk_id)
+            # Nobody online to answer (``staffed``): the widget then says so and shows the
+            # phone lines of the desk it waits at.
+            answer.update(await waiting_status(self.ctx, conv, conv.desk_id))
         return {"conversation": answer}
+
+    async def _may_practise(self, sid: str, key: str | None) -> bool:
+        """Whether this socket may start a chat at the practice desk ``key``: staff playing
+        the visitor, known by the login cookie their browser sent with the socket."""
+        environ = self.server.get_environ(sid, namespace=self.namespace) or {}
+        session_id = session_id_from_cookie_header(environ.get("HTTP_COOKIE"))
+        return await practice_desk(self.ctx, key, session_id) is not None
 
     async def message(self, sid: str, data: Any) -> dict[str, Any]:
         req = decode(data, VisitorMessageRequest)

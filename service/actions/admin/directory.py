@@ -6,7 +6,7 @@ fill them from their forms and arguments. A field left out (None) is left as it 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
@@ -37,6 +37,9 @@ class DeskCreate(msgspec.Struct, forbid_unknown_fields=True):
     hours: str = WARD_HOURS
     closures: str | None = None
     """Left out: the year-end holidays (12/29-01/03); ``""``: none."""
+    practice: bool = False
+    """A practice desk, for training; fixed once the desk is made (``DeskUpdate`` has no such
+    field), so a desk's past conversations never change sides."""
 
 
 class DeskUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -94,6 +97,8 @@ class ContactIn(msgspec.Struct, forbid_unknown_fields=True):
     """The name on English pages."""
     name_kana: str = ""
     """The name's reading in kana (furigana on やさしい日本語 pages)."""
+    note_easy: str = ""
+    """The note in やさしい日本語, in kana."""
 
 
 class ContactsReplace(msgspec.Struct, forbid_unknown_fields=True):
@@ -120,6 +125,7 @@ async def do_update_desk(admin: Admin, key: str, data: DeskUpdate) -> Desk:
 
 async def do_add_partner(admin: Admin, data: PartnerCreate) -> Partner:
     fields = check_partner_fields(**given(data, but="key"))
+    await _no_practice_desk(admin, fields)
     partner = await admin.store.insert_partner(admin.actor, check_key(data.key), fields)
     await admin.reload_catalog()
     return partner
@@ -127,6 +133,7 @@ async def do_add_partner(admin: Admin, data: PartnerCreate) -> Partner:
 
 async def do_update_partner(admin: Admin, key: str, data: PartnerUpdate) -> Partner:
     fields = changes(check_partner_fields(**given(data)))
+    await _no_practice_desk(admin, fields)
     partner = await admin.store.update_partner(admin.actor, key, fields)
     await admin.reload_catalog()
     return partner
@@ -134,6 +141,7 @@ async def do_update_partner(admin: Admin, key: str, data: PartnerUpdate) -> Part
 
 async def do_add_campaign(admin: Admin, data: CampaignCreate) -> Campaign:
     fields = check_campaign_fields(**given(data, but="code"))
+    await _no_practice_desk(admin, fields)
     code = check_key(data.code, "code")
     campaign = await admin.store.insert_campaign(admin.actor, code, fields)
     await admin.reload_catalog()
@@ -142,15 +150,24 @@ async def do_add_campaign(admin: Admin, data: CampaignCreate) -> Campaign:
 
 async def do_update_campaign(admin: Admin, code: str, data: CampaignUpdate) -> Campaign:
     fields = changes(check_campaign_fields(**given(data)))
+    await _no_practice_desk(admin, fields)
     campaign = await admin.store.update_campaign(admin.actor, code, fields)
     await admin.reload_catalog()
     return campaign
 
 
+async def _no_practice_desk(admin: Admin, fields: dict[str, Any]) -> None:
+    """Partners and campaigns send the public: never to a practice desk."""
+    key = fields.get("desk")
+    if key and any(d.key == key and d.practice for d in await admin.store.list_desks()):
+        raise AppError(ErrorCode.INVALID_PAYLOAD, "a practice desk is not for the public")
+
+
 async def do_replace_contacts(admin: Admin, data: ContactsReplace) -> list[EmergencyContact]:
     """The whole list at once: its order is the order the widget shows."""
     contacts = check_contacts(
-        (c.name, c.number, c.note_ja, c.note_en, c.name_en, c.name_kana) for c in data.contacts
+        (c.name, c.number, c.note_ja, c.note_en, c.name_en, c.name_kana, c.note_easy)
+        for c in data.contacts
     )
     await admin.store.replace_emergency_contacts(admin.actor, contacts)
     await admin.reload_catalog()

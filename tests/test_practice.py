@@ -1,0 +1,193 @@
+"""Practice desks: staff play the visitor through the real chat, and nobody else can tell the desk
+exists. A start there without a staff login is answered exactly as a start at a desk that does
+not exist; the practice chat goes through queue, claim, messages and close like a real one, but
+stays among practice desks, is badged in the queue and reaches only those who work that desk."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from service.catalog import Catalog
+from service.domain.directory import Desk, Partner
+from service.errors import AppError, ErrorCode
+from tests.conftest import PASSWORD
+from tests.support import (
+    EVENT_TIMEOUT,
+    PROJECT_DIR,
+    Clients,
+    Server,
+    assert_error,
+    client_id,
+    login,
+    running_server,
+)
+
+PRACTICE = "practice"
+
+
+def madoguchi(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        cwd=PROJECT_DIR,
+        env=server.environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def desk_keys(server: Server, session: str | None = None) -> list[str]:
+    cookies = {"mg_session": session} if session else {}
+    with httpx.Client(base_url=server.url, cookies=cookies) as http:
+        response = http.get("/api/v1/desks")
+    assert response.status_code == 200
+    return [d["key"] for d in response.json()["desks"]]
+
+
+async def until(check: Any, what: str) -> None:
+    """Wait for ``check()`` to hold: the server reloads CLI changes within about a second."""
+    deadline = asyncio.get_running_loop().time() + EVENT_TIMEOUT
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"never: {what}")
+        await asyncio.sleep(0.05)  # polling a subprocess's state, not waiting on behaviour
+
+
+@pytest.fixture(scope="module")
+def centre() -> Iterator[Server]:
+    """The default desk, a practice desk; hana works every desk, kai the general desk only."""
+    with running_server() as server:
+        made = madoguchi(
+            server, "desk", "add", PRACTICE, "--name", "練習用の窓口", "--hours", "24/7",
+            "--practice",
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        madoguchi(server, "desk", "update", "general", "--hours", "24/7")
+        server.add_user("hana", PASSWORD, role="counselor", display_name="花子")
+        server.add_user("kai", PASSWORD, role="counselor", display_name="海", desks=["general"])
+        yield server
+
+
+@pytest.fixture
+async def hana_cookie(centre: Server) -> str:
+    cookie = await login(centre, "hana", PASSWORD)
+    await until(lambda: PRACTICE in desk_keys(centre, cookie), "the practice desk is loaded")
+    return cookie
+
+
+def cookie_header(session: str) -> dict[str, str]:
+    return {"Cookie": f"mg_session={session}"}
+
+
+async def test_the_public_desk_list_leaves_practice_desks_out(
+    centre: Server, hana_cookie: str
+) -> None:
+    assert desk_keys(centre) == ["general"]
+    assert desk_keys(centre, "not-a-session") == ["general"]
+    with httpx.Client(base_url=centre.url, cookies={"mg_session": hana_cookie}) as http:
+        desks = {d["key"]: d["practice"] for d in http.get("/api/v1/desks").json()["desks"]}
+    assert desks == {"general": False, PRACTICE: True}
+
+
+async def test_an_anonymous_start_at_a_practice_desk_is_answered_as_at_no_desk(
+    centre: Server, hana_cookie: str
+) -> None:
+    clients = Clients(centre)
+    try:
+        answers = []
+        for desk, headers in [
+            ("no-such-desk", None),
+            (PRACTICE, None),
+            (PRACTICE, cookie_header("a-session-that-is-not")),
+        ]:
+            guest = await clients.visitor(headers=headers)
+            answers.append(json.dumps(await guest.call("start", {"desk": desk})))
+        assert_error(json.loads(answers[0]), "unknown_desk")
+        assert answers[1] == answers[0]
+        assert answers[2] == answers[0]
+        # The chat page names no practice desk either: it shows the default desk's.
+        with httpx.Client(base_url=centre.url) as http:
+            page = http.get("/chat", params={"desk": PRACTICE}).text
+            unknown = http.get("/chat", params={"desk": "no-such-desk"}).text
+        assert "練習用の窓口" not in page
+        assert page.replace(PRACTICE, "no-such-desk") == unknown or page == unknown
+    finally:
+        await clients.close()
+
+
+async def test_a_practice_chat_runs_like_a_real_one_but_only_among_practice_desks(
+    centre: Server, hana_cookie: str
+) -> None:
+    kai_cookie = await login(centre, "kai", PASSWORD)
+    clients = Clients(centre)
+    try:
+        hana = await clients.counselor(hana_cookie)
+        kai = await clients.counselor(kai_cookie)
+        await hana.wait_for("queue")
+        await kai.wait_for("queue")
+        # hana plays the visitor, logged in in the same browser.
+        player = await clients.visitor(headers=cookie_header(hana_cookie))
+        started = await player.call("start", {"desk": PRACTICE})
+        assert started["ok"], started
+        cid = started["conversation"]["id"]
+        queue = await hana.wait_for_queue(lambda q: any(c["id"] == cid for c in q["conversations"]))
+        [item] = [c for c in queue["conversations"] if c["id"] == cid]
+        assert item["practice"] is True and item["desk"] == PRACTICE
+
+        assert (await hana.call("claim", {"conversation_id": cid}))["ok"]
+        said = await player.call("message", {"client_id": client_id(), "body": "練習です"})
+        assert said["ok"], said
+        reply = {"conversation_id": cid, "client_id": client_id(), "body": "はい、どうぞ"}
+        assert (await hana.call("message", reply))["ok"]
+        await player.wait_for("message", lambda m: m.get("body") == "はい、どうぞ")
+
+        moved = await hana.call("transfer", {"conversation_id": cid, "to_desk": "general"})
+        assert_error(moved, "forbidden")
+        assert (await hana.call("close", {"conversation_id": cid, "outcome": "resolved"}))["ok"]
+        # A real chat, started after, reaches kai: kai's queue never carried the practice one.
+        guest = await clients.visitor()
+        real = (await guest.call("start", {}))["conversation"]["id"]
+        await kai.wait_for_queue(lambda q: any(c["id"] == real for c in q["conversations"]))
+        heard = [e for e in kai.events if cid in json.dumps(e[1], ensure_ascii=False)]
+        assert heard == []
+        real_move = await hana.call("claim", {"conversation_id": real})
+        assert real_move["ok"]
+        back = await hana.call("transfer", {"conversation_id": real, "to_desk": PRACTICE})
+        assert_error(back, "forbidden")
+    finally:
+        await clients.close()
+
+
+async def test_partners_and_campaigns_cannot_send_the_public_to_a_practice_desk(
+    centre: Server, hana_cookie: str
+) -> None:
+    for args in (
+        ("partner", "add", "library", "--name", "図書館", "--desk", PRACTICE),
+        ("partner", "update", "demo", "--desk", PRACTICE),
+        ("campaign", "add", "poster1", "--name", "ポスター", "--desk", PRACTICE),
+    ):
+        done = madoguchi(centre, *args)
+        assert done.returncode != 0 and "practice" in done.stderr, (args, done.stderr)
+
+
+def test_a_practice_desk_given_to_a_partner_by_hand_is_ignored_in_routing() -> None:
+    """Even if a partner's row named one (a hand edit of the database), its visitors reach
+    the default desk, and a visitor naming it is told it does not exist."""
+    general = Desk(1, "general", "一般相談", is_default=True)
+    practice = Desk(2, PRACTICE, "練習", is_default=False, practice=True)
+    partner = Partner(1, "ward", "区", (), is_default=True, enabled=True, desk_id=practice.id)
+    catalog = Catalog(store=None)  # type: ignore[arg-type]
+    catalog.desks = {d.key: d for d in (general, practice)}
+    assert catalog.desk_to_start(None, partner, None) == general
+    with pytest.raises(AppError) as refused:
+        catalog.desk_to_start(PRACTICE, partner, None)
+    assert refused.value.code == ErrorCode.UNKNOWN_DESK
+    assert catalog.desk_to_start(PRACTICE, partner, None, practice_allowed=True) == practice
