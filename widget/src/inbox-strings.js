@@ -64,7 +64,12 @@ export const STRINGS = {
     notifyVisitor: '新しい相談者が待っています',
     notifyMessage: '相談者から新しいメッセージがあります',
     notifyUrgent: '緊急の相談があります',
-    noCanned: '定型文がありません'
+    noCanned: '定型文がありません',
+    summaryBy: (name) => `最後の保存：${name} · `,
+    summaryConflict: (name) => `${name ? `${name}さん` : 'ほかの人'}が先に要約を保存していました。あなたが書いた文章は消さずにそのまま残しています。下の保存されている要約を確かめてから、もう一度保存してください。`,
+    summaryTheirs: '保存されている要約',
+    summaryTake: '保存されている要約に置き換える',
+    closeConflict: '要約がほかの人の保存と重なったため、相談はまだ終了していません。要約を確かめてから、もう一度終了してください。'
   },
   en: {
     waiting: 'Waiting',
@@ -129,6 +134,11 @@ export const STRINGS = {
     notifyVisitor: 'A new visitor is waiting',
     notifyMessage: 'A visitor wrote a new message',
     notifyUrgent: 'An urgent conversation needs attention',
-    noCanned: 'No canned responses'
+    noCanned: 'No canned responses',
+    summaryBy: (name) => `Last saved by ${name} · `,
+    summaryConflict: (name) => `${name || 'Someone else'} saved the summary before you. What you wrote is kept as it is. Read the saved summary below, then save again.`,
+    summaryTheirs: 'The saved summary',
+    summaryTake: 'Use the saved summary instead',
+    closeConflict: 'The conversation is not closed yet: someone else saved the summary meanwhile. Check the summary, then close again.'
   }
 }
