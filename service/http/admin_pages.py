@@ -30,6 +30,7 @@ from service.actions.admin.directory import (
     do_update_desk,
     do_update_partner,
 )
+from service.admin_i18n import admin_text
 from service.clock import utcnow
 from service.context import Ctx
 from service.domain.directory import Campaign, Desk, Partner
@@ -45,6 +46,7 @@ from service.http.admin_views import (
 from service.http.form_errors import Forms, refused, typed
 from service.http.guards import admin_only, admin_ops
 from service.http.headers import csp
+from service.i18n import pick_lang
 
 Req = Request[Any, Any, Any]
 NO_STORE = {"Cache-Control": "no-store"}
@@ -61,15 +63,29 @@ def choices(names: dict[str, str], blank: str) -> list[tuple[str, str]]:
     return [("", blank), *names.items()]
 
 
-def page(name: str, ctx: Ctx, status_code: int = 200, **context: Any) -> Template:
-    catalog = ctx.catalog
+def with_lang(path: str, lang: str) -> str:
+    """A link or redirect that keeps the page's language: Japanese, the default, adds nothing."""
+    if lang != "en":
+        return path
+    return f"{path}{'&' if '?' in path else '?'}lang=en"
+
+
+def page(
+    name: str, ctx: Ctx, status_code: int = 200, *, lang: str = "ja", **context: Any
+) -> Template:
+    """An admin page in ``lang``: its words ``t`` and ``here``, the address its language switch
+    opens (a page answering a POST is shown again from its list)."""
+    catalog, t = ctx.catalog, admin_text(lang)
     shared = {
-        "lang": "ja",
+        "lang": lang,
+        "t": t,
+        "switchable": True,
+        "here": "",
         "origin": ctx.settings.origin,
         "forms": Forms(),
-        "desk_choices": choices({k: d.name for k, d in catalog.desks.items()}, "（既定の窓口）"),
+        "desk_choices": choices({k: d.name for k, d in catalog.desks.items()}, t["default_desk"]),
         "partner_choices": choices(
-            {k: p.name for k, p in catalog.partners.items()}, "（区ホームページ）"
+            {k: p.name for k, p in catalog.partners.items()}, t["ward_site"]
         ),
     }
     return Template(
@@ -152,15 +168,16 @@ class AdminHome(AdminPages):
     path = "/admin"
 
     @get("/")
-    async def index(self, ctx: Ctx) -> Template:
-        catalog, at = ctx.catalog, utcnow()
+    async def index(self, ctx: Ctx, lang: str | None = None) -> Template:
+        catalog, at, chosen = ctx.catalog, utcnow(), pick_lang(lang)
         desks = [
-            {**desk_json(d, catalog), "open_now": catalog.open_now(d, at)}
+            {**desk_json(d, catalog, chosen), "open_now": catalog.open_now(d, at)}
             for d in catalog.desks.values()
         ]
         return page(
             "index",
             ctx,
+            lang=chosen,
             desks=desks,
             contacts=catalog.emergency_contacts,
             audit=await ctx.store.list_audit(10),
@@ -170,64 +187,89 @@ class AdminHome(AdminPages):
 class DeskPages(AdminPages):
     path = "/admin/desks"
 
-    def _page(self, ctx: Ctx, status: int = 200, forms: Forms | None = None) -> Template:
-        rows = [desk_json(d, ctx.catalog) for d in ctx.catalog.desks.values()]
-        return page("desks", ctx, status, desks=rows, forms=forms or Forms(), ward_hours=WARD_HOURS)
+    def _page(self, ctx: Ctx, lang: str, status: int = 200, forms: Forms | None = None) -> Template:
+        rows = [desk_json(d, ctx.catalog, lang) for d in ctx.catalog.desks.values()]
+        return page(
+            "desks",
+            ctx,
+            status,
+            lang=lang,
+            here=self.path,
+            desks=rows,
+            forms=forms or Forms(),
+            ward_hours=WARD_HOURS,
+        )
 
     @get("/")
-    async def desks(self, ctx: Ctx) -> Template:
-        return self._page(ctx)
+    async def desks(self, ctx: Ctx, lang: str | None = None) -> Template:
+        return self._page(ctx, pick_lang(lang))
 
     @post("/")
-    async def add_desk(self, request: Req, ctx: Ctx) -> Template | Redirect:
-        form = await request.form()
+    async def add_desk(
+        self, request: Req, ctx: Ctx, lang: str | None = None
+    ) -> Template | Redirect:
+        form, chosen = await request.form(), pick_lang(lang)
         try:
-            data = read_input(DeskCreate, {"key": sent(form, "key"), **desk_form(form)})
+            data = read_input(
+                DeskCreate,
+                {
+                    "key": sent(form, "key"),
+                    "practice": checked(form, "practice"),
+                    **desk_form(form),
+                },
+            )
             desk = await do_add_desk(admin_ops(request), data)
         except AppError as exc:
-            return self._page(ctx, 400, refused("new", exc, ("key", *DESK_FIELDS), typed(form)))
-        return Redirect(f"/admin/desks/{desk.key}?saved=1", status_code=303)
+            fields = ("key", *DESK_FIELDS, "practice")
+            forms = refused("new", exc, fields, typed(form), lang=chosen)
+            return self._page(ctx, chosen, 400, forms)
+        return Redirect(with_lang(f"/admin/desks/{desk.key}?saved=1", chosen), status_code=303)
 
     @get("/{key:str}")
-    async def desk(self, ctx: Ctx, key: str, saved: bool = False) -> Template:
+    async def desk(
+        self, ctx: Ctx, key: str, saved: bool = False, lang: str | None = None
+    ) -> Template:
         desk = ctx.catalog.desks.get(key)
         if desk is None:
             raise NotFoundException()
-        return self._detail(ctx, desk, saved=saved)
+        return self._detail(ctx, desk, pick_lang(lang), saved=saved)
 
     def _detail(
         self,
         ctx: Ctx,
         desk: Desk,
+        lang: str,
         status: int = 200,
         saved: bool = False,
         forms: Forms | None = None,
     ) -> Template:
-        shown = desk_json(desk, ctx.catalog)
+        shown = desk_json(desk, ctx.catalog, lang)
         return page(
             "desk",
             ctx,
             status,
+            lang=lang,
             desk=shown,
             current={**shown, "phones": "\n".join(shown["phones"])},
-            hours_en=hours_text(ctx.catalog.hours[desk.key], "en"),
+            hours_en=hours_text(ctx.catalog.hours[desk.key], "en") if lang != "en" else "",
             saved=saved,
             forms=forms or Forms(),
         )
 
     @post("/{key:str}")
-    async def update_desk(self, request: Req, ctx: Ctx, key: str) -> Template | Redirect:
-        desk = ctx.catalog.desks.get(key)
+    async def update_desk(
+        self, request: Req, ctx: Ctx, key: str, lang: str | None = None
+    ) -> Template | Redirect:
+        desk, chosen = ctx.catalog.desks.get(key), pick_lang(lang)
         if desk is None:
             raise NotFoundException()
         form = await request.form()
         try:
             await do_update_desk(admin_ops(request), key, read_input(DeskUpdate, desk_form(form)))
         except AppError as exc:
-            return self._detail(
-                ctx, desk, 400, forms=refused("desk", exc, DESK_FIELDS, typed(form))
-            )
-        return Redirect(f"/admin/desks/{key}?saved=1", status_code=303)
+            forms = refused("desk", exc, DESK_FIELDS, typed(form), lang=chosen)
+            return self._detail(ctx, desk, chosen, 400, forms=forms)
+        return Redirect(with_lang(f"/admin/desks/{key}?saved=1", chosen), status_code=303)
 
 
 class PartnerPages(AdminPages):
@@ -238,31 +280,40 @@ class PartnerPages(AdminPages):
         return [partner_json(p, ctx.catalog, origin) for p in ctx.catalog.partners.values()]
 
     @get("/")
-    async def partners(self, ctx: Ctx) -> Template:
-        return page("partners", ctx, partners=self._rows(ctx))
+    async def partners(self, ctx: Ctx, lang: str | None = None) -> Template:
+        return page("partners", ctx, lang=pick_lang(lang), partners=self._rows(ctx))
 
     @post("/")
-    async def add_partner(self, request: Req, ctx: Ctx) -> Template | Redirect:
-        form = await request.form()
+    async def add_partner(
+        self, request: Req, ctx: Ctx, lang: str | None = None
+    ) -> Template | Redirect:
+        form, chosen = await request.form(), pick_lang(lang)
         try:
             data = read_input(PartnerCreate, {"key": sent(form, "key"), **partner_form(form)})
             partner = await do_add_partner(admin_ops(request), data)
         except AppError as exc:
-            forms = refused("new", exc, ("key", *PARTNER_FIELDS[:-1]), typed(form))
-            return page("partners", ctx, 400, partners=self._rows(ctx), forms=forms)
-        return Redirect(f"/admin/partners/{partner.key}?saved=1", status_code=303)
+            fields = ("key", *PARTNER_FIELDS[:-1])
+            forms = refused("new", exc, fields, typed(form), lang=chosen)
+            rows = self._rows(ctx)
+            return page("partners", ctx, 400, lang=chosen, partners=rows, forms=forms)
+        return Redirect(
+            with_lang(f"/admin/partners/{partner.key}?saved=1", chosen), status_code=303
+        )
 
     @get("/{key:str}")
-    async def partner(self, ctx: Ctx, key: str, saved: bool = False) -> Template:
+    async def partner(
+        self, ctx: Ctx, key: str, saved: bool = False, lang: str | None = None
+    ) -> Template:
         found = ctx.catalog.partners.get(key)
         if found is None:
             raise NotFoundException()
-        return self._detail(ctx, found, saved=saved)
+        return self._detail(ctx, found, pick_lang(lang), saved=saved)
 
     def _detail(
         self,
         ctx: Ctx,
         found: Partner,
+        lang: str,
         status: int = 200,
         saved: bool = False,
         forms: Forms | None = None,
@@ -273,6 +324,7 @@ class PartnerPages(AdminPages):
             "partner",
             ctx,
             status,
+            lang=lang,
             partner=shown,
             current={**current, "exit_url": shown["exit_url"] or ""},
             saved=saved,
@@ -280,8 +332,10 @@ class PartnerPages(AdminPages):
         )
 
     @post("/{key:str}")
-    async def update_partner(self, request: Req, ctx: Ctx, key: str) -> Template | Redirect:
-        found = ctx.catalog.partners.get(key)
+    async def update_partner(
+        self, request: Req, ctx: Ctx, key: str, lang: str | None = None
+    ) -> Template | Redirect:
+        found, chosen = ctx.catalog.partners.get(key), pick_lang(lang)
         if found is None:
             raise NotFoundException()
         form = await request.form()
@@ -289,18 +343,26 @@ class PartnerPages(AdminPages):
         try:
             await do_update_partner(admin_ops(request), key, read_input(PartnerUpdate, given))
         except AppError as exc:
-            forms = refused("partner", exc, PARTNER_FIELDS, typed(form))
-            return self._detail(ctx, found, 400, forms=forms)
-        return Redirect(f"/admin/partners/{key}?saved=1", status_code=303)
+            forms = refused("partner", exc, PARTNER_FIELDS, typed(form), lang=chosen)
+            return self._detail(ctx, found, chosen, 400, forms=forms)
+        return Redirect(with_lang(f"/admin/partners/{key}?saved=1", chosen), status_code=303)
 
     @get("/{key:str}/preview")
-    async def preview(self, ctx: Ctx, key: str) -> Template:
+    async def preview(self, ctx: Ctx, key: str, lang: str | None = None) -> Template:
         """The widget as the partner's page embeds it, shown inside the partner page."""
-        if key not in ctx.catalog.partners:
+        found = ctx.catalog.partners.get(key)
+        if found is None:
             raise NotFoundException()
+        chosen = pick_lang(lang)
         return Template(
             "admin/preview.html",
-            context={"lang": "ja", "origin": ctx.settings.origin, "key": key},
+            context={
+                "lang": chosen,
+                "t": admin_text(chosen),
+                "origin": ctx.settings.origin,
+                "key": key,
+                "name": found.name,
+            },
             headers={**NO_STORE, "Content-Security-Policy": csp("'self'", frame_src="'self'")},
         )
 
@@ -312,35 +374,45 @@ class CampaignPages(AdminPages):
         origin = ctx.settings.origin
         return [campaign_json(c, ctx.catalog, origin) for c in ctx.catalog.campaigns.values()]
 
-    def _page(self, ctx: Ctx, status: int = 200, forms: Forms | None = None) -> Template:
-        return page("campaigns", ctx, status, campaigns=self._rows(ctx), forms=forms or Forms())
+    def _page(self, ctx: Ctx, lang: str, status: int = 200, forms: Forms | None = None) -> Template:
+        rows = self._rows(ctx)
+        return page("campaigns", ctx, status, lang=lang, campaigns=rows, forms=forms or Forms())
 
     @get("/")
-    async def campaigns(self, ctx: Ctx) -> Template:
-        return self._page(ctx)
+    async def campaigns(self, ctx: Ctx, lang: str | None = None) -> Template:
+        return self._page(ctx, pick_lang(lang))
 
     @post("/")
-    async def add_campaign(self, request: Req, ctx: Ctx) -> Template | Redirect:
-        form = await request.form()
+    async def add_campaign(
+        self, request: Req, ctx: Ctx, lang: str | None = None
+    ) -> Template | Redirect:
+        form, chosen = await request.form(), pick_lang(lang)
         try:
             data = read_input(CampaignCreate, {"code": sent(form, "code"), **campaign_form(form)})
             campaign = await do_add_campaign(admin_ops(request), data)
         except AppError as exc:
-            forms = refused("new", exc, ("code", *CAMPAIGN_FIELDS[:-1]), typed(form))
-            return self._page(ctx, 400, forms)
-        return Redirect(f"/admin/campaigns/{campaign.code}?saved=1", status_code=303)
+            fields = ("code", *CAMPAIGN_FIELDS[:-1])
+            return self._page(
+                ctx, chosen, 400, refused("new", exc, fields, typed(form), lang=chosen)
+            )
+        return Redirect(
+            with_lang(f"/admin/campaigns/{campaign.code}?saved=1", chosen), status_code=303
+        )
 
     @get("/{code:str}")
-    async def campaign(self, ctx: Ctx, code: str, saved: bool = False) -> Template:
+    async def campaign(
+        self, ctx: Ctx, code: str, saved: bool = False, lang: str | None = None
+    ) -> Template:
         found = ctx.catalog.campaigns.get(code)
         if found is None:
             raise NotFoundException()
-        return self._detail(ctx, found, saved=saved)
+        return self._detail(ctx, found, pick_lang(lang), saved=saved)
 
     def _detail(
         self,
         ctx: Ctx,
         found: Campaign,
+        lang: str,
         status: int = 200,
         saved: bool = False,
         forms: Forms | None = None,
@@ -350,6 +422,7 @@ class CampaignPages(AdminPages):
             "campaign",
             ctx,
             status,
+            lang=lang,
             campaign=shown,
             current={**shown, "desk": shown["desk"] or "", "partner": shown["partner"] or ""},
             saved=saved,
@@ -357,8 +430,10 @@ class CampaignPages(AdminPages):
         )
 
     @post("/{code:str}")
-    async def update_campaign(self, request: Req, ctx: Ctx, code: str) -> Template | Redirect:
-        found = ctx.catalog.campaigns.get(code)
+    async def update_campaign(
+        self, request: Req, ctx: Ctx, code: str, lang: str | None = None
+    ) -> Template | Redirect:
+        found, chosen = ctx.catalog.campaigns.get(code), pick_lang(lang)
         if found is None:
             raise NotFoundException()
         form = await request.form()
@@ -366,9 +441,9 @@ class CampaignPages(AdminPages):
         try:
             await do_update_campaign(admin_ops(request), code, read_input(CampaignUpdate, given))
         except AppError as exc:
-            forms = refused("campaign", exc, CAMPAIGN_FIELDS, typed(form))
-            return self._detail(ctx, found, 400, forms=forms)
-        return Redirect(f"/admin/campaigns/{code}?saved=1", status_code=303)
+            forms = refused("campaign", exc, CAMPAIGN_FIELDS, typed(form), lang=chosen)
+            return self._detail(ctx, found, chosen, 400, forms=forms)
+        return Redirect(with_lang(f"/admin/campaigns/{code}?saved=1", chosen), status_code=303)
 
     @get("/{code:str}/poster")
     async def poster(self, ctx: Ctx, code: str) -> Template:
@@ -387,6 +462,7 @@ class CampaignPages(AdminPages):
                 "url": campaign_url(ctx.settings.origin, code),
                 "desk": desk,
                 "hours_text": hours_text(catalog.hours[desk.key], "ja"),
+                "hours_text_en": hours_text(catalog.hours[desk.key], "en"),
                 "contacts": catalog.emergency_contacts,
             },
             headers=NO_STORE,
