@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.actions.accounts import move_account
+from service.actions.conversations import waiting_status
 from service.actions.messages import deliver
 from service.actions.queue import queue_changed
 from service.clock import now_iso
@@ -137,10 +138,14 @@ async def transfer(
     status: dict[str, Any] = {"status": "waiting"}
     if to_user is not None:
         status = {"status": "active", "counselor": to_user.display_name}
-    await ctx.sio.emit("status", status, room=room, namespace=VISITOR)
     await ctx.sio.emit(
         "status", {**status, "conversation_id": conv.id}, room=room, namespace=COUNSELOR
     )
+    if to_user is None:
+        # Back in a queue, maybe another desk's: its place comes with the next telling of
+        # places; whether anyone there is online, and its phones, come now.
+        status.update(await waiting_status(ctx, conv, to_desk_id))
+    await ctx.sio.emit("status", status, room=room, namespace=VISITOR)
     if conv.counselor_id is not None:
         await ctx.sio.emit(
             "status",

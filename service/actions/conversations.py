@@ -8,6 +8,7 @@ from typing import Any
 from service.actions.accounts import move_account
 from service.actions.messages import deliver
 from service.actions.queue import queue_changed
+from service.actions.visitor_desk import visitor_desk
 from service.context import Context
 from service.domain.accounts import User
 from service.domain.conversations import Conversation, queue_positions
@@ -63,13 +64,26 @@ async def queue_position(ctx: Context, conv: Conversation) -> int | None:
     return queue_positions(await ctx.store.list_open_conversations([conv.desk_id])).get(conv.id)
 
 
+async def waiting_status(ctx: Context, conv: Conversation, desk_id: int) -> dict[str, Any]:
+    """What a visitor waiting at ``desk_id`` is told besides their place: the expected wait,
+    whether anyone is online to answer, and the desk itself, whose phones the widget shows
+    when nobody is (it may not be the desk the page opened with, after a transfer)."""
+    status: dict[str, Any] = {
+        "expected_wait": await ctx.positions.expected_wait(ctx, desk_id),
+        "staffed": await ctx.positions.staffed(ctx, desk_id),
+    }
+    desk = visitor_desk(ctx, desk_id, conv.lang)
+    if desk is not None:
+        status["desk"] = desk
+    return status
+
+
 async def send_status(ctx: Context, sid: str, conv: Conversation) -> None:
     """Tell a visitor who (re)connects with their token where their conversation stands."""
     status: dict[str, Any] = {"status": conv.status}
     if conv.status == "waiting":
         status["queue_position"] = await queue_position(ctx, conv)
-        status["expected_wait"] = await ctx.positions.expected_wait(ctx, conv.desk_id)
-        status["staffed"] = await ctx.positions.staffed(ctx, conv.desk_id)
+        status.update(await waiting_status(ctx, conv, conv.desk_id))
     elif conv.status == "active" and conv.counselor_name:
         status["counselor"] = conv.counselor_name
     await ctx.sio.emit("status", status, to=sid, namespace=VISITOR)

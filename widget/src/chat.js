@@ -6,6 +6,7 @@
 import STRINGS from 'mg-i18n:chat'
 import { io } from 'socket.io-client'
 import { createCatchUp } from './catchup.js'
+import { showDesk } from './desk-note.js'
 import { EXIT_URL, leaveNow, watchShift } from './exit.js'
 import { chooseLang, fill, strings } from './i18n.js'
 import { watchIdle } from './idle.js'
@@ -220,6 +221,7 @@ function applyStatus (state) {
     if (state.queue_position) position = state.queue_position
     $status.textContent = position ? fill(T.waiting_at, { n: position }) : T.waiting
     if ('expected_wait' in state) $waitTime.textContent = waitText(state.expected_wait)
+    if (state.desk) showDesk($unstaffed, state.desk)
     if ('staffed' in state) setUnstaffed(state.staffed === false)
   } else if (state.status === 'active') {
     if (state.counselor) counselorName = state.counselor
