@@ -4,6 +4,8 @@
 import { io } from 'socket.io-client'
 import { createCatchUp } from './catchup.js'
 import { createAlerts } from './inbox-alerts.js'
+import { createAvailability } from './inbox-availability.js'
+import { createBoard } from './inbox-board.js'
 import { createCanned } from './inbox-canned.js'
 import { createCase } from './inbox-case.js'
 import { STRINGS } from './inbox-strings.js'
@@ -34,7 +36,9 @@ const $composer = $('mg-composer')
 const $text = $('mg-text')
 const $close = $('mg-close')
 const $outcome = $('mg-outcome')
-const $closeSummary = $('mg-close-summary')
+// Who is signed in, to tell our own lines from a colleague's (a chat handed on keeps both).
+const ME = { id: document.body.dataset.user, name: $convo.dataset.me }
+const byMe = (message) => message.user_id == null || String(message.user_id) === ME.id
 const alerts = createAlerts({ userId: document.body.dataset.user, title: document.body.dataset.title, T })
 
 let queue = []
@@ -56,7 +60,13 @@ function conversation (id) {
     const thread = createThread({
       own: 'counselor',
       locale: lang,
-      who: (author) => (author === 'visitor' ? T.visitor : BOARD ? T.counselor : T.me),
+      who: (author, message) => {
+        if (author === 'visitor') return T.visitor
+        if (message && message.writer && (BOARD || !byMe(message))) return `${message.writer}${T.sep}`
+        return BOARD ? T.counselor : T.me
+      },
+      byline: (message) => (message.author === 'counselor' && message.writer) || '',
+      colleague: (message) => !BOARD && message.author === 'counselor' && !byMe(message),
       text: (code) => T.system[code] || code,
       status: (state) => T[state],
       stamp: (iso) => timeElement(iso, lang)
@@ -324,6 +334,8 @@ function claim (id) {
 
 const socket = io('/counselor', { reconnectionDelay: 1000, reconnectionDelayMax: 5000 })
 const caseView = createCase({ socket, T, lang, setBanner })
+const availability = createAvailability({ socket, T, setBanner })
+if (BOARD) createBoard({ socket, T, nameOf })
 // Waiting visitors already announced; the first queue after loading announces nobody.
 let announced = null
 
@@ -337,6 +349,8 @@ const outbox = createOutbox(socket, {
       seq: ack.seq,
       created_at: ack.created_at,
       author: 'counselor',
+      user_id: Number(ME.id),
+      writer: ME.name,
       body: item.body,
       client_id: item.clientId
     }))
@@ -401,7 +415,7 @@ function showQueue (items) {
     if (!item || (alerting.waiting && item.status !== 'waiting')) hideAlert()
   }
   const waiting = queue.filter((item) => item.status === 'waiting').map((item) => item.id)
-  if (announced && !BOARD && waiting.some((id) => !announced.has(id))) alerts.notify('visitor')
+  if (announced && !BOARD && !availability.away() && waiting.some((id) => !announced.has(id))) alerts.notify('visitor')
   announced = new Set([...(announced || []), ...waiting])
   for (const item of queue) {
     const known = conversations.has(item.id)
@@ -501,15 +515,19 @@ if ($composer) {
   $close.addEventListener('submit', (event) => {
     event.preventDefault()
     const id = current
-    const payload = { conversation_id: id, outcome: $outcome.value }
-    if ($closeSummary.value.trim()) payload.summary = $closeSummary.value
+    // The summary panel's unsaved words go with the close, on the revision they were written on.
+    const payload = { conversation_id: id, outcome: $outcome.value, ...caseView.pending() }
     socket.timeout(ACK_TIMEOUT_MS).emit('close', payload, (err, ack) => {
+      if (!err && !ack.ok && ack.error.code === 'summary_conflict') {
+        setBanner(T.closeConflict)
+        caseView.conflict()
+        return
+      }
       if (err || !ack.ok) {
         setBanner(T.failedAction)
         return
       }
       setBanner('')
-      $closeSummary.value = ''
       const conv = conversation(id)
       conv.status = 'closed'
       conv.outcome = $outcome.value
