@@ -14,9 +14,12 @@ export function h (tag, cls, text) {
   return $el
 }
 
-// options: own (the author whose messages are ours), who(author) → screen-reader prefix,
+// options: own (the author whose messages are ours), who(author, message) → screen-reader prefix,
 // text(message) → shown text (system messages carry a code), status(state) → '送信中…' etc.,
-// and optionally stamp(iso) → the element that shows a message's time (else the local clock).
+// and optionally stamp(iso) → the element that shows a message's time (else the local clock),
+// byline(message) → who wrote it, shown before the time (staff only: the visitor's page passes
+// none and so shows no name), and colleague(message) → true for a line of our side written by
+// someone else (a counselor who held the chat before).
 export function createThread (options) {
   const $log = h('div', 'mg-log')
   const bySeq = new Map()
@@ -29,10 +32,11 @@ export function createThread (options) {
     return isNaN(date) ? '' : date.toLocaleTimeString(options.locale, { hour: '2-digit', minute: '2-digit' })
   }
 
-  function render (author, body) {
+  function render (author, body, message) {
     const mine = author === options.own
     const $msg = h('div', `mg-msg mg-msg--${author === 'system' ? 'system' : mine ? 'mine' : 'theirs'}`)
-    if (author !== 'system') $msg.appendChild(h('span', 'mg-sr', options.who(author)))
+    if (message && options.colleague && options.colleague(message)) $msg.classList.add('mg-msg--colleague')
+    if (author !== 'system') $msg.appendChild(h('span', 'mg-sr', options.who(author, message)))
     $msg.appendChild(h('p', 'mg-body', body))
     $msg.appendChild(h('p', 'mg-meta'))
     return $msg
@@ -67,14 +71,16 @@ export function createThread (options) {
         $msg.remove()
       } else {
         const body = message.author === 'system' ? options.text(message.body) : message.body
-        $msg = render(message.author, body)
+        $msg = render(message.author, body, message)
       }
       $msg.dataset.seq = String(message.seq)
+      const byline = options.byline ? options.byline(message) : ''
       if (options.stamp) {
         setMeta($msg, '')
+        if (byline) $msg.lastChild.append(h('span', 'mg-byline', byline), ' · ')
         $msg.lastChild.appendChild(options.stamp(message.created_at))
       } else {
-        setMeta($msg, time(message.created_at))
+        setMeta($msg, byline ? `${byline} · ${time(message.created_at)}` : time(message.created_at))
       }
       place($msg, message.seq)
       bySeq.set(message.seq, $msg)
