@@ -4,6 +4,7 @@ defaults the first start and the migrations give, and what an admin sets, kept a
 from __future__ import annotations
 
 import pytest
+from msgspec.structs import replace
 
 from service.actions.admin import Admin
 from service.actions.admin.directory import (
@@ -84,3 +85,30 @@ async def test_the_lines_keep_their_names_and_readings(store: Store) -> None:
         EmergencyContact("警察", "110", "", "Now", "Police", "けいさつ"),
         EmergencyContact("区の窓口", "03-0000-0000", "", "", "", ""),
     ]
+
+
+async def test_the_built_in_lines_bring_their_easy_notes(store: Store) -> None:
+    await store.ensure_defaults("24/7")
+    notes = {c.number: c.note_easy for c in await store.list_emergency_contacts()}
+    assert notes == {
+        "110": "いま すぐ あぶない とき",
+        "0120-279-889": "24じかん・おかねは かかりません",
+        "#8008": "ちかくの そうだん まどぐちに つながります",
+        "#8891": "ちかくの センターに つながります",
+        "0120-279-338": "24じかん・おかねは かかりません",
+    }
+
+
+async def test_a_lines_easy_note_is_kept_and_one_in_kanji_refused(store: Store) -> None:
+    line = ContactIn(name="区の窓口", number="03-0000-0000", note_ja="平日のみ")
+    await do_replace_contacts(
+        admin(store), ContactsReplace(contacts=[replace(line, note_easy="へいじつ だけ")])
+    )
+    [stored] = await store.list_emergency_contacts()
+    assert (stored.note_ja, stored.note_easy) == ("平日のみ", "へいじつ だけ")
+    with pytest.raises(AppError) as refused:
+        await do_replace_contacts(
+            admin(store), ContactsReplace(contacts=[replace(line, note_easy="平日 だけ")])
+        )
+    assert refused.value.code == ErrorCode.INVALID_PAYLOAD
+    assert await store.list_emergency_contacts() == [stored]

@@ -16,10 +16,10 @@ from tests.support import Clients, Server, login_sync, running_seeded_server
 GENERAL_PHONE = "03-5555-0101"
 LEGAL_PHONE = "03-5555-0202"
 SEED = [
-    f"UPDATE desk SET phones = '[\"{GENERAL_PHONE}\"]' WHERE key = 'general'",
+    """UPDATE desk SET phones = '["03-5555-0101"]' WHERE key = 'general'""",
     "INSERT INTO desk (key, name, name_en, name_kana, is_default, hours, closures, phones, "
     "created_at) VALUES ('legal', '法律相談', 'Legal advice', 'ほうりつ そうだん', 0, '24/7', '', "
-    f"'[\"{LEGAL_PHONE}\"]', '2026-01-01T00:00:00.000Z')",
+    """'["03-5555-0202"]', '2026-01-01T00:00:00.000Z')""",
 ]
 
 
