@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from service.db.audit_log import audit
+from service.db.training import erase_training
 from service.domain.audit import Actor
 
 T = TypeVar("T")
@@ -83,6 +84,8 @@ def _purge_closed_before(
     encoded = json.dumps(ids)
     for sql in _ERASE:
         conn.execute(sql, (encoded,))
+    # A practice chat's reviews and session go with its words (reals have none).
+    erase_training(conn, ids)
     detail: dict[str, Any] = {"count": len(ids), "closed_before": cutoff}
     if practice_only:
         detail["practice"] = True

@@ -23,11 +23,21 @@ import asyncpg
 from service.domain.audit import Actor
 from service.pg.audit_log import audit
 from service.pg.sealing import Db
+from service.pg.training import erase_training
 
 T = TypeVar("T")
 
 # Every table an erasure rewrites or deletes rows of.
-ERASED_TABLES = ("message", "note", "conversation", "survey")
+ERASED_TABLES = (
+    "message",
+    "note",
+    "conversation",
+    "survey",
+    "practice_review",
+    "practice_score",
+    "practice_mark",
+    "practice_session",
+)
 VACUUM_CONNECTION_WAIT = 60.0
 """Seconds to wait for a free connection of the pool."""
 
@@ -98,6 +108,8 @@ async def _purge_closed_before(
         return 0
     for sql in _ERASE:
         await db.conn.execute(sql, ids)
+    # A practice chat's reviews and session go with its words (reals have none).
+    await erase_training(db, ids)
     detail: dict[str, Any] = {"count": len(ids), "closed_before": cutoff}
     if practice_only:
         detail["practice"] = True

@@ -38,6 +38,7 @@ from service.pg.retention import RetentionQueries
 from service.pg.rows import RetryWrite
 from service.pg.sealing import Db, check_key, rotate
 from service.pg.sessions import SessionQueries
+from service.pg.training import TrainingQueries
 from service.pg.visitors import VisitorQueries
 from service.pg.waits import WaitQueries
 from service.storage import StorageUnavailable, WriteLimits
@@ -63,6 +64,7 @@ class PgStore(
     RetentionQueries,
     ChangeQueries,
     WaitQueries,
+    TrainingQueries,
 ):
     """Open with :meth:`open`; all methods are coroutine-safe."""
 

@@ -1,0 +1,509 @@
+"""The SQL of counselor training (PostgreSQL): scenarios, the rubric, practice sessions, the
+scripted visitor's turns and reviews, as ``service/db/training.py`` for SQLite.
+
+A script's turn and a review first lock the conversation's row, so a close, a counselor's
+message or the same turn on another node waits for it and cannot slip in between check and
+write.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+from service.clock import now_iso
+from service.domain.audit import Actor
+from service.domain.conversations import Message
+from service.domain.training import (
+    SCRIPT_ENDED,
+    Mark,
+    Mode,
+    Review,
+    ReviewInput,
+    RubricItem,
+    Scenario,
+    Score,
+    ScriptStep,
+    Session,
+    script_turn,
+)
+from service.errors import AppError, ErrorCode
+from service.pg.audit_log import audit
+from service.pg.rows import append_message, append_system_message, rowcount
+from service.pg.sealing import Db
+
+T = TypeVar("T")
+
+
+class TrainingQueries:
+    """Mixed into :class:`service.pg.store.PgStore`, which provides ``_read`` and ``_write``."""
+
+    async def _read(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        raise NotImplementedError
+
+    async def _write(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        raise NotImplementedError
+
+    async def list_scenarios(self) -> list[Scenario]:
+        return await self._read(_list_scenarios)
+
+    async def insert_scenario(self, actor: Actor, fields: Mapping[str, Any]) -> Scenario:
+        return await self._write(_insert_scenario, actor, dict(fields))
+
+    async def update_scenario(
+        self, actor: Actor, scenario_id: int, fields: Mapping[str, Any]
+    ) -> Scenario:
+        return await self._write(_update_scenario, actor, scenario_id, dict(fields))
+
+    async def list_rubric(self) -> list[RubricItem]:
+        return await self._read(_list_rubric)
+
+    async def insert_rubric_item(self, actor: Actor, fields: Mapping[str, Any]) -> RubricItem:
+        return await self._write(_insert_rubric_item, actor, dict(fields))
+
+    async def update_rubric_item(
+        self, actor: Actor, item_id: int, fields: Mapping[str, Any]
+    ) -> RubricItem:
+        return await self._write(_update_rubric_item, actor, item_id, dict(fields))
+
+    async def insert_practice_session(
+        self, conversation_id: str, scenario_id: int | None, mode: Mode, player_id: int | None
+    ) -> None:
+        await self._write(_insert_session, conversation_id, scenario_id, mode, player_id)
+
+    async def choose_scenario(self, user_id: int, desk_id: int, scenario_id: int | None) -> None:
+        """Remember the scenario ``user_id`` plays at the practice desk ``desk_id``."""
+        await self._write(_choose, user_id, desk_id, scenario_id)
+
+    async def chosen_scenario(self, user_id: int, desk_id: int) -> int | None:
+        return await self._read(_chosen, user_id, desk_id)
+
+    async def get_practice_session(self, conversation_id: str) -> Session | None:
+        found = await self._read(_list_sessions, "s.conversation_id = $1", (conversation_id,))
+        return found[0] if found else None
+
+    async def list_practice_sessions(self, trainee_id: int | None) -> list[Session]:
+        """A trainee's practice chats (every one's with None), newest first."""
+        if trainee_id is None:
+            return await self._read(_list_sessions, "TRUE", ())
+        return await self._read(_list_sessions, "c.counselor_id = $1", (trainee_id,))
+
+    async def scripted_among(self, conversation_ids: Iterable[str]) -> set[str]:
+        """Which of these conversations the server plays the visitor of."""
+        return await self._read(_scripted_among, list(conversation_ids))
+
+    async def advance_script(self, conversation_id: str) -> ScriptStep | None:
+        """The scripted visitor's next turn, if it is due (``domain.training.script_turn``);
+        None if nothing was sent."""
+        return await self._write(_advance_script, conversation_id)
+
+    async def save_review(
+        self, conversation_id: str, reviewer_id: int, review: ReviewInput
+    ) -> None:
+        """Store (or replace) the review of a closed practice chat; unread again for its
+        trainee. NOT_FOUND if it is no practice chat or nobody held it; CONVERSATION_OPEN
+        before it is closed."""
+        await self._write(_save_review, conversation_id, reviewer_id, review)
+
+    async def get_review(self, conversation_id: str) -> Review | None:
+        found = await self._read(_reviews, "r.conversation_id = $1", (conversation_id,))
+        return found[0] if found else None
+
+    async def list_reviews(self, trainee_id: int) -> list[Review]:
+        return await self._read(_reviews, "r.trainee_id = $1", (trainee_id,))
+
+    async def mark_review_read(self, conversation_id: str, trainee_id: int) -> None:
+        await self._write(_mark_read, conversation_id, trainee_id)
+
+    async def count_unread_feedback(self, trainee_id: int) -> int:
+        return await self._read(_count_unread, trainee_id)
+
+
+_SCENARIO = (
+    "SELECT id, title, topic, persona, situation, lines, focus, ends_with_exit, archived "
+    "FROM practice_scenario"
+)
+
+
+def _scenario(row: Any) -> Scenario:
+    return Scenario(
+        row["id"],
+        row["title"],
+        row["topic"],
+        row["persona"],
+        row["situation"],
+        tuple(json.loads(row["lines"])),
+        row["focus"],
+        bool(row["ends_with_exit"]),
+        bool(row["archived"]),
+    )
+
+
+async def _list_scenarios(db: Db) -> list[Scenario]:
+    return [_scenario(r) for r in await db.conn.fetch(_SCENARIO + " ORDER BY archived, id")]
+
+
+async def _get_scenario(db: Db, scenario_id: int) -> Scenario:
+    row = await db.conn.fetchrow(_SCENARIO + " WHERE id = $1", scenario_id)
+    if row is None:
+        raise AppError(ErrorCode.NOT_FOUND, "no such scenario")
+    return _scenario(row)
+
+
+# The columns a caller may set: SQL below names only these.
+SETTABLE = frozenset(
+    {"title", "topic", "persona", "situation", "lines", "focus", "ends_with_exit", "archived"}
+    | {"position", "label_ja", "label_en", "hint", "active"}
+)
+
+
+def _columns(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Scenario or rubric fields as stored: the lines as JSON, flags as 0/1."""
+    unknown = set(fields) - SETTABLE
+    if unknown:
+        raise AppError(ErrorCode.INVALID_PAYLOAD, f"unknown fields: {sorted(unknown)}")
+    out = dict(fields)
+    if "lines" in out:
+        out["lines"] = json.dumps(list(out["lines"]), ensure_ascii=False)
+    for flag in ("ends_with_exit", "archived", "active"):
+        if flag in out:
+            out[flag] = int(bool(out[flag]))
+    return out
+
+
+def _placeholders(count: int, start: int = 1) -> str:
+    return ", ".join(f"${i}" for i in range(start, start + count))
+
+
+async def _insert_scenario(db: Db, actor: Actor, fields: dict[str, Any]) -> Scenario:
+    now, cols = now_iso(), _columns(fields)
+    n = len(cols)
+    scenario_id = await db.conn.fetchval(
+        f"INSERT INTO practice_scenario ({', '.join(cols)}, created_at, updated_at) "  # noqa: S608
+        f"VALUES ({_placeholders(n + 2)}) RETURNING id",
+        *cols.values(),
+        now,
+        now,
+    )
+    await audit(db, actor, "training.scenario.create", str(scenario_id), {"title": fields["title"]})
+    return await _get_scenario(db, scenario_id)
+
+
+async def _update_scenario(
+    db: Db, actor: Actor, scenario_id: int, fields: dict[str, Any]
+) -> Scenario:
+    cols = _columns(fields)
+    sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(cols, start=1))
+    n = len(cols)
+    status = await db.conn.execute(
+        f"UPDATE practice_scenario SET {sets}, updated_at = ${n + 1} WHERE id = ${n + 2}",  # noqa: S608
+        *cols.values(),
+        now_iso(),
+        scenario_id,
+    )
+    if rowcount(status) != 1:
+        raise AppError(ErrorCode.NOT_FOUND, "no such scenario")
+    await audit(db, actor, "training.scenario.update", str(scenario_id), {"fields": sorted(cols)})
+    return await _get_scenario(db, scenario_id)
+
+
+_RUBRIC = "SELECT id, position, label_ja, label_en, hint, active FROM rubric_item"
+
+
+def _item(row: Any) -> RubricItem:
+    return RubricItem(
+        row["id"],
+        row["position"],
+        row["label_ja"],
+        row["label_en"],
+        row["hint"],
+        bool(row["active"]),
+    )
+
+
+async def _list_rubric(db: Db) -> list[RubricItem]:
+    return [_item(r) for r in await db.conn.fetch(_RUBRIC + " ORDER BY position, id")]
+
+
+async def _get_item(db: Db, item_id: int) -> RubricItem:
+    row = await db.conn.fetchrow(_RUBRIC + " WHERE id = $1", item_id)
+    if row is None:
+        raise AppError(ErrorCode.NOT_FOUND, "no such rubric item")
+    return _item(row)
+
+
+async def _insert_rubric_item(db: Db, actor: Actor, fields: dict[str, Any]) -> RubricItem:
+    cols = _columns(fields)
+    n = len(cols)
+    item_id = await db.conn.fetchval(
+        f"INSERT INTO rubric_item ({', '.join(cols)}, created_at) "  # noqa: S608
+        f"VALUES ({_placeholders(n + 1)}) RETURNING id",
+        *cols.values(),
+        now_iso(),
+    )
+    await audit(db, actor, "training.rubric.create", str(item_id), {"label": fields["label_ja"]})
+    return await _get_item(db, item_id)
+
+
+async def _update_rubric_item(
+    db: Db, actor: Actor, item_id: int, fields: dict[str, Any]
+) -> RubricItem:
+    cols = _columns(fields)
+    sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(cols, start=1))
+    status = await db.conn.execute(
+        f"UPDATE rubric_item SET {sets} WHERE id = ${len(cols) + 1}",  # noqa: S608
+        *cols.values(),
+        item_id,
+    )
+    if rowcount(status) != 1:
+        raise AppError(ErrorCode.NOT_FOUND, "no such rubric item")
+    await audit(db, actor, "training.rubric.update", str(item_id), {"fields": sorted(cols)})
+    return await _get_item(db, item_id)
+
+
+async def _insert_session(
+    db: Db, conversation_id: str, scenario_id: int | None, mode: str, player_id: int | None
+) -> None:
+    # Checked first: a foreign key violation would abort the batch's whole transaction.
+    known = await db.conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM conversation WHERE id = $1) AND ($2::bigint IS NULL "
+        "OR EXISTS (SELECT 1 FROM practice_scenario WHERE id = $2::bigint))",
+        conversation_id,
+        scenario_id,
+    )
+    if not known:
+        raise AppError(ErrorCode.NOT_FOUND, "no such conversation or scenario")
+    inserted = await db.conn.fetchval(
+        "INSERT INTO practice_session (conversation_id, scenario_id, mode, player_id, "
+        "created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (conversation_id) DO NOTHING "
+        "RETURNING conversation_id",
+        conversation_id,
+        scenario_id,
+        mode,
+        player_id,
+        now_iso(),
+    )
+    if inserted is None:
+        raise AppError(ErrorCode.NOT_FOUND, "no such conversation or scenario")
+
+
+async def _choose(db: Db, user_id: int, desk_id: int, scenario_id: int | None) -> None:
+    await db.conn.execute(
+        "INSERT INTO practice_choice (user_id, desk_id, scenario_id, chosen_at) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, desk_id) DO UPDATE "
+        "SET scenario_id = excluded.scenario_id, chosen_at = excluded.chosen_at",
+        user_id,
+        desk_id,
+        scenario_id,
+        now_iso(),
+    )
+
+
+async def _chosen(db: Db, user_id: int, desk_id: int) -> int | None:
+    found = await db.conn.fetchval(
+        "SELECT scenario_id FROM practice_choice WHERE user_id = $1 AND desk_id = $2",
+        user_id,
+        desk_id,
+    )
+    return None if found is None else int(found)
+
+
+_SESSIONS = """
+SELECT s.conversation_id, s.mode, s.scenario_id, sc.title AS scenario_title,
+       c.counselor_id AS trainee_id, t.display_name AS trainee, p.display_name AS player,
+       c.status, s.created_at, c.closed_at,
+       r.conversation_id IS NOT NULL AS reviewed, r.read_at IS NOT NULL AS feedback_read
+FROM practice_session AS s
+JOIN conversation AS c ON c.id = s.conversation_id
+LEFT JOIN practice_scenario AS sc ON sc.id = s.scenario_id
+LEFT JOIN "user" AS t ON t.id = c.counselor_id
+LEFT JOIN "user" AS p ON p.id = s.player_id
+LEFT JOIN practice_review AS r ON r.conversation_id = s.conversation_id
+WHERE {where}
+ORDER BY s.created_at DESC, s.conversation_id
+LIMIT 500
+"""
+
+
+async def _list_sessions(db: Db, where: str, args: tuple[Any, ...]) -> list[Session]:
+    return [
+        Session(
+            r["conversation_id"],
+            r["mode"],
+            r["scenario_id"],
+            r["scenario_title"],
+            r["trainee_id"],
+            r["trainee"],
+            r["player"],
+            r["status"],
+            r["created_at"],
+            r["closed_at"],
+            bool(r["reviewed"]),
+            bool(r["feedback_read"]),
+        )
+        for r in await db.conn.fetch(_SESSIONS.format(where=where), *args)
+    ]
+
+
+async def _scripted_among(db: Db, ids: list[str]) -> set[str]:
+    rows = await db.conn.fetch(
+        "SELECT conversation_id FROM practice_session WHERE mode = 'scripted' "
+        "AND conversation_id = ANY($1::text[])",
+        ids,
+    )
+    return {r[0] for r in rows}
+
+
+async def _advance_script(db: Db, conversation_id: str) -> ScriptStep | None:
+    status = await db.conn.fetchval(
+        "SELECT status FROM conversation WHERE id = $1 FOR UPDATE", conversation_id
+    )
+    row = await db.conn.fetchrow(
+        "SELECT s.next_line, sc.lines, sc.ends_with_exit FROM practice_session AS s "
+        "JOIN practice_scenario AS sc ON sc.id = s.scenario_id "
+        "WHERE s.conversation_id = $1 AND s.mode = 'scripted'",
+        conversation_id,
+    )
+    if row is None or status != "active":
+        return None
+    lines: list[str] = json.loads(row["lines"])
+    answered = await db.conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM message WHERE conversation_id = $1 AND author = "
+        "'counselor' AND seq > (SELECT coalesce(max(seq), 0) FROM message "
+        "WHERE conversation_id = $1 AND author = 'visitor'))",
+        conversation_id,
+    )
+    turn = script_turn(row["next_line"], len(lines), bool(answered))
+    if turn in ("wait", "done"):
+        return None
+    sent: list[Message] = []
+    at = row["next_line"]
+    if turn == "line":
+        # The client_id makes the line's message unique: a turn can never send it twice.
+        message = await append_message(
+            db, conversation_id, "visitor", None, f"script-{at}", lines[at]
+        )
+        if message is None:
+            raise AppError(ErrorCode.NOT_FOUND)
+        sent.append(message)
+        at += 1
+    leave = turn == "line" and at == len(lines) and bool(row["ends_with_exit"])
+    if turn == "end" or leave:
+        sent.append(await append_system_message(db, conversation_id, SCRIPT_ENDED))
+        at = len(lines) + 1
+    await db.conn.execute(
+        "UPDATE practice_session SET next_line = $1 WHERE conversation_id = $2",
+        at,
+        conversation_id,
+    )
+    return ScriptStep(tuple(sent), leave)
+
+
+async def _save_review(db: Db, conversation_id: str, reviewer_id: int, review: ReviewInput) -> None:
+    row = await db.conn.fetchrow(
+        "SELECT c.status, c.counselor_id FROM practice_session AS s "
+        "JOIN conversation AS c ON c.id = s.conversation_id WHERE s.conversation_id = $1 "
+        "FOR UPDATE OF c",
+        conversation_id,
+    )
+    if row is None or row["counselor_id"] is None:
+        raise AppError(ErrorCode.NOT_FOUND, "no practice chat that someone answered")
+    if row["status"] != "closed":
+        raise AppError(ErrorCode.CONVERSATION_OPEN, "a practice chat is reviewed once closed")
+    known = {r[0] for r in await db.conn.fetch("SELECT id FROM rubric_item")}
+    if any(item not in known for item, _, _ in review.scores):
+        raise AppError(ErrorCode.NOT_FOUND, "no such rubric item")
+    await db.conn.execute("DELETE FROM practice_review WHERE conversation_id = $1", conversation_id)
+    await db.conn.execute(
+        "INSERT INTO practice_review (conversation_id, reviewer_id, trainee_id, comment, "
+        "created_at) VALUES ($1, $2, $3, $4, $5)",
+        conversation_id,
+        reviewer_id,
+        row["counselor_id"],
+        review.comment,
+        now_iso(),
+    )
+    await db.conn.executemany(
+        "INSERT INTO practice_score (conversation_id, rubric_item_id, score, comment) "
+        "VALUES ($1, $2, $3, $4)",
+        [(conversation_id, item, score, note) for item, score, note in review.scores],
+    )
+    await db.conn.executemany(
+        "INSERT INTO practice_mark (conversation_id, seq, comment) VALUES ($1, $2, $3)",
+        [(conversation_id, seq, comment) for seq, comment in review.marks],
+    )
+
+
+async def _reviews(db: Db, where: str, args: tuple[Any, ...]) -> list[Review]:
+    rows = await db.conn.fetch(
+        "SELECT r.conversation_id, r.reviewer_id, u.display_name AS reviewer, r.trainee_id, "  # noqa: S608
+        "r.comment, r.created_at, r.read_at FROM practice_review AS r "
+        f'JOIN "user" AS u ON u.id = r.reviewer_id WHERE {where} ORDER BY r.created_at',
+        *args,
+    )
+    reviews = []
+    for r in rows:
+        marks = await db.conn.fetch(
+            "SELECT seq, comment FROM practice_mark WHERE conversation_id = $1 ORDER BY seq",
+            r["conversation_id"],
+        )
+        reviews.append(
+            Review(
+                r["conversation_id"],
+                r["reviewer_id"],
+                r["reviewer"],
+                r["trainee_id"],
+                r["comment"],
+                r["created_at"],
+                r["read_at"],
+                await _scores(db, r["conversation_id"]),
+                tuple(Mark(m["seq"], m["comment"]) for m in marks),
+            )
+        )
+    return reviews
+
+
+async def _scores(db: Db, conversation_id: str) -> tuple[Score, ...]:
+    rows = await db.conn.fetch(
+        "SELECT s.rubric_item_id, i.label_ja, i.label_en, s.score, s.comment "
+        "FROM practice_score AS s JOIN rubric_item AS i ON i.id = s.rubric_item_id "
+        "WHERE s.conversation_id = $1 ORDER BY i.position, i.id",
+        conversation_id,
+    )
+    return tuple(
+        Score(s["rubric_item_id"], s["label_ja"], s["label_en"], s["score"], s["comment"])
+        for s in rows
+    )
+
+
+async def _mark_read(db: Db, conversation_id: str, trainee_id: int) -> None:
+    await db.conn.execute(
+        "UPDATE practice_review SET read_at = $1 "
+        "WHERE conversation_id = $2 AND trainee_id = $3 AND read_at IS NULL",
+        now_iso(),
+        conversation_id,
+        trainee_id,
+    )
+
+
+async def _count_unread(db: Db, trainee_id: int) -> int:
+    return int(
+        await db.conn.fetchval(
+            "SELECT count(*) FROM practice_review WHERE trainee_id = $1 AND read_at IS NULL",
+            trainee_id,
+        )
+    )
+
+
+ERASE_TRAINING = (
+    "DELETE FROM practice_review WHERE conversation_id = ANY($1::text[])",
+    "DELETE FROM practice_session WHERE conversation_id = ANY($1::text[])",
+)
+
+
+async def erase_training(db: Db, conversation_ids: list[str]) -> None:
+    """Delete the reviews (scores and marks with them) and the sessions of these practice
+    chats: for a retention purge that keeps the conversations' rows."""
+    for sql in ERASE_TRAINING:
+        await db.conn.execute(sql, conversation_ids)
