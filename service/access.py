@@ -237,11 +237,17 @@ def may_open_closed(user: User, conv: Conversation) -> bool:
     return user.works_desk(conv.desk_id) and (_holds(user, conv) or is_supervisor(user.role))
 
 
-def closed_list_scope(user: User, desks: Iterable[Desk]) -> tuple[list[int] | None, int | None]:
+def closed_list_scope(
+    user: User, desks: Iterable[Desk], practice: bool = False
+) -> tuple[list[int] | None, int | None]:
     """Which closed conversations the user may list: the desks they work (None: every desk)
     and, for a counselor, only those they held or handed on (the handoff by code word
-    aside)."""
-    desk_ids = None if user.desk_ids is None else [d.id for d in desks_worked(user, desks)]
+    aside). Practice desks only if ``practice`` (one was chosen): the real view is real."""
+    worked = desks_worked(user, desks)
+    if practice or not any(d.practice for d in worked):
+        desk_ids = None if user.desk_ids is None else [d.id for d in worked]
+    else:
+        desk_ids = [d.id for d in worked if not d.practice]
     return desk_ids, None if is_supervisor(user.role) else user.id
 
 

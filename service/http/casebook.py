@@ -69,7 +69,10 @@ class CasebookController(Controller):
         user, chosen = staff_of(request), pick_lang(lang)
         query = {k: str(v) for k, v in request.query_params.items()}
         where, problem = _filter(ctx, user, query)
-        desk_ids, held_by = access.closed_list_scope(user, ctx.catalog.desks.values())
+        chosen_desk = ctx.catalog.desk_by_id(where.desk_id)
+        desk_ids, held_by = access.closed_list_scope(
+            user, ctx.catalog.desks.values(), practice=bool(chosen_desk and chosen_desk.practice)
+        )
         items = await ctx.store.list_closed(desk_ids, held_by, where)
         text = text_of(chosen)
         tags = await ctx.store.list_topic_tags()
@@ -85,6 +88,7 @@ class CasebookController(Controller):
                     {
                         "id": i.id,
                         "desk": _desk_name(ctx, i.desk_id),
+                        "practice": _is_practice(ctx, i.desk_id),
                         "created_at": i.created_at,
                         "closed_at": i.closed_at or "",
                         "outcome": text.get(f"outcome_{i.outcome}", i.outcome or ""),
@@ -134,6 +138,7 @@ class CasebookController(Controller):
                 "user": user,
                 "conv": conv,
                 "desk": _desk_name(ctx, conv.desk_id),
+                "practice": _is_practice(ctx, conv.desk_id),
                 "outcome": text.get(f"outcome_{conv.outcome}", conv.outcome or ""),
                 "risk": text[f"risk_{case.risk}"],
                 "case": case,
@@ -151,6 +156,11 @@ class CasebookController(Controller):
 def _desk_name(ctx: Ctx, desk_id: int) -> str:
     desk = ctx.catalog.desk_by_id(desk_id)
     return desk.name if desk else ""
+
+
+def _is_practice(ctx: Ctx, desk_id: int) -> bool:
+    desk = ctx.catalog.desk_by_id(desk_id)
+    return bool(desk and desk.practice)
 
 
 def _tag_label(tags: list[Any], key: str, lang: str) -> str:

@@ -31,6 +31,7 @@ from service.domain.login_throttle import Attempt
 from service.errors import AppError
 from service.http.canned import CannedController
 from service.http.casebook import CasebookController
+from service.http.practice import PracticeController
 from service.http.staff_pages import (
     ANY_STAFF,
     COUNSELING,
@@ -181,6 +182,7 @@ class InboxController(Controller):
                 ],
                 "tags": [t for t in await ctx.store.list_topic_tags() if t.enabled],
                 "colleagues": colleagues,
+                "practice_desks": [d for d in desks if access.may_practise(user, d)],
             },
             headers=NO_STORE,
         )
@@ -245,4 +247,4 @@ def _desk_key(ctx: Ctx, desk_id: int | None) -> str:
     return desk.key if desk else ""
 
 
-INBOX_PAGES = [InboxController, CasebookController, CannedController]
+INBOX_PAGES = [InboxController, CasebookController, CannedController, PracticeController]

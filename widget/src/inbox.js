@@ -151,6 +151,9 @@ function queueEntry (item) {
   $li.classList.toggle('mg-q--current', item.id === current)
   const $head = h('p', 'mg-q-head')
   $head.appendChild(h('span', 'mg-q-state', item.status === 'waiting' ? T.waiting : T.active))
+  // A practice chat (staff playing the visitor, for training): never mistaken for a real one.
+  if (item.practice) $head.appendChild(h('span', 'mg-practice-badge', T.practice))
+  $li.classList.toggle('mg-q--practice', Boolean(item.practice))
   if (item.urgent || item.risk === 'urgent') $head.appendChild(h('span', 'mg-q-urgent', T.urgent))
   else if (item.risk === 'concern') $head.appendChild(h('span', 'mg-q-concern', T.risks.concern))
   if (item.status === 'waiting') {
@@ -236,6 +239,7 @@ function renderConversation () {
   if (!conv) return
   const item = queue.find((entry) => entry.id === current)
   if (item) $title.textContent = T.title(metaText(item))
+  if (item && item.practice) $title.prepend(h('span', 'mg-practice-badge', T.practice), ' ')
   if (conv.status === 'closed') $status.textContent = T.statusClosed(outcomeLabel(conv.outcome))
   else if (conv.status === 'transferred') $status.textContent = T.statusTransferred
   else if (BOARD) $status.textContent = T.statusWatching(item && item.counselor)
