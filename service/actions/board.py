@@ -37,15 +37,18 @@ INTERVAL_SECONDS = 1.0
 
 
 async def read_board(ctx: Context) -> list[DeskRow]:
-    """Every desk's row, as it is now."""
+    """Every real desk's row, as it is now. Practice desks and their chats count nowhere here:
+    the board's figures are the real ones (a counselor's load included)."""
     staff = ctx.shared.staff
     since = iso(day_start(utcnow()))
+    real = [d for d in ctx.catalog.desks.values() if not d.practice]
+    real_ids = {d.id for d in real}
     return desk_rows(
-        list(ctx.catalog.desks.values()),
+        real,
         ctx.catalog.accounts,
         await staff.online(),
         await staff.away(),
-        await ctx.store.list_open_conversations(None),
+        [c for c in await ctx.store.list_open_conversations(None) if c.desk_id in real_ids],
         tally(await ctx.store.day_activity(since), since),
         ctx.settings.max_concurrent_chats,
     )
