@@ -43,7 +43,12 @@ def aiko(server: Server) -> Iterator[httpx.Client]:
     """The admin, who sets up the desks and campaigns of this module."""
     with browser(server, "aiko") as http:
         for desk in [
-            {"key": "women", "name": "女性の健康支援センター", "phones": ["03-1111-2222"]},
+            {
+                "key": "women",
+                "name": "女性の健康支援センター",
+                "name_en": "Women's Health Support Centre",
+                "phones": ["03-1111-2222"],
+            },
             {"key": "night", "name": "休止中の窓口", "hours": "closed"},
             {"key": "late", "name": "遅番", "hours": "24/7"},
             {"key": "always", "name": "常時", "hours": "24/7"},
@@ -152,6 +157,16 @@ def test_the_poster_carries_the_wards_words_the_hours_phones_and_qr(
         'src="/admin/campaigns/poster-2026/qr.svg"',
     ]:
         assert words in poster.text
+    # Each part again in English, marked as such, for residents who read English better.
+    for words in [
+        '<p class="mg-poster-en mg-poster-subtitle" lang="en">We are here to listen</p>',
+        '<span class="mg-poster-en" lang="en">Chat with a counselor</span>',
+        "Scan the QR code with your smartphone",
+        '<span class="mg-poster-en" lang="en">Women&#39;s Health Support Centre</span>',
+        '<p class="mg-poster-en" lang="en">Hours: Mon–Fri, 2nd Sat 9:00–17:00',
+        '<span class="mg-poster-en" lang="en">Police: If you are in danger now</span>',
+    ]:
+        assert words in poster.text
     assert "<script" not in poster.text and "style=" not in poster.text
     stylesheet = re.search(r'href="(/static/poster\.[0-9a-f]{8}\.css)"', poster.text)
     assert stylesheet
@@ -176,6 +191,25 @@ def test_the_desks_api_tells_what_is_open_and_lists_emergency_lines(
     assert body["emergency_contacts"][2]["tel"] == "tel:%238008"
     english = httpx.get(f"{server.url}/api/v1/desks", params={"lang": "en"}).json()
     assert english["desks"][0]["hours_text"].startswith("24 hours")
+
+
+def test_the_desks_api_names_desks_and_lines_in_the_language_asked_for(
+    server: Server, aiko: httpx.Client
+) -> None:
+    def names(lang: str) -> dict[str, tuple[str, str]]:
+        body = httpx.get(f"{server.url}/api/v1/desks", params={"lang": lang}).json()
+        return {
+            **{d["key"]: (d["name"], d["name_ja"]) for d in body["desks"]},
+            **{c["number"]: (c["name"], c["name_ja"]) for c in body["emergency_contacts"]},
+        }
+
+    english, japanese = names("en"), names("ja")
+    assert english["women"] == ("Women's Health Support Centre", "女性の健康支援センター")
+    assert japanese["women"] == ("女性の健康支援センター", "女性の健康支援センター")
+    assert english["110"] == ("Police", "警察")
+    assert japanese["110"] == ("警察", "警察")
+    # Without an English name, the Japanese one: a name is never left empty.
+    assert english["late"] == ("遅番", "遅番")
 
 
 @pytest.fixture
