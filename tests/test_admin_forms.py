@@ -185,17 +185,22 @@ CASES: list[tuple[str, dict[str, Any], str, str, list[str]]] = [
     ),
     (
         "/admin/contacts",
-        {"contacts": "警察 | 110 | 今すぐ危険なとき\nDV相談＋ | "},
-        "contacts-contacts",
-        "2行目：番号を入力してください。",
-        [">警察 | 110 | 今すぐ危険なとき\nDV相談＋ | </textarea>"],
+        {
+            "0-name": "警察",
+            "0-number": "110",
+            "0-note_ja": "今すぐ危険なとき",
+            "1-name": "DV相談＋",
+        },
+        "contacts-1-number",
+        "2件目：番号を入力してください。",
+        ['value="今すぐ危険なとき"', 'value="DV相談＋"'],
     ),
     (
         "/admin/contacts",
-        {"contacts": "警察 110"},
-        "contacts-contacts",
-        "1行目：「名前 | 番号」の形で、縦線（|）で区切って入力してください。",
-        [">警察 110</textarea>"],
+        {"0-name": "警察", "0-number": "110", "0-name_kana": "警察"},
+        "contacts-0-name_kana",
+        "1件目：よみがなは、漢字を使わずにひらがなかカタカナで入力してください。",
+        ['id="contacts-0-name_kana" name="0-name_kana" type="text" value="警察"'],
     ),
 ]
 
@@ -271,8 +276,8 @@ def test_empty_lists_say_so_and_offer_the_first_step(aiko: httpx.Client) -> None
     assert put.status_code == 200, put.text
     page = aiko.get("/admin/contacts").text
     assert "まだ緊急連絡先がありません。" in page
-    assert '<a href="#contacts-contacts">最初の連絡先を追加する</a>' in page
-    assert 'id="contacts-contacts"' in page
+    assert '<a href="#contacts-add">最初の連絡先を追加する</a>' in page
+    assert 'value="add" id="contacts-add">最初の連絡先を追加する</button>' in page
     assert "まだ定型文がありません" not in aiko.get("/admin/canned").text
     for item in aiko.get("/api/v1/admin/canned-responses").json()["canned_responses"]:
         assert aiko.delete(f"/api/v1/admin/canned-responses/{item['id']}").status_code == 204

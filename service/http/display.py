@@ -10,7 +10,8 @@ the rules themselves are pure (``domain/jst.py``, ``domain/labels.py``).
   ``lang_name``, ``outcome_name``, ``event_text`` (a system message), ``author_name``,
   ``note_kind``, ``actor_name``, ``audit_action``, ``audit_target``; ``detail | audit_detail``
   (a list of (field, value) pairs, never JSON);
-- ``staff_names()``: the names by kind and key, for the inbox's script.
+- ``staff_names()``: the names by kind and key, for the inbox's script;
+- ``admin_words(lang)``: the admin pages' words; ``link(path)``: a link in the page's language.
 """
 
 from __future__ import annotations
@@ -23,12 +24,21 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from service import clock
+from service.admin_i18n import admin_text
 from service.context import Ctx
 from service.domain import jst, labels
 
 
 def _lang(context: Context) -> str:
     return "en" if context.get("lang") == "en" else "ja"
+
+
+@pass_context
+def link(context: Context, path: str) -> str:
+    """``path`` in the page's language: an English page's links and forms stay English."""
+    if _lang(context) != "en":
+        return path
+    return f"{path}{'&' if '?' in path else '?'}lang=en"
 
 
 class Display:
@@ -48,6 +58,8 @@ class Display:
 
     def install(self, environment: Environment) -> None:
         environment.globals["staff_names"] = self.names
+        environment.globals["admin_words"] = admin_text
+        environment.globals["link"] = link
         environment.filters.update(
             jst=self.time_element,
             jst_text=self.time_text,

@@ -1,12 +1,13 @@
 """What an admin form shows when an operation refuses its input: a message beside the field at
-fault, in Japanese, with the operation's own words after it, and the values as they were typed.
+fault, in the page's language (``admin_i18n.py``), with the operation's own words after it,
+and the values as they were typed.
 
 The ``do_*`` operations refuse with an :class:`AppError`: a stable code and a short English
 message that names what is wrong (``name is required``, ``desk 'general' exists already``,
 ``'mon 9-17' is not a time range …``). :func:`refusal` reads the two and names the form's field
-(``RULES``, first match wins) and the words to show (``MESSAGES``); a refusal that no rule names
-is shown at the top of the form, never hidden. The operations stay the only judges of what is
-valid: nothing here accepts or refuses anything.
+(``RULES``, first match wins) and the words to show (``FORM_MESSAGES``); a refusal that no
+rule names is shown at the top of the form, never hidden. The operations stay the only judges
+of what is valid: nothing here accepts or refuses anything.
 """
 
 from __future__ import annotations
@@ -18,68 +19,8 @@ from typing import Any
 
 from litestar.datastructures import FormMultiDict
 
+from service.admin_i18n import field_label, form_message
 from service.errors import AppError, ErrorCode
-
-SUMMARY_TITLE = "入力内容を確認してください"
-
-# What each field is called on the admin pages, as its label says.
-LABELS: Mapping[str, str] = {
-    "key": "キー",
-    "code": "コード",
-    "name": "名前",
-    "name_en": "英語の名前",
-    "name_kana": "よみがな",
-    "description": "説明",
-    "phones": "電話番号",
-    "hours": "受付時間",
-    "closures": "休業日",
-    "origins": "許可するオリジン",
-    "exit_url": "緊急退出の移動先 URL",
-    "desk": "窓口",
-    "desks": "担当窓口",
-    "partner": "連携団体",
-    "lang": "言語",
-    "enabled": "有効",
-    "username": "ユーザー名",
-    "display_name": "表示名",
-    "role": "役割",
-    "active": "状態",
-    "title": "題名",
-    "body": "本文",
-    "label_ja": "日本語の名前",
-    "label_en": "英語の名前",
-    "contacts": "緊急連絡先",
-    "number": "番号",
-    "note_ja": "注記",
-    "note_en": "英語の注記",
-}
-
-MESSAGES: Mapping[str, str] = {
-    "required": "{label}を入力してください。",
-    "too_long": "{label}は{max}文字以内で入力してください。",
-    "exists": "この{label}はすでに使われています。別の{label}を入力してください。",
-    "key_format": "{label}は半角の英小文字・数字・「-」「_」で、64文字以内で入力してください"
-    "（先頭は英小文字か数字）。",
-    "unknown": "その{label}はありません。一覧から選んでください。",
-    "phone": "「{value}」は電話番号として読めません。数字を含めて、1行に1つ入力してください。",
-    "too_many": "{label}は{max}件までにしてください。",
-    "hours": "受付時間の書き方が正しくありません。例：mon-fri 09:00-17:00",
-    "closures": "休業日の書き方が正しくありません。例：12/29-01/03、2026-08-13..2026-08-14",
-    "origin": "オリジンは https://www.example.jp の形で、1行に1つ入力してください"
-    "（パスや「/」より後ろは付けません）。",
-    "exit_url": "緊急退出の移動先は https:// で始まる URL で入力してください。",
-    "choice": "{label}を一覧から選んでください。",
-    "username": "ユーザー名は半角の英字・数字・「.」「-」「_」で、64文字以内で入力してください。",
-    "no_desk": "担当する窓口を1つ以上選ぶか、「すべての窓口」を選んでください。",
-    "kana": "よみがなは、漢字を使わずにひらがなかカタカナで入力してください。",
-    "default_partner": "既定の連携団体（区ホームページ）は無効にできません。",
-    "last_admin": "有効な管理者が1人もいなくなるため、この変更はできません。",
-    "password": "パスワードは8文字以上にしてください。",
-    "nothing": "変更された項目がありません。",
-    "contact_format": "「名前 | 番号」の形で、縦線（|）で区切って入力してください。",
-    "not_found": "見つかりません。一覧からもう一度選んでください。",
-    "other": "保存できませんでした。",
-}
 
 # A phrase the operations use for a field, when it is not the field's own name.
 WHAT: Mapping[str, tuple[str, ...]] = {
@@ -143,7 +84,6 @@ RULES: Sequence[Rule] = (
         "hours",
         "hours",
     ),
-    rule(INVALID, r": name \| number \|", "contact_format", "contacts"),
 )
 
 
@@ -152,7 +92,7 @@ class FieldError:
     field: str
     """The form control's name; "" for the form as a whole."""
     message: str
-    """What to do, in Japanese."""
+    """What to do, in the page's language."""
     detail: str
     """The operation's own words (English), shown after the message."""
 
@@ -184,8 +124,11 @@ def pick(
     return present[0]
 
 
-def refusal(exc: AppError, fields: Sequence[str], values: Mapping[str, Any]) -> FieldError:
-    """The field at fault among ``fields`` (the names of the form's controls) and what to say."""
+def refusal(
+    exc: AppError, fields: Sequence[str], values: Mapping[str, Any], lang: str = "ja"
+) -> FieldError:
+    """The field at fault among ``fields`` (the names of the form's controls) and what to say,
+    in ``lang``."""
     for r in RULES:
         if r.code != exc.code:
             continue
@@ -197,10 +140,12 @@ def refusal(exc: AppError, fields: Sequence[str], values: Mapping[str, Any]) -> 
         candidates = WHAT.get(what, (what,)) if what else r.fields
         limit = int(groups.get("max") or 0)
         name = pick(candidates, fields, values, r.kind, limit)
-        label = LABELS.get(name or (candidates[0] if candidates else ""), "入力")
-        message = MESSAGES[r.kind].format(label=label, max=limit, value=groups.get("value", ""))
+        label = field_label(name or (candidates[0] if candidates else ""), lang)
+        message = form_message(r.kind, lang).format(
+            label=label, max=limit, value=groups.get("value", "")
+        )
         return FieldError(name, message, exc.message)
-    return FieldError("", MESSAGES["other"], exc.message)
+    return FieldError("", form_message("other", lang), exc.message)
 
 
 @dataclass(slots=True)
@@ -263,9 +208,14 @@ def typed(form: FormMultiDict, *lists: str) -> dict[str, Any]:
 
 
 def refused(
-    key: str, exc: AppError, fields: Sequence[str], values: Mapping[str, Any], first: str = ""
+    key: str,
+    exc: AppError,
+    fields: Sequence[str],
+    values: Mapping[str, Any],
+    first: str = "",
+    lang: str = "ja",
 ) -> Forms:
     """The page's forms after ``exc`` refused the form ``key``, whose controls are ``fields``
-    and whose typed ``values`` it shows again."""
-    error = refusal(exc, fields, values)
+    and whose typed ``values`` it shows again, with the message in ``lang``."""
+    error = refusal(exc, fields, values, lang)
     return Forms(FormState(key, values, {error.field: error}), first or fields[0])
