@@ -68,6 +68,7 @@ EVENTS: Names = {
         "visitor_left": "相談者が退出しました。",
         "visitor_quick_exit": "相談者が緊急退出しました。",
         "counselor_changed": "別の相談員に引き継ぎました。",
+        "script_ended": "練習の台本はここまでです。",
     },
     "en": {
         "counselor_joined": "A counselor joined.",
@@ -75,6 +76,7 @@ EVENTS: Names = {
         "visitor_left": "The visitor left.",
         "visitor_quick_exit": "The visitor left by quick exit.",
         "counselor_changed": "Handed to another counselor.",
+        "script_ended": "The practice script has ended.",
     },
 }
 

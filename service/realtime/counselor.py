@@ -17,6 +17,7 @@ from service.actions.casework import set_summary
 from service.actions.conversations import claim_conversation, close_conversation
 from service.actions.messages import post_message, send_typing
 from service.actions.queue import send_queue
+from service.actions.training import after_reply
 from service.auth import session_id_from_cookie_header, user_of_session
 from service.context import Context
 from service.domain.casework import normalise_summary
@@ -164,7 +165,7 @@ class CounselorNamespace(CaseworkHandlers, SupervisorHandlers, AvailabilityHandl
         user = await self._user(sid)
         access.check_event(user, "message")
         req = decode(data, CounselorMessageRequest)
-        return await post_message(
+        ack = await post_message(
             self.ctx,
             req.conversation_id,
             author="counselor",
@@ -174,6 +175,8 @@ class CounselorNamespace(CaseworkHandlers, SupervisorHandlers, AvailabilityHandl
             sender_sid=sid,
             writer=user.display_name,
         )
+        after_reply(self.ctx, req.conversation_id)  # a scripted practice visitor answers
+        return ack
 
     async def history(self, sid: str, data: Any) -> dict[str, Any]:
         req = decode(data, CounselorHistoryRequest)

@@ -17,6 +17,7 @@ from service.actions.conversations import (
 from service.actions.messages import post_message, send_typing
 from service.actions.practice import practice_desk
 from service.actions.queue import item_changed
+from service.actions.training import record_roleplay
 from service.auth import session_id_from_cookie_header
 from service.clock import utcnow
 from service.context import Context
@@ -168,6 +169,10 @@ class VisitorNamespace(DispatchingNamespace):
             session.update(conversation_id=conv.id, token=token)
             await self.save_session(sid, session)
             await self.presence.joined(conv.id)
+            if desk.practice:  # counselor training: who plays this visitor, and which scenario
+                environ = self.server.get_environ(sid, namespace=self.namespace) or {}
+                login = session_id_from_cookie_header(environ.get("HTTP_COOKIE"))
+                await record_roleplay(self.ctx, conv, login)
         # Also on a repeated start (a retry whose first answer was lost): the visitor said so.
         if req.urgent:
             await mark_urgent_by_visitor(self.ctx, conv)

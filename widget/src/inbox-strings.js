@@ -37,7 +37,8 @@ export const STRINGS = {
       conversation_closed: '相談を終了しました。',
       visitor_left: '相談者が退出しました。',
       visitor_quick_exit: '相談者が緊急退出しました。',
-      counselor_changed: '別の相談員に引き継ぎました。'
+      counselor_changed: '別の相談員に引き継ぎました。',
+      script_ended: '練習の台本はここまでです。'
     },
     board: {
       waiting: '待機中',
@@ -125,7 +126,8 @@ export const STRINGS = {
       conversation_closed: 'The conversation was closed.',
       visitor_left: 'The visitor left.',
       visitor_quick_exit: 'The visitor left by quick exit.',
-      counselor_changed: 'Handed to another counselor.'
+      counselor_changed: 'Handed to another counselor.',
+      script_ended: 'The practice script has ended.'
     },
     board: {
       waiting: 'Waiting',
