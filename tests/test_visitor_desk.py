@@ -37,7 +37,7 @@ def yui_session(server: Server) -> str:
 
 
 def waiting(status: dict[str, Any]) -> bool:
-    return status["status"] == "waiting"
+    return bool(status["status"] == "waiting")
 
 
 @pytest.mark.parametrize(
