@@ -10,12 +10,15 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from service.catalog import Catalog
+from service.clock import iso
 from service.domain.directory import Desk, Partner
 from service.errors import AppError, ErrorCode
 from tests.conftest import PASSWORD
@@ -26,7 +29,9 @@ from tests.support import (
     Server,
     assert_error,
     client_id,
+    execute,
     login,
+    login_sync,
     running_server,
 )
 
@@ -73,6 +78,7 @@ def centre() -> Iterator[Server]:
         madoguchi(server, "desk", "update", "general", "--hours", "24/7")
         server.add_user("hana", PASSWORD, role="counselor", display_name="花子")
         server.add_user("kai", PASSWORD, role="counselor", display_name="海", desks=["general"])
+        server.add_user("aiko", PASSWORD, role="admin", display_name="愛子")
         yield server
 
 
@@ -191,3 +197,113 @@ def test_a_practice_desk_given_to_a_partner_by_hand_is_ignored_in_routing() -> N
         catalog.desk_to_start(PRACTICE, partner, None)
     assert refused.value.code == ErrorCode.UNKNOWN_DESK
     assert catalog.desk_to_start(PRACTICE, partner, None, practice_allowed=True) == practice
+
+
+async def consult(clients: Clients, staff: str, *, desk: str | None, player: str | None) -> str:
+    """A whole chat, closed by the counselor: started (by staff ``player`` at ``desk``, or by
+    an anonymous visitor), claimed, a message each way, a note and a tag, then closed."""
+    hana = await clients.counselor(staff)
+    visitor = await clients.visitor(headers=cookie_header(player) if player else None)
+    started = await visitor.call("start", {"desk": desk} if desk else {})
+    assert started["ok"], started
+    cid: str = started["conversation"]["id"]
+    assert (await hana.call("claim", {"conversation_id": cid}))["ok"]
+    assert (await visitor.call("message", {"client_id": client_id(), "body": "相談の本文"}))["ok"]
+    reply = {"conversation_id": cid, "client_id": client_id(), "body": "返信の本文"}
+    assert (await hana.call("message", reply))["ok"]
+    assert (await hana.call("note", {"conversation_id": cid, "body": "内部メモ"}))["ok"]
+    assert (await hana.call("close", {"conversation_id": cid, "outcome": "resolved"}))["ok"]
+    await hana.disconnect()
+    await visitor.disconnect()
+    return cid
+
+
+def jst_month() -> str:
+    return datetime.now(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m")
+
+
+def reports(server: Server, session: str) -> tuple[bytes, bytes]:
+    month = {"from": jst_month(), "to": jst_month()}
+    with httpx.Client(base_url=server.url, cookies={"mg_session": session}) as http:
+        page = http.get("/admin/reports", params=month)
+        export = http.get("/admin/reports.csv", params=month)
+    assert page.status_code == 200 and export.status_code == 200
+    return page.content, export.content
+
+
+async def test_a_whole_practice_chat_leaves_the_reports_and_their_csv_byte_for_byte_alike(
+    centre: Server, hana_cookie: str
+) -> None:
+    aiko = await login(centre, "aiko", PASSWORD)
+    clients = Clients(centre)
+    try:
+        await consult(clients, hana_cookie, desk=None, player=None)
+        page, export = reports(centre, aiko)
+        assert b"general" in export  # the real chat is counted: the comparison means something
+        await consult(clients, hana_cookie, desk=PRACTICE, player=hana_cookie)
+    finally:
+        await clients.close()
+    assert reports(centre, aiko) == (page, export)
+
+
+async def test_practice_chats_are_erased_after_the_practice_retention_real_ones_are_kept(
+    centre: Server, hana_cookie: str
+) -> None:
+    clients = Clients(centre)
+    try:
+        real = await consult(clients, hana_cookie, desk=None, player=None)
+        practice = await consult(clients, hana_cookie, desk=PRACTICE, player=hana_cookie)
+    finally:
+        await clients.close()
+    # Both closed eight days ago: past the practice retention (7), well within the real (90).
+    eight_days_ago = iso(datetime.now(UTC) - timedelta(days=8))
+    for cid in (real, practice):
+        execute(centre, "UPDATE conversation SET closed_at = ? WHERE id = ?", (eight_days_ago, cid))
+    done = madoguchi(centre, "purge")
+    assert done.returncode == 0, done.stderr
+    assert "on practice desks: 7 days" in done.stdout
+    bodies = "SELECT opened(body) FROM message WHERE conversation_id = ? AND author != 'system'"
+    notes = "SELECT COUNT(*) FROM note WHERE conversation_id = ?"
+    assert centre.query(bodies, (practice,)) == [(b"",), (b"",)]
+    assert centre.query(notes, (practice,)) == [(0,)]
+    assert centre.query(bodies, (real,)) == [("相談の本文",), ("返信の本文",)]
+    assert centre.query(notes, (real,)) == [(1,)]
+    [detail] = centre.query(
+        "SELECT detail FROM audit_log WHERE action = 'retention.purge' ORDER BY id DESC LIMIT 1"
+    )
+    assert '"practice": true' in detail[0]
+
+
+def test_the_practice_page_is_for_staff_who_work_the_practice_desk(
+    centre: Server, hana_cookie: str
+) -> None:
+    kai = login_sync(centre, "kai", PASSWORD)
+    with httpx.Client(base_url=centre.url, cookies={"mg_session": hana_cookie}) as http:
+        page = http.get(f"/inbox/practice/{PRACTICE}")
+        assert page.status_code == 200
+        assert f'src="/chat?desk={PRACTICE}&amp;lang=ja"' in page.text
+        assert http.get("/inbox/practice/general").status_code == 404
+        assert f'href="/inbox/practice/{PRACTICE}?lang=ja"' in http.get("/inbox").text
+        chat = http.get("/chat", params={"desk": PRACTICE}).text
+        assert 'class="mg-practice"' in chat and "練習用の窓口" in chat
+    with httpx.Client(base_url=centre.url, cookies={"mg_session": kai}) as http:
+        assert http.get(f"/inbox/practice/{PRACTICE}").status_code == 404
+        assert "/inbox/practice/" not in http.get("/inbox").text
+        assert 'class="mg-practice"' not in http.get("/chat", params={"desk": PRACTICE}).text
+
+
+def test_the_admin_api_makes_a_practice_desk_whose_flag_never_changes(centre: Server) -> None:
+    aiko = login_sync(centre, "aiko", PASSWORD)
+    with httpx.Client(base_url=centre.url, cookies={"mg_session": aiko}) as http:
+        http.get("/inbox/login")  # any page of the staff's area sets the CSRF cookie
+        http.headers["X-CSRFToken"] = http.cookies["mg_csrf"]
+        made = http.post(
+            "/api/v1/admin/desks", json={"key": "drill", "name": "訓練", "practice": True}
+        )
+        assert made.status_code in (200, 201), made.text
+        assert made.json()["practice"] is True
+        changed = http.patch("/api/v1/admin/desks/drill", json={"practice": False})
+        assert changed.status_code == 400
+        assert changed.json()["error"]["code"] == "invalid_payload"
+        listed = {d["key"]: d["practice"] for d in http.get("/api/v1/admin/desks").json()["desks"]}
+        assert listed["drill"] is True and listed["general"] is False
