@@ -38,7 +38,8 @@ export function createCanned ({ $text, $list, $button, deskOf, T }) {
     }))
     if (!shown.length) $list.appendChild(h('li', 'mg-canned-none', T.noCanned))
     $list.hidden = false
-    $text.setAttribute('aria-expanded', 'true')
+    // No aria-expanded: a textarea may only be a textbox, which has no such state (axe-core
+    // aria-allowed-attr); the active option is announced through aria-activedescendant.
     if (shown.length) $text.setAttribute('aria-activedescendant', `mg-canned-${active}`)
   }
 
@@ -46,7 +47,6 @@ export function createCanned ({ $text, $list, $button, deskOf, T }) {
     $list.hidden = true
     shown = []
     fromButton = false
-    $text.setAttribute('aria-expanded', 'false')
     $text.removeAttribute('aria-activedescendant')
   }
 

@@ -43,7 +43,8 @@ export function createCase ({ socket, T, lang, setBanner }) {
         setBanner(code === 'chat_limit' ? T.chatLimit : T.failedAction)
         return
       }
-      setBanner('')
+      // A done change clears an old failure; a read leaves what was just said ("引き継ぎました。").
+      if (event !== 'case') setBanner('')
       if (done) done(ack)
     })
   }
