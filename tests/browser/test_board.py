@@ -149,3 +149,38 @@ def test_the_board_follows_a_claim_and_going_away_live(
 
     inbox.close()
     expect(hana).to_have_count(0)
+
+
+# Counts the inbox's chimes: each one starts its notes on a fresh oscillator.
+COUNT_CHIMES = """
+window.chimes = 0
+window.AudioContext = class {
+  constructor () { this.currentTime = 0; this.destination = {} }
+  createOscillator () {
+    window.chimes += 1
+    return { frequency: {}, connect () {}, start () {}, stop () {} }
+  }
+  createGain () { return { gain: {}, connect () {} } }
+}
+"""
+
+
+def test_an_away_account_hears_no_new_chat(server: Server, signed_in: Any) -> None:
+    context = signed_in("hana", "desk")
+    context.add_init_script(COUNT_CHIMES)
+    inbox = context.new_page()
+    inbox.goto(server.url + "/inbox")
+    expect(inbox.get_by_role("radio", name="対応可能")).to_be_checked()
+    claims = inbox.get_by_role("button", name="対応する")
+    waiting = claims.count()
+
+    start_waiting_chat(server)
+    expect(claims).to_have_count(waiting + 1)
+    inbox.wait_for_function("window.chimes > 0")
+
+    inbox.get_by_text("離席中", exact=True).click()
+    expect(inbox.get_by_role("radio", name="離席中")).to_be_checked()
+    heard = inbox.evaluate("window.chimes")
+    start_waiting_chat(server)
+    expect(claims).to_have_count(waiting + 2)  # shown in the queue all the same
+    assert inbox.evaluate("window.chimes") == heard
