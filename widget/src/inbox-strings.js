@@ -85,7 +85,7 @@ export const STRINGS = {
     notifyUrgent: '緊急の相談があります',
     noCanned: '定型文がありません',
     summaryBy: (name) => `最後の保存：${name} · `,
-    summaryConflict: (name) => `${name ? `${name}さん` : 'ほかの人'}が先に要約を保存していました。あなたが書いた文章は消さずにそのまま残しています。下の保存されている要約を確かめてから、もう一度保存してください。`,
+    summaryConflict: (name) => `${name ? `${name}さん` : 'ほかの人'}が先に要約を保存していました。あなたが書いた文章は消さずにそのまま残しています。下の保存されている要約を確かめてください。「要約を保存」を押すと、あなたの文章に置き換わります。`,
     summaryTheirs: '保存されている要約',
     summaryTake: '保存されている要約に置き換える',
     closeConflict: '要約がほかの人の保存と重なったため、相談はまだ終了していません。要約を確かめてから、もう一度終了してください。'
@@ -174,7 +174,7 @@ export const STRINGS = {
     notifyUrgent: 'An urgent conversation needs attention',
     noCanned: 'No canned responses',
     summaryBy: (name) => `Last saved by ${name} · `,
-    summaryConflict: (name) => `${name || 'Someone else'} saved the summary before you. What you wrote is kept as it is. Read the saved summary below, then save again.`,
+    summaryConflict: (name) => `${name || 'Someone else'} saved the summary before you. What you wrote is kept as it is. Read the saved summary below: "Save summary" replaces it with yours.`,
     summaryTheirs: 'The saved summary',
     summaryTake: 'Use the saved summary instead',
     closeConflict: 'The conversation is not closed yet: someone else saved the summary meanwhile. Check the summary, then close again.'
