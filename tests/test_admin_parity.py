@@ -252,6 +252,7 @@ def test_emergency_contacts_set_from_each_door_read_back_the_same(
             "note_en": "Emergency",
             "name_en": "Police",
             "name_kana": "けいさつ",
+            "note_easy": "きんきゅうの とき",
         },
         {
             "name": "DV相談ナビ",
@@ -260,10 +261,12 @@ def test_emergency_contacts_set_from_each_door_read_back_the_same(
             "note_en": "",
             "name_en": "",
             "name_kana": "",
+            "note_easy": "",
         },
     ]
-    lines = "警察 | 110 | 緊急時 | Emergency | Police | けいさつ\nDV相談ナビ | #8008\n"
-    assert form(aiko, "/admin/contacts", {"contacts": lines}).status_code == 303
+    # The page's form: one fieldset a contact, its fields named by its place in the list.
+    typed = {f"{n}-{field}": value for n, c in enumerate(wanted) for field, value in c.items()}
+    assert form(aiko, "/admin/contacts", {**typed, "action": "save"}).status_code == 303
     from_page = aiko.get("/api/v1/admin/emergency-contacts").json()
     assert from_page == {"contacts": wanted}
     api(aiko, "PUT", "/emergency-contacts", {"contacts": list(reversed(wanted))})
@@ -273,7 +276,9 @@ def test_emergency_contacts_set_from_each_door_read_back_the_same(
         cli_ok(db, "contact", "set", "--contact", "警察", "110", "緊急時", "Emergency", "Police",
                "けいさつ", "--contact", "DV相談ナビ", "#8008")  # fmt: skip
         listed = cli_ok(db, "contact", "list")
-    assert listed == "警察\t110\t緊急時\tEmergency\tPolice\tけいさつ\nDV相談ナビ\t#8008\t\t\t\t\n"
+    assert (
+        listed == "警察\t110\t緊急時\tEmergency\tPolice\tけいさつ\t\nDV相談ナビ\t#8008\t\t\t\t\t\n"
+    )
 
 
 # The same bad input through each door: (page path, form), (API method, path, body), CLI args.
