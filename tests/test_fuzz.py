@@ -77,6 +77,8 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "counselor:risk": protocol.RiskRequest,
     "counselor:summary": protocol.SummaryRequest,
     "counselor:transfer": protocol.TransferRequest,
+    "counselor:availability": protocol.AvailabilityRequest,
+    "counselor:board": protocol.EmptyRequest,
 }
 
 

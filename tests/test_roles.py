@@ -108,7 +108,7 @@ def test_only_a_supervisor_edits_canned_responses(server: Server, sessions: dict
 
 # -- events -------------------------------------------------------------------------------------
 
-SUPERVISOR_ONLY = ["monitor", "unmonitor", "supervisor_note"]
+SUPERVISOR_ONLY = ["monitor", "unmonitor", "supervisor_note", "board"]
 
 
 async def test_an_admin_works_the_inbox_with_a_supervisors_rights(
