@@ -300,7 +300,7 @@ ADMIN_TEXT: Mapping[str, Mapping[str, str]] = {
         "desk_add": "Add a desk",
         "desk_key_hint": "Lower-case letters, digits, '-' and '_'. It cannot be changed later. "
         "Example: legal",
-        "desk_name_hint": "The name visitors see. Example: 一般相談（男女平等推進センター）",
+        "desk_name_hint": "The name visitors see, in Japanese.",
         "desk_name_en_hint": "Shown on the English pages.",
         "desk_kana_hint": "Shown above the name on easy Japanese pages. Hiragana or katakana.",
         "desk_phones_hint": "One a line, up to 5. Example: 03-0000-0000",
@@ -328,7 +328,7 @@ ADMIN_TEXT: Mapping[str, Mapping[str, str]] = {
         "partner_add": "Add a partner",
         "partner_key_hint": "Lower-case letters, digits, '-' and '_'. It goes into the embed "
         "code. Example: library",
-        "partner_name_hint": "Example: 区立図書館",
+        "partner_name_hint": "The organisation's name, as staff know it.",
         "partner_origins_hint": "The sites that embed the widget. One a line, starting with "
         "https://, without a path. Example: https://www.example.jp",
         "partner_exit_hint": "Where a visitor who presses Quick exit goes. Blank: a search site.",
@@ -349,7 +349,7 @@ ADMIN_TEXT: Mapping[str, Mapping[str, str]] = {
         "campaign_add": "Add a campaign",
         "campaign_code_hint": "Part of the QR code's address. Lower-case letters, digits, '-' "
         "and '_'. Example: station-2026",
-        "campaign_name_hint": "Example: 駅のポスター（2026年春）",
+        "campaign_name_hint": "Example: station poster (spring 2026)",
         "campaign_ended": "Ended",
         "campaign_enabled_hint": "When ended, the QR code opens nothing.",
         "qr_url": "The QR code's address: ",
@@ -394,7 +394,7 @@ ADMIN_TEXT: Mapping[str, Mapping[str, str]] = {
         "tag_add": "Add a tag",
         "tag_key_hint": "Lower-case letters, digits, '-' and '_'. It goes into the report's "
         "CSV. Example: dv",
-        "tag_label_hint": "Example: DV・暴力",
+        "tag_label_hint": "The name counselors see on Japanese pages.",
         "contacts": "Emergency contacts",
         "contacts_order": "The widget always shows them, in this order.",
         "contacts_empty": "No emergency contacts yet.",

@@ -38,7 +38,11 @@ def test_sources_by_name() -> None:
 def test_audit_entries_in_words() -> None:
     assert labels.audit_action("desk.update") == "窓口を変更"
     assert labels.audit_target("desk:legal", NAMES) == "窓口：法律相談"
-    assert labels.audit_target("report:2026-04..2027-03", NAMES) == "報告：2026-04〜2027-03"
+    assert labels.audit_target("report:2026-04..2027-03", NAMES) == "報告：2026年4月〜2027年3月"
+    assert labels.audit_target("report:2026-04..2027-03", NAMES, "en").endswith(
+        ": Apr 2026 to Mar 2027"
+    )
+    assert labels.audit_target("desk:legal", NAMES, "en").endswith(": 法律相談")
     assert labels.audit_target("hana", NAMES) == "花子"
     assert labels.actor("cli") == "コマンドライン"
     detail = {

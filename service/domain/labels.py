@@ -7,10 +7,11 @@ An unknown key is shown as it is, so that nothing is ever hidden from staff.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from service.domain.jst import day_text, parse
+from service.domain.jst import day_text, month_text, parse
 
 Names = Mapping[str, Mapping[str, str]]
 
@@ -330,9 +331,24 @@ def audit_target(target: str, names: Mapping[str, Mapping[str, str]], lang: str 
         return names.get("user", {}).get(target, target)
     if kind == "report":
         first, _, last = key.partition("..")
-        key = f"{first}〜{last}"
+        between = " to " if _lang(lang) == "en" else "〜"
+        key = f"{period(first, lang)}{between}{period(last, lang)}"
     label = names.get(kind, {}).get(key, key)
-    return f"{name_of(TARGET_KINDS, kind, lang)}：{label}"
+    return f"{name_of(TARGET_KINDS, kind, lang)}{colon(lang)}{label}"
+
+
+def colon(lang: str) -> str:
+    """Between a kind and its name: full-width in Japanese, ``: `` in English."""
+    return ": " if _lang(lang) == "en" else "："
+
+
+def period(text: str, lang: str = "ja") -> str:
+    """A report's first or last month (``2026-04`` or ``2026-04-01``) as words: ``2026年4月`` /
+    ``Apr 2026``; anything else as it is."""
+    found = re.fullmatch(r"(\d{4})-(\d{2})(?:-\d{2})?", text)
+    if found is None or not 1 <= int(found.group(2)) <= 12:
+        return text
+    return month_text(int(found.group(1)), int(found.group(2)), _lang(lang))
 
 
 def detail_value(field: str, value: Any, names: Mapping[str, Mapping[str, str]], lang: str) -> str:

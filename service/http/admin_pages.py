@@ -156,6 +156,12 @@ def campaign_form(form: FormMultiDict) -> dict[str, Any]:
     }
 
 
+async def tag_names(ctx: Ctx, lang: str) -> dict[str, str]:
+    """Topic tags by name in ``lang``, for the audit entries that name them."""
+    tags = await ctx.store.list_topic_tags()
+    return {t.key: (t.label_en or t.label_ja) if lang == "en" else t.label_ja for t in tags}
+
+
 class AdminPages(Controller):
     """Shared settings of every admin page controller."""
 
@@ -181,6 +187,7 @@ class AdminHome(AdminPages):
             desks=desks,
             contacts=catalog.emergency_contacts,
             audit=await ctx.store.list_audit(10),
+            tag_names=await tag_names(ctx, chosen),
         )
 
 

@@ -42,6 +42,7 @@ from service.http.admin_pages import (
     checked,
     page,
     sent,
+    tag_names,
     with_lang,
 )
 from service.http.admin_views import audit_json, canned_json, tag_json, user_json
@@ -270,8 +271,7 @@ class AuditPages(AdminPages):
     async def audit(self, ctx: Ctx, lang: str | None = None) -> Template:
         chosen = pick_lang(lang)
         entries = [audit_json(e) for e in await ctx.store.list_audit(500)]
-        tags = await ctx.store.list_topic_tags()
-        names = {t.key: (t.label_en or t.label_ja) if chosen == "en" else t.label_ja for t in tags}
+        names = await tag_names(ctx, chosen)
         return page("audit", ctx, lang=chosen, entries=entries, tag_names=names)
 
 

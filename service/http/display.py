@@ -120,7 +120,9 @@ class Display:
     def actor_name(self, context: Context, name: str) -> str:
         shown = labels.actor(name, _lang(context))
         display = self.names()["user"].get(name)
-        return f"{display}（{name}）" if display and display != name else shown
+        if not display or display == name:
+            return shown
+        return f"{display} ({name})" if _lang(context) == "en" else f"{display}（{name}）"
 
     def _target_names(self, context: Context) -> Mapping[str, Mapping[str, str]]:
         names: dict[str, Mapping[str, str]] = dict(self.names())
