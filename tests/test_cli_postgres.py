@@ -15,6 +15,7 @@ import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -351,21 +352,23 @@ def test_bad_input_is_refused_with_a_reason_and_nothing_is_written(
     assert refusing.rows("SELECT username, role FROM user") == [("admin", "admin")]
 
 
-def closed_long_ago(database: Database, folder: Path, cid: str, words: str) -> Server:
-    """A conversation closed in 2020 with one message from its visitor, sealed with the key of
-    ``database.env``; the node (not started) that reads it."""
+def closed_long_ago(
+    database: Database, folder: Path, cid: str, words: str, at: str = LONG_AGO
+) -> Server:
+    """A conversation closed in 2020 (or ``at``) with one message from its visitor, sealed with
+    the key of ``database.env``; the node (not started) that reads it."""
     node = database.server(folder)
     for sql, params in [
         (
             "INSERT INTO conversation (id, token_hash, desk_id, lang, status, outcome, "
             "closed_by, created_at, closed_at, last_seq) SELECT ?, ?, id, 'ja', 'closed', "
             "'resolved', 'visitor', ?, ?, 1 FROM desk WHERE key = 'general'",
-            (cid, f"t-{cid}", LONG_AGO, LONG_AGO),
+            (cid, f"t-{cid}", at, at),
         ),
         (
             "INSERT INTO message (conversation_id, seq, author, client_id, body, created_at) "
             "VALUES (?, 1, 'visitor', ?, ?, ?)",
-            (cid, client_id(), words.encode(), LONG_AGO),
+            (cid, client_id(), words.encode(), at),
         ),
         # As a node's first start records it: the key that seals this database.
         (
@@ -427,6 +430,55 @@ def test_rotate_key_reseals_with_the_first_key_and_refuses_a_stranger(
     assert node.query("SELECT body FROM message WHERE conversation_id = 'kept'") == [
         ("鍵を替えても読める",)
     ]
+    assert migrated.rows("SELECT key_id FROM sealing_key") == [(fresh_id.hex(),)]
+
+
+def test_the_documented_rolling_rotation_never_leaves_a_node_unable_to_open(
+    migrated: Database, tmp_path: Path
+) -> None:
+    """The steps of docs/deployment.md: at each step, a node still on the previous step's keys
+    opens what the others sealed."""
+    old = migrated.env["MADOGUCHI_ENCRYPTION_KEY"]
+    fresh = new_key()
+    old_id, fresh_id = key_id(parse_keys(old)[0]), key_id(parse_keys(fresh)[0])
+    # Closed today: a node's start purges what is past the retention period.
+    today = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    node = closed_long_ago(migrated, tmp_path, "first", "一通目", today)
+
+    def sealed_by(cid: str) -> bytes:
+        body = migrated.rows("SELECT body FROM message WHERE conversation_id = ?", (cid,))
+        return bytes(body[0][0])[1:5]
+
+    def start_a_node() -> None:
+        with running_server(dict(migrated.env), admin_url=migrated.admin_url):
+            pass
+
+    def opened_with(keys: str, cid: str) -> str:
+        node.env = {**node.env, "MADOGUCHI_ENCRYPTION_KEY": keys}
+        rows = node.query("SELECT body FROM message WHERE conversation_id = ?", (cid,))
+        return str(rows[0][0])
+
+    # Step 2: a node started with OLD,NEW still seals with OLD.
+    migrated.env["MADOGUCHI_ENCRYPTION_KEY"] = f"{old},{fresh}"
+    start_a_node()
+    assert sealed_by("first") == old_id
+    # Step 3: the first node started with NEW,OLD reseals everything; nodes still on OLD,NEW
+    # open it, and what they seal meanwhile (with OLD) is opened by the restarted ones.
+    migrated.env["MADOGUCHI_ENCRYPTION_KEY"] = f"{fresh},{old}"
+    start_a_node()
+    assert sealed_by("first") == fresh_id
+    assert opened_with(f"{old},{fresh}", "first") == "一通目"
+    migrated.env["MADOGUCHI_ENCRYPTION_KEY"] = f"{old},{fresh}"
+    closed_long_ago(migrated, tmp_path, "straggler", "二通目", today)
+    migrated.env["MADOGUCHI_ENCRYPTION_KEY"] = f"{fresh},{old}"
+    assert sealed_by("straggler") == old_id
+    assert opened_with(f"{fresh},{old}", "straggler") == "二通目"
+    # Step 4: rotate-key reseals the stragglers; step 5: NEW alone opens everything.
+    rotated = migrated.run("rotate-key")
+    assert rotated.stdout.strip() == f"resealed 1 values with the key {fresh_id.hex()}"
+    assert {sealed_by("first"), sealed_by("straggler")} == {fresh_id}
+    assert opened_with(fresh, "first") == "一通目"
+    assert opened_with(fresh, "straggler") == "二通目"
     assert migrated.rows("SELECT key_id FROM sealing_key") == [(fresh_id.hex(),)]
 
 
