@@ -14,18 +14,20 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
-from tests.browser.test_widget_opening import PHONE, violations
+from tests.browser.test_widget_opening import PHONE, SMALL_PHONE, violations
 from tests.conftest import PASSWORD
 from tests.support import PROJECT_DIR, Server, counselor, login_sync
 
 pytestmark = pytest.mark.browser
 
 DESK_PHONE = "03-5555-0101"
+LEGAL_PHONE = "03-5555-0202"
 EMERGENCY_TELS = ["tel:110", "tel:0120279889", "tel:%238008", "tel:%238891", "tel:0120279338"]
 
 WORDS: dict[str, dict[str, str]] = {
@@ -36,6 +38,7 @@ WORDS: dict[str, dict[str, str]] = {
         "keep": "このまま待っていても大丈夫です。",
         "leave": "「緊急退出」",
         "waiting": "相談員を待っています",
+        "phones": "すぐに話したいときは電話で（番号を見る）",
     },
     "en": {
         "start": "Start",
@@ -44,6 +47,7 @@ WORDS: dict[str, dict[str, str]] = {
         "keep": "You can keep waiting here",
         "leave": '"Exit"',
         "waiting": "Waiting for a counselor",
+        "phones": "To talk sooner, call (see the numbers)",
     },
     "ja-easy": {
         "start": "そうだんを はじめる",
@@ -52,6 +56,7 @@ WORDS: dict[str, dict[str, str]] = {
         "keep": "このまま まって いても だいじょうぶです。",
         "leave": "「すぐに けす」",
         "waiting": "そうだんいんを まって います",
+        "phones": "すぐに はなしたい ときは でんわで（ばんごうを みる）",
     },
 }
 
@@ -133,6 +138,8 @@ def test_with_nobody_online_the_visitor_reads_so_with_the_phone_lines(
         expect(note.get_by_role("heading", name=words["note"])).to_be_visible()
         expect(note).to_contain_text(words["keep"])
         expect(note).to_contain_text(words["leave"])
+        # The phones are one tap away.
+        note.get_by_text(words["phones"]).click()
         desk_link = note.get_by_role("link", name=DESK_PHONE, exact=True)
         expect(desk_link).to_have_attribute("href", "tel:" + DESK_PHONE.replace("-", ""))
         tels = note.get_by_role("link").evaluate_all("links => links.map(a => a.href)")
@@ -149,3 +156,129 @@ def test_with_nobody_online_the_visitor_reads_so_with_the_phone_lines(
             expect(page.locator(".mg-status")).to_contain_text(words["waiting"])
         expect(note.get_by_role("heading", name=words["note"])).to_be_visible()
         page.context.close()
+
+
+def composer_in_view(page: Page) -> dict[str, Any]:
+    """Where the box to write in, Send and the note's heading and phone list lie, and how far
+    the page and the conversation are scrolled."""
+    found: dict[str, Any] = page.evaluate(
+        """() => {
+          const box = (s) => {
+            const r = document.querySelector(s).getBoundingClientRect()
+            return { selector: s, top: r.top, bottom: r.bottom, height: r.height }
+          }
+          return {
+            height: window.innerHeight,
+            width: document.documentElement.scrollWidth,
+            scrolled: document.scrollingElement.scrollTop
+              + document.querySelector('.mg-convo').scrollTop,
+            boxes: ['#mg-text', '.mg-compose [type=submit]', '.mg-unstaffed-heading',
+                    '.mg-unstaffed-more summary'].map(box)
+          }
+        }"""
+    )
+    return found
+
+
+@pytest.mark.parametrize("viewport", [PHONE, SMALL_PHONE], ids=["390x844", "320x568"])
+def test_with_the_note_showing_the_box_to_write_in_stays_in_view(
+    desk_with_a_phone: Server, browser: Browser, viewport: ViewportSize, tmp_path: Path
+) -> None:
+    server = desk_with_a_phone
+    for lang, words in WORDS.items():
+        context = browser.new_context(viewport=viewport, locale="ja-JP", has_touch=True)
+        page = context.new_page()
+        page.goto(f"{server.url}/chat?lang={lang}")
+        page.get_by_role("button", name=words["start"], exact=True).click()
+        page.get_by_role("button", name=words["skip"]).click()
+        expect(page.locator(".mg-unstaffed-heading")).to_be_visible()
+
+        found = composer_in_view(page)
+        page.screenshot(path=str(tmp_path / f"unstaffed-{lang}-{viewport['width']}.png"))
+        assert found["scrolled"] == 0, found
+        assert found["width"] <= viewport["width"], found
+        for box in found["boxes"]:
+            assert box["height"] > 0 and box["top"] >= 0, (lang, box)
+            assert box["bottom"] <= found["height"], (lang, box, found["height"])
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def legal_desk(desk_with_a_phone: Server) -> Server:
+    """A second desk with a phone of its own, and yui, who works the general desk only."""
+    server = desk_with_a_phone
+    desk = ["desk", "add", "legal", "--name", "法律相談", "--name-kana", "ほうりつ そうだん"]
+    subprocess.run(
+        [sys.executable, "-m", "service", *desk, "--phone", LEGAL_PHONE, "--hours", "24/7"],
+        cwd=PROJECT_DIR,
+        env=server.environment(),
+        check=True,
+        capture_output=True,
+    )
+    server.add_user("yui", PASSWORD, display_name="結衣", desks=["general"])
+    deadline = time.monotonic() + 10
+    while "legal" not in [
+        d["key"] for d in httpx.get(f"{server.url}/api/v1/desks").json()["desks"]
+    ]:
+        assert time.monotonic() < deadline, "the server never read the legal desk"
+        time.sleep(0.05)  # polling the server's state, not waiting on the page
+    return server
+
+
+@contextlib.contextmanager
+def counselor_transferring(server: Server, session: str) -> Iterator[None]:
+    """yui online: she claims the newest chat waiting at her desk and hands it to the legal
+    desk's queue, then stays online (her desk stays staffed) for as long as the block runs."""
+    moved, done = threading.Event(), threading.Event()
+
+    async def act() -> None:
+        client = await counselor(server, session)
+        try:
+            # The newest chat: the visitor's; the module's earlier visitors still wait too.
+            queue = await client.wait_for_queue(lambda q: q["conversations"])
+            cid = max(queue["conversations"], key=lambda c: c["waiting_since"])["id"]
+            assert (await client.call("claim", {"conversation_id": cid}))["ok"]
+            transfer = {"conversation_id": cid, "to_desk": "legal"}
+            assert (await client.call("transfer", transfer))["ok"]
+            moved.set()
+            await asyncio.to_thread(done.wait)
+        finally:
+            await client.disconnect()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        acting = pool.submit(asyncio.run, act())
+        try:
+            if not moved.wait(20):
+                acting.result(timeout=1)  # its error, if it failed
+                raise AssertionError("the counselor never transferred the chat")
+            yield
+        finally:
+            done.set()
+            acting.result(timeout=20)
+
+
+def test_after_a_transfer_the_note_shows_the_new_desks_phones(
+    legal_desk: Server, open_page: Callable[[], Page]
+) -> None:
+    server = legal_desk
+    words = WORDS["ja-easy"]
+    page = open_page()
+    page.goto(f"{server.url}/chat?lang=ja-easy")
+    page.get_by_role("button", name=words["start"], exact=True).click()
+    page.get_by_role("button", name=words["skip"]).click()
+    note = page.locator(".mg-unstaffed")
+    expect(note.get_by_role("heading", name=words["note"])).to_be_visible()
+
+    with counselor_transferring(server, login_sync(server, "yui", PASSWORD)):
+        # Held by yui, then back in a queue, the legal desk's, where nobody is online.
+        expect(page.locator(".mg-msg--system .mg-body").last).to_have_text(
+            "べつの そうだんいんに かわりました。"
+        )
+        expect(note.get_by_role("heading", name=words["note"])).to_be_visible()
+        note.get_by_text(words["phones"]).click()
+        legal = note.get_by_role("link", name=LEGAL_PHONE, exact=True)
+        expect(legal).to_have_attribute("href", "tel:" + LEGAL_PHONE.replace("-", ""))
+        expect(note.get_by_role("link", name=DESK_PHONE, exact=True)).to_have_count(0)
+        expect(note.locator(".mg-js-desk-name")).to_have_text("ほうりつ そうだん")
+        expect(note.locator(".mg-js-desk-hours")).to_have_text("24じかん・まいにち")
+        assert violations(page.main_frame) == []

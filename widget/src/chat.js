@@ -6,7 +6,7 @@
 import STRINGS from 'mg-i18n:chat'
 import { io } from 'socket.io-client'
 import { createCatchUp } from './catchup.js'
-import { showDesk } from './desk-note.js'
+import { showDesk, wirePhoneList } from './desk-note.js'
 import { EXIT_URL, leaveNow, watchShift } from './exit.js'
 import { chooseLang, fill, strings } from './i18n.js'
 import { watchIdle } from './idle.js'
@@ -62,6 +62,7 @@ const $waitTime = $('wait-time')
 const $waitNote = $('wait-note')
 const $unstaffed = $('unstaffed')
 const $live = $('live')
+wirePhoneList($unstaffed)
 
 // Third-party storage may be blocked in a partner's iframe; the chat then still works for as long
 // as the page stays open.

@@ -16,3 +16,12 @@ export function showDesk ($note, desk) {
   }))
   $desk.hidden = desk.phones.length === 0
 }
+
+// Opening the phone list scrolls it into view: on a short screen the note's region scrolls on
+// its own, and the list would open below its fold.
+export function wirePhoneList ($note) {
+  const $more = $note.querySelector('.mg-js-unstaffed-more')
+  $more.addEventListener('toggle', () => {
+    if ($more.open) $more.scrollIntoView({ block: 'start' })
+  })
+}
