@@ -44,6 +44,7 @@ from service.http.health import healthz
 from service.http.inbox import INBOX_PAGES
 from service.http.reports import REPORT_PAGES
 from service.http.request_limits import with_request_limits
+from service.http.training import TRAINING_PAGES
 from service.http.widget import WidgetController
 from service.login_throttling import Unlocks
 from service.realtime.counselor import CounselorNamespace
@@ -199,6 +200,7 @@ def create_app(settings: Settings) -> Any:
             *ADMIN_API_STAFF,
             *ADMIN_PAGES,
             *REPORT_PAGES,
+            *TRAINING_PAGES,
             *asset_routes(assets),
         ],
         dependencies={"ctx": Provide(lambda: ctx, sync_to_thread=False)},

@@ -190,6 +190,21 @@ async def test_no_script_plays_in_a_role_played_or_closed_chat(centre: Centre) -
     assert await store.scripted_among([played, scripted, "nope"]) == {scripted}
 
 
+async def test_no_script_plays_outside_a_practice_desk_whatever_its_rows_say(
+    centre: Centre,
+) -> None:
+    store, hana = centre.store, centre.hana
+    real = secrets.token_hex(8)
+    await store.insert_conversation(real, secrets.token_hex(16), 1, None, None, "ja", None)
+    await store.insert_practice_session(
+        real, (await store.list_scenarios())[0].id, "scripted", None
+    )
+    await store.claim_conversation(real, hana.id)
+    assert await store.advance_script(real) is None
+    messages, _ = await store.list_messages(real, 0, 100)
+    assert [m.author for m in messages] == ["system"]
+
+
 async def test_a_review_is_for_a_closed_chat_and_only_its_trainee_is_told(
     centre: Centre,
 ) -> None:

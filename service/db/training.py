@@ -342,6 +342,8 @@ def _advance_script(conn: sqlite3.Connection, conversation_id: str) -> ScriptSte
         "SELECT s.next_line, sc.lines, sc.ends_with_exit, c.status, c.counselor_id "
         "FROM practice_session AS s JOIN conversation AS c ON c.id = s.conversation_id "
         "JOIN practice_scenario AS sc ON sc.id = s.scenario_id "
+        # Never a script outside a practice desk, whatever row says otherwise.
+        "JOIN desk AS d ON d.id = c.desk_id AND d.practice = 1 "
         "WHERE s.conversation_id = ? AND s.mode = 'scripted'",
         (conversation_id,),
     ).fetchone()

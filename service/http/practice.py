@@ -23,6 +23,7 @@ from service.http.staff_pages import (
     staff_only,
     text_of,
 )
+from service.http.training_views import play_context
 from service.i18n import pick_lang
 
 
@@ -49,6 +50,8 @@ class PracticeController(Controller):
                 "desk": desk,
                 "intro": text["practice_intro"].replace("{desk}", desk.name),
                 "chat_url": "/chat?" + urlencode({"desk": desk.key, "lang": chosen}),
+                # The scenario card beside the chat (counselor training).
+                **await play_context(ctx, user, desk.id, chosen),
             },
             # The one staff page that frames another: our own chat page, nothing else.
             headers={**NO_STORE, "Content-Security-Policy": csp(frame_src="'self'")},

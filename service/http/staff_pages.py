@@ -23,6 +23,7 @@ from service.domain.accounts import ROLES, User
 from service.domain.audit import Actor
 from service.domain.casework import INBOX_ROLES, SUPERVISING_ROLES
 from service.i18n import CASEWORK_TEXT, TEXT, pick_lang
+from service.training_i18n import TRAINING_TEXT
 
 Req = Request[Any, Any, Any]
 NO_STORE = {"Cache-Control": "no-store"}
@@ -33,7 +34,7 @@ ANY_STAFF = {"roles": frozenset(ROLES)}
 
 
 def text_of(lang: str) -> Mapping[str, str]:
-    return {**TEXT[lang], **CASEWORK_TEXT[lang]}
+    return {**TEXT[lang], **CASEWORK_TEXT[lang], **TRAINING_TEXT[lang]}
 
 
 async def staff_only(

@@ -362,6 +362,9 @@ async def _advance_script(db: Db, conversation_id: str) -> ScriptStep | None:
     row = await db.conn.fetchrow(
         "SELECT s.next_line, sc.lines, sc.ends_with_exit FROM practice_session AS s "
         "JOIN practice_scenario AS sc ON sc.id = s.scenario_id "
+        "JOIN conversation AS c ON c.id = s.conversation_id "
+        # Never a script outside a practice desk, whatever row says otherwise.
+        "JOIN desk AS d ON d.id = c.desk_id AND d.practice = 1 "
         "WHERE s.conversation_id = $1 AND s.mode = 'scripted'",
         conversation_id,
     )

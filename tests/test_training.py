@@ -1,0 +1,327 @@
+"""Counselor training through a real server: a scripted practice chat played line by line into
+the trainee's real Socket.IO thread (never at a real desk), the scenario a role-playing
+colleague chose recorded with the chat they start, reviews that only the trainee and
+supervisors or admins read, and the scenario library and rubric with their role checks."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from service.domain.training import SCRIPT_ENDED
+from tests.conftest import PASSWORD
+from tests.support import (
+    PROJECT_DIR,
+    Clients,
+    Server,
+    client_id,
+    login_sync,
+    running_server,
+)
+
+DRILL = "drill"
+
+
+def madoguchi(server: Server, *args: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        cwd=PROJECT_DIR,
+        env=server.environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture(scope="module")
+def centre() -> Iterator[Server]:
+    """A practice desk beside the default one; two counselors, a supervisor and an admin."""
+    with running_server() as server:
+        madoguchi(
+            server, "desk", "add", DRILL, "--name", "練習窓口", "--hours", "24/7", "--practice"
+        )
+        madoguchi(server, "desk", "update", "general", "--hours", "24/7")
+        server.add_user("hana", PASSWORD, role="counselor", display_name="花子")
+        server.add_user("ren", PASSWORD, role="counselor", display_name="蓮")
+        server.add_user("mori", PASSWORD, role="supervisor", display_name="森")
+        server.add_user("aiko", PASSWORD, role="admin", display_name="愛子")
+        yield server
+
+
+@pytest.fixture
+async def clients(centre: Server) -> AsyncIterator[Clients]:
+    connected = Clients(centre)
+    yield connected
+    await connected.close()
+
+
+@pytest.fixture(scope="module")
+def sessions(centre: Server) -> dict[str, str]:
+    return {name: login_sync(centre, name, PASSWORD) for name in ("hana", "ren", "mori", "aiko")}
+
+
+def browser(server: Server, session: str) -> httpx.Client:
+    return httpx.Client(base_url=server.url, cookies={"mg_session": session})
+
+
+def post_form(http: httpx.Client, page: str, action: str, form: dict[str, Any]) -> httpx.Response:
+    """Send a form as the browser does from ``page``: with that page's CSRF token."""
+    found = re.search(r'name="_csrf_token" value="([^"]+)"', http.get(page).text)
+    assert found, f"{page} has a CSRF token"
+    return http.post(action, data={"_csrf_token": found.group(1), **form})
+
+
+def scenarios(server: Server) -> list[tuple[int, str, list[str]]]:
+    rows = server.query("SELECT id, title, lines FROM practice_scenario ORDER BY id")
+    return [(r[0], r[1], json.loads(r[2])) for r in rows]
+
+
+def conversation_count(server: Server) -> int:
+    return int(server.query("SELECT count(*) FROM conversation")[0][0])
+
+
+def visitor_lines(events: list[Any], conversation_id: str) -> list[str]:
+    return [
+        m["body"]
+        for m in events
+        if m.get("conversation_id") == conversation_id and m["author"] == "visitor"
+    ]
+
+
+async def scripted_chat(
+    centre: Server, session: str, scenario_id: int, desk: str = DRILL
+) -> httpx.Response:
+    with browser(centre, session) as http:
+        return post_form(
+            http,
+            "/inbox/training",
+            "/inbox/training/scripted",
+            {"scenario": str(scenario_id), "desk": desk},
+        )
+
+
+async def test_a_scripted_chat_sends_the_next_line_after_each_reply_of_the_trainee(
+    centre: Server, sessions: dict[str, str], clients: Clients
+) -> None:
+    hana = await clients.counselor(sessions["hana"])
+    await hana.wait_for("queue")
+    scenario_id, _, lines = scenarios(centre)[1]  # the family scenario: four lines
+
+    started = await scripted_chat(centre, sessions["hana"], scenario_id)
+    assert started.status_code == 303
+    cid = started.headers["location"].split("#", 1)[1]
+
+    # The first line arrives at once, as a visitor's message in hana's own thread.
+    first = await hana.wait_for("message", lambda m: m["author"] == "visitor")
+    assert (first["conversation_id"], first["body"]) == (cid, lines[0])
+    for n, line in enumerate(lines[1:], start=1):
+        ack = await hana.call(
+            "message", {"conversation_id": cid, "client_id": client_id(), "body": f"返信{n}"}
+        )
+        assert ack["ok"], ack
+        said = await hana.wait_for(
+            "message", lambda m, line=line: m["author"] == "visitor" and m["body"] == line
+        )
+        assert said["seq"] > ack["seq"]
+    await hana.call(
+        "message", {"conversation_id": cid, "client_id": client_id(), "body": "ありがとう"}
+    )
+    ended = await hana.wait_for(
+        "message", lambda m: m["author"] == "system" and m["body"] == SCRIPT_ENDED
+    )
+    assert ended["conversation_id"] == cid
+    assert visitor_lines(hana.received("message"), cid) == lines
+    history = await hana.call("history", {"conversation_id": cid})
+    assert [m["body"] for m in history["messages"] if m["author"] == "visitor"] == lines
+    await hana.call("close", {"conversation_id": cid, "outcome": "resolved"})
+
+
+async def test_a_scripted_chat_is_refused_at_a_desk_that_is_not_for_practice(
+    centre: Server, sessions: dict[str, str]
+) -> None:
+    before = conversation_count(centre)
+    refused = await scripted_chat(centre, sessions["hana"], scenarios(centre)[0][0], "general")
+    assert refused.status_code == 400
+    assert "練習用の窓口を一覧から選んでください" in refused.text
+    assert conversation_count(centre) == before
+
+
+async def test_the_exit_scenario_ends_by_quick_exit_after_its_last_line(
+    centre: Server, sessions: dict[str, str], clients: Clients
+) -> None:
+    hana = await clients.counselor(sessions["hana"])
+    await hana.wait_for("queue")
+    scenario_id, _, lines = next(s for s in scenarios(centre) if "緊急退出" in s[1])
+    cid = (await scripted_chat(centre, sessions["hana"], scenario_id)).headers["location"]
+    cid = cid.split("#", 1)[1]
+    await hana.wait_for(
+        "message", lambda m: m["author"] == "visitor" and m["conversation_id"] == cid
+    )
+    for n in range(1, len(lines)):
+        await hana.call(
+            "message", {"conversation_id": cid, "client_id": client_id(), "body": f"はい{n}"}
+        )
+    closed = await hana.wait_for(
+        "status", lambda s: s.get("conversation_id") == cid and s["status"] == "closed"
+    )
+    assert closed.get("quick_exit") is True
+    assert visitor_lines(hana.received("message"), cid) == lines
+
+
+async def test_the_role_played_chat_carries_the_chosen_scenario_but_not_its_aim(
+    centre: Server, sessions: dict[str, str], clients: Clients
+) -> None:
+    scenario_id, title, _ = scenarios(centre)[0]
+    with browser(centre, sessions["mori"]) as http:
+        chose = post_form(
+            http, f"/inbox/practice/{DRILL}", f"/inbox/training/play/{DRILL}",
+            {"scenario": str(scenario_id)},
+        )  # fmt: skip
+        assert chose.status_code == 303
+        page = http.get(f"/inbox/practice/{DRILL}")
+        assert title in page.text and "練習のねらい" in page.text  # the player's card
+    player = await clients.visitor(headers={"Cookie": f"mg_session={sessions['mori']}"})
+    ack = await player.call("start", {"desk": DRILL})
+    assert ack["ok"], ack
+    cid = ack["conversation"]["id"]
+
+    ren = await clients.counselor(sessions["ren"])
+    await ren.wait_for_queue(lambda q: any(c["id"] == cid for c in q["conversations"]))
+    assert (await ren.call("claim", {"conversation_id": cid}))["ok"]
+    with browser(centre, sessions["ren"]) as http:
+        shown = http.get(f"/inbox/training/chat/{cid}").json()
+    assert shown == {"mode": "roleplay", "scenario": title}
+    # hana neither holds nor supervises it: as if it did not exist.
+    with browser(centre, sessions["hana"]) as http:
+        assert http.get(f"/inbox/training/chat/{cid}").status_code == 404
+    await ren.call("close", {"conversation_id": cid, "outcome": "resolved"})
+
+
+async def closed_practice(centre: Server, sessions: dict[str, str], clients: Clients) -> str:
+    """A scripted chat hana answered once and closed."""
+    hana = await clients.counselor(sessions["hana"])
+    await hana.wait_for("queue")
+    cid = (
+        (await scripted_chat(centre, sessions["hana"], scenarios(centre)[2][0]))
+        .headers["location"]
+        .split("#", 1)[1]
+    )
+    await hana.wait_for(
+        "message", lambda m: m["author"] == "visitor" and m["conversation_id"] == cid
+    )
+    await hana.call(
+        "message", {"conversation_id": cid, "client_id": client_id(), "body": "お話しください"}
+    )
+    await hana.call("close", {"conversation_id": cid, "outcome": "resolved"})
+    return cid
+
+
+def rubric_ids(server: Server) -> list[int]:
+    return [r[0] for r in server.query("SELECT id FROM rubric_item WHERE active = 1")]
+
+
+async def test_feedback_reaches_its_trainee_and_supervisors_only(
+    centre: Server, sessions: dict[str, str], clients: Clients
+) -> None:
+    cid = await closed_practice(centre, sessions, clients)
+    review = {f"score-{i}": "3" for i in rubric_ids(centre)}
+    review |= {"mark-3": "安全確認をここで入れられるとよい", "comment": "落ち着いた対応でした"}
+    with browser(centre, sessions["mori"]) as http:
+        page = http.get(f"/inbox/training/reviews/{cid}")
+        assert page.status_code == 200 and "練習のねらい" in page.text
+        sent = post_form(
+            http, f"/inbox/training/reviews/{cid}", f"/inbox/training/reviews/{cid}", review
+        )
+        assert sent.status_code == 303
+        # A supervisor reads it without marking it read for the trainee.
+        assert http.get(f"/inbox/training/feedback/{cid}").status_code == 200
+
+    with browser(centre, sessions["hana"]) as http:
+        assert http.get("/inbox/training/unread").json() == {"count": 1}
+        inbox = http.get("/inbox/training")
+        assert "未読のフィードバック 1件" in inbox.text
+        feedback = http.get(f"/inbox/training/feedback/{cid}")
+        assert feedback.status_code == 200
+        assert "安全確認をここで入れられるとよい" in feedback.text
+        assert "落ち着いた対応でした" in feedback.text
+        assert http.get("/inbox/training/unread").json() == {"count": 0}
+        # The trainee may not review, even their own chat.
+        assert http.get(f"/inbox/training/reviews/{cid}").status_code == 403
+
+    with browser(centre, sessions["ren"]) as http:
+        assert http.get(f"/inbox/training/feedback/{cid}").status_code == 404
+        assert http.get(f"/inbox/training/reviews/{cid}").status_code == 403
+        hana_id = centre.query("SELECT id FROM user WHERE username = 'hana'")[0][0]
+        assert http.get(f"/inbox/training/trainees/{hana_id}").status_code == 404
+    with browser(centre, sessions["mori"]) as http:
+        hana_id = centre.query("SELECT id FROM user WHERE username = 'hana'")[0][0]
+        trainee = http.get(f"/inbox/training/trainees/{hana_id}")
+        assert trainee.status_code == 200 and "花子さんの研修" in trainee.text
+
+
+async def test_a_refused_review_keeps_what_was_typed(
+    centre: Server, sessions: dict[str, str], clients: Clients
+) -> None:
+    cid = await closed_practice(centre, sessions, clients)
+    first, *rest = rubric_ids(centre)
+    typed = {f"score-{i}": "2" for i in rest} | {"comment": "途中まで書いた講評"}
+    with browser(centre, sessions["mori"]) as http:
+        page = f"/inbox/training/reviews/{cid}"
+        refused = post_form(http, page, page, typed)
+    assert refused.status_code == 400
+    assert "mg-error-summary" in refused.text
+    assert f'href="#review-score-{first}"' in refused.text
+    assert "途中まで書いた講評" in refused.text
+    assert centre.query(
+        "SELECT count(*) FROM practice_review WHERE conversation_id = ?", (cid,)
+    ) == [(0,)]
+
+
+async def test_supervisors_keep_the_scenarios_and_admins_the_rubric(
+    centre: Server, sessions: dict[str, str]
+) -> None:
+    new = {
+        "title": "",
+        "persona": "30代の会社員",
+        "situation": "残業",
+        "lines": "一\n二",
+        "focus": "傾聴",
+    }
+    with browser(centre, sessions["mori"]) as http:
+        refused = post_form(http, "/inbox/training/scenarios/new", "/inbox/training/scenarios", new)
+        assert refused.status_code == 400
+        assert "題名を入力してください" in refused.text and "30代の会社員" in refused.text
+        made = post_form(
+            http,
+            "/inbox/training/scenarios/new",
+            "/inbox/training/scenarios",
+            new | {"title": "残業の相談"},
+        )
+        assert made.status_code == 303
+        edit = made.headers["location"].split("?")[0]
+        archived = post_form(http, edit, edit, {"archive": "1"})
+        assert archived.status_code == 303
+        assert centre.query(
+            "SELECT archived FROM practice_scenario WHERE title = '残業の相談'"
+        ) == [(1,)]
+        # The rubric: a supervisor reads it, only an admin changes it.
+        assert http.get("/inbox/training/rubric").status_code == 200
+        item = {"label_ja": "守秘", "position": "5", "active": "on"}
+        assert (
+            post_form(http, "/inbox/training/rubric", "/inbox/training/rubric", item).status_code
+            == 403
+        )
+    with browser(centre, sessions["aiko"]) as http:
+        added = post_form(http, "/inbox/training/rubric", "/inbox/training/rubric", item)
+        assert added.status_code == 303
+    with browser(centre, sessions["hana"]) as http:
+        assert http.get("/inbox/training/scenarios").status_code == 403
+    assert centre.query("SELECT label_ja FROM rubric_item WHERE label_ja = '守秘'") == [("守秘",)]
