@@ -337,6 +337,11 @@ def audit_target(target: str, names: Mapping[str, Mapping[str, str]], lang: str 
     return f"{name_of(TARGET_KINDS, kind, lang)}{colon(lang)}{label}"
 
 
+def comma(lang: str) -> str:
+    """Between the items of a list."""
+    return ", " if _lang(lang) == "en" else "、"
+
+
 def colon(lang: str) -> str:
     """Between a kind and its name: full-width in Japanese, ``: `` in English."""
     return ": " if _lang(lang) == "en" else "："
@@ -376,12 +381,12 @@ def detail_value(field: str, value: Any, names: Mapping[str, Mapping[str, str]],
         if value == "all":
             return ALL_DESKS[_lang(lang)]
         if isinstance(value, list):
-            return "、".join(table.get(str(v), str(v)) for v in value)
+            return comma(lang).join(table.get(str(v), str(v)) for v in value)
         return table.get(str(value), str(value))
     if isinstance(value, list):
-        return "、".join(str(v) for v in value)
+        return comma(lang).join(str(v) for v in value)
     if isinstance(value, dict):
-        return "、".join(f"{k}: {v}" for k, v in value.items())
+        return comma(lang).join(f"{k}: {v}" for k, v in value.items())
     return str(value)
 
 

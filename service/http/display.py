@@ -135,7 +135,9 @@ class Display:
 
     @pass_context
     def audit_detail(self, context: Context, detail: Mapping[str, Any]) -> Markup:
-        pairs = labels.audit_detail(detail, self._target_names(context), _lang(context))
-        return Markup("、").join(
-            Markup("{}：{}").format(escape(field), escape(value)) for field, value in pairs
+        lang = _lang(context)
+        pairs = labels.audit_detail(detail, self._target_names(context), lang)
+        between, colon = ("; ", ": ") if lang == "en" else ("、", "：")
+        return escape(between).join(
+            Markup("{}{}{}").format(escape(field), colon, escape(value)) for field, value in pairs
         )
