@@ -67,6 +67,12 @@ export const STRINGS = {
     statusWatching: (name) => `見守り中：${name || '担当なし'}`,
     statusTransferred: 'この相談はほかの相談員に引き継がれました。',
     statusClosed: (outcome) => `この相談は終了しました${outcome ? `（${outcome}）` : ''}。`,
+    training: {
+      modes: { scripted: '台本', roleplay: 'ロールプレイ' },
+      practiceOf: (mode, title) => `練習（${mode}）：${title}`,
+      noScenario: 'シナリオなし',
+      unread: (n) => `（未読のフィードバック ${n}件）`
+    },
     offline: '接続が切れました。再接続しています…',
     refused: '接続できません。ページを再読み込みしてください。',
     claimed: 'ほかの相談員が先に対応を始めました。',
@@ -156,6 +162,12 @@ export const STRINGS = {
     statusWatching: (name) => `Watching: ${name || 'nobody holds it'}`,
     statusTransferred: 'This conversation was handed to another counselor.',
     statusClosed: (outcome) => `This conversation is closed${outcome ? ` (${outcome})` : ''}.`,
+    training: {
+      modes: { scripted: 'scripted', roleplay: 'role-play' },
+      practiceOf: (mode, title) => `Practice (${mode}): ${title}`,
+      noScenario: 'no scenario',
+      unread: (n) => ` (${n} unread feedback)`
+    },
     offline: 'Connection lost. Reconnecting…',
     refused: 'Cannot connect. Please reload the page.',
     claimed: 'Another counselor took this conversation first.',

@@ -9,6 +9,7 @@ import { createBoard } from './inbox-board.js'
 import { createCanned } from './inbox-canned.js'
 import { createCase } from './inbox-case.js'
 import { STRINGS } from './inbox-strings.js'
+import { createTraining } from './inbox-training.js'
 import { timeElement } from './inbox-time.js'
 import { createOutbox } from './outbox.js'
 import { createThread, followBottom, h } from './thread.js'
@@ -240,6 +241,7 @@ function renderConversation () {
   const item = queue.find((entry) => entry.id === current)
   if (item) $title.textContent = T.title(metaText(item))
   if (item && item.practice) $title.prepend(h('span', 'mg-practice-badge', T.practice), ' ')
+  if (item && item.practice && training.note(current)) $title.append(' ', h('span', 'mg-training-note', training.note(current)))
   if (conv.status === 'closed') $status.textContent = T.statusClosed(outcomeLabel(conv.outcome))
   else if (conv.status === 'transferred') $status.textContent = T.statusTransferred
   else if (BOARD) $status.textContent = T.statusWatching(item && item.counselor)
@@ -338,6 +340,8 @@ function claim (id) {
 
 const socket = io('/counselor', { reconnectionDelay: 1000, reconnectionDelayMax: 5000 })
 const caseView = createCase({ socket, T, lang, setBanner })
+const training = createTraining({ T, onChange: (id) => { if (id === current) renderConversation() } })
+if (!BOARD) training.showUnread()
 const availability = createAvailability({ socket, T, setBanner })
 if (BOARD) createBoard({ socket, T, nameOf })
 // Waiting visitors already announced; the first queue after loading announces nobody.
@@ -431,6 +435,7 @@ function showQueue (items) {
   }
   renderQueue()
   if (current) renderConversation()
+  if (!BOARD) training.openWanted(queue, openConversation)
 }
 
 socket.on('message', (message) => {
