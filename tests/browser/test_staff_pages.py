@@ -102,6 +102,8 @@ async def seed_conversations(server: Server) -> None:
             await counselor.call("note", {"conversation_id": cid, "body": "メモ"})
         moving = {"conversation_id": moved, "to_user": "ren", "to_desk": "legal", "note": "法律"}
         assert (await counselor.call("transfer", moving))["ok"]
+        tagging = {"conversation_id": closed, "tags": ["dv"]}
+        assert (await counselor.call("tag", tagging))["ok"]
         ending = {"conversation_id": closed, "outcome": "referred_phone", "summary": "電話へ"}
         assert (await counselor.call("close", ending))["ok"]
     finally:
@@ -118,6 +120,7 @@ def server() -> Iterator[Server]:
         cli(srv, "desk", "update", "general", "--hours", "24/7")
         cli(srv, "partner", "add", "library", "--name", "区立図書館", "--desk", "general")
         cli(srv, "campaign", "add", "spring", "--name", "春のポスター", "--partner", "library")
+        cli(srv, "tag", "add", "dv", "--label-ja", "DV・暴力", "--label-en", "Violence")
         asyncio.run(seed_conversations(srv))
         yield srv
 
@@ -201,6 +204,108 @@ def test_names_and_japan_times_where_staff_look(server: Server, context_of: Any)
     expect(page.locator("table")).to_contain_text("役割：相談員")
     page.goto(server.url + "/admin/users")
     expect(page.locator("table")).to_contain_text("スーパーバイザー")
+
+
+# Keys and codes as a program writes them: snake_case codes, ISO dates, and the keys of this
+# server's desks, partner, campaign and topic tag. A key may be shown only as a labelled detail
+# (.mg-key, "キー: legal"), in code (an address, the embed snippet), as a form's value or in a
+# field's hint, whose examples ("例：legal") may match a key.
+KEYS = re.compile(
+    r"\b[a-z]+_[a-z_]+\b|\b\d{4}-\d\d-\d\d(?:T|\b)|\b(?:general|legal|library|spring|dv)\b"
+)
+TEXT_OUTSIDE_KEYS = """() => {
+  const allowed = '.mg-key, .mg-hint, code, pre, script, style, select, textarea'
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT)
+  const parts = []
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const parent = node.parentElement
+    if (parent.closest(allowed) || !parent.checkVisibility()) continue
+    parts.push(node.textContent)
+  }
+  return parts.join(' ')
+}"""
+
+
+def test_no_staff_page_shows_a_key_a_code_or_an_iso_date(server: Server, context_of: Any) -> None:
+    page = context_of("desk").new_page()
+    problems: list[str] = []
+    for path in PAGES:
+        for lang in ("ja", "en"):
+            page.goto(f"{server.url}{path}?lang={lang}")
+            settled(page, path)
+            text = page.evaluate(TEXT_OUTSIDE_KEYS)
+            problems += [f"{path} ({lang}): {m.group(0)!r}" for m in KEYS.finditer(text)]
+    assert not problems, "\n".join(problems)
+    # Where a key is needed for setup, it is shown after the name, labelled.
+    page.goto(server.url + "/admin/desks")
+    row = page.locator("tr", has_text="法律相談")
+    expect(row.locator(".mg-key")).to_have_text("キー：legal")
+    page.goto(server.url + "/inbox/closed")
+    expect(page.locator(".mg-js-closed").first).to_contain_text("DV・暴力")
+
+
+# The pages with tables, and a table each must reflow on a phone.
+TABLE_PAGES = [
+    "/admin",
+    "/admin/desks",
+    "/admin/partners",
+    "/admin/campaigns",
+    "/admin/users",
+    "/admin/audit",
+    "/admin/reports",
+    "/inbox/closed",
+]
+CELL_LABELS = """() => Array.from(document.querySelectorAll('table:not(.mg-heat)'))
+  .flatMap((table) => {
+  const heads = Array.from(table.querySelectorAll('thead th')).map((th) => th.textContent.trim())
+  return Array.from(table.querySelectorAll('tbody tr')).flatMap((row) =>
+    Array.from(row.children).map((cell, i) => {
+      if (cell.tagName !== 'TD' || !cell.checkVisibility() || cell.colSpan > 1) return null
+      const shown = getComputedStyle(cell, '::before').content
+      return [heads[i], shown === 'none' ? '' : JSON.parse(shown)]
+    }).filter(Boolean))
+})"""
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_on_a_phone_each_table_cell_names_its_column(
+    server: Server, context_of: Any, lang: str
+) -> None:
+    page = context_of("phone").new_page()
+    problems: list[str] = []
+    for path in TABLE_PAGES:
+        page.goto(f"{server.url}{path}?lang={lang}")
+        pairs = page.evaluate(CELL_LABELS)
+        assert pairs, f"{path}: no table cells"
+        problems += [
+            f"{path}: {head!r} shown as {shown!r}" for head, shown in pairs if head != shown
+        ]
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > SIZES["phone"]["width"]:
+            problems.append(f"{path}: {width} px wide")
+        problems += [f"{path}: {v}" for v in violations(page)]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_every_admin_page_in_english_fits_and_passes_axe(
+    server: Server, context_of: Any, size: str
+) -> None:
+    page = context_of(size).new_page()
+    problems: list[str] = []
+    for path in [p for p in PAGES if p.startswith("/admin") and p != "/admin/reports"]:
+        response = page.goto(f"{server.url}{path}?lang=en")
+        assert response is not None and response.status == 200, path
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > SIZES[size]["width"]:
+            problems.append(f"{path}: {width} px wide")
+        problems += [f"{path}: {v}" for v in violations(page)]
+    assert not problems, "\n".join(problems)
+    # The switch in the header goes back to the same page in Japanese.
+    page.get_by_role("link", name="日本語").click()
+    expect(page.locator("html")).to_have_attribute("lang", "ja")
+    expect(page.get_by_role("heading", level=1)).to_have_text("変更履歴")
 
 
 def test_the_inbox_shows_the_servers_japan_time_in_any_zone(
