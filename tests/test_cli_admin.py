@@ -88,9 +88,11 @@ def test_emergency_contacts_are_listed_and_replaced(tmp_path: Path) -> None:
     db = tmp_path / "e.sqlite3"
     assert "110" in ok("contact", "list", db=db)  # the defaults of a new database
     ok("contact", "set", "--contact", "警察", "110", "緊急時", "Emergency", "Police", "けいさつ",
-       "--contact", "DV相談ナビ", "#8008", db=db)  # fmt: skip
+       "いそぐ とき", "--contact", "DV相談ナビ", "#8008", db=db)  # fmt: skip
     listed = ok("contact", "list", db=db)
-    assert listed == "警察\t110\t緊急時\tEmergency\tPolice\tけいさつ\nDV相談ナビ\t#8008\t\t\t\t\n"
+    assert listed == (
+        "警察\t110\t緊急時\tEmergency\tPolice\tけいさつ\tいそぐ とき\nDV相談ナビ\t#8008\t\t\t\t\t\n"
+    )
     assert rows(db, "SELECT actor, action FROM audit_log") == [
         ("cli", "emergency_contacts.replace")
     ]
