@@ -9,6 +9,7 @@ Set MADOGUCHI_SCREENSHOTS to a directory to keep a full-page screenshot of each 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -53,7 +54,7 @@ FORMS: list[tuple[str, str, dict[str, str], str]] = [
     ("canned-change", "/admin/canned", {"CANNED-body": " "}, "CANNED-body"),
     ("tag-add", "/admin/tags", {"new-key": "dv", "new-label_ja": "DV"}, "new-key"),
     ("tag-change", "/admin/tags", {"tag-dv-label_ja": ""}, "tag-dv-label_ja"),
-    ("contacts", "/admin/contacts", {"contacts-contacts": "警察 110"}, "contacts-contacts"),
+    ("contacts", "/admin/contacts", {"contacts-1-number": ""}, "contacts-1-number"),
 ]
 
 
@@ -114,7 +115,8 @@ def send_with_a_mistake(page: Page, fills: dict[str, str]) -> None:
         last = control
     assert last is not None
     with page.expect_navigation():
-        last.locator("xpath=ancestor::form//button[@type='submit']").click()
+        # The form's last button sends it (the contacts form has buttons for each contact).
+        last.locator("xpath=ancestor::form//button[@type='submit']").last.click()
 
 
 @pytest.mark.parametrize("size", list(SIZES))
@@ -158,3 +160,26 @@ def test_each_form_in_its_error_state_focuses_its_summary_and_passes_axe(
         link.click()
         expect(field).to_be_focused()
     assert not problems, "\n".join(problems)
+
+
+def test_contacts_are_rearranged_by_buttons_and_enter_saves(
+    server: Server, context_of: Any
+) -> None:
+    page = context_of("phone").new_page()
+    page.goto(server.url + "/admin/contacts")
+    legends = page.locator(".mg-contact-legend")
+    first = legends.first.inner_text()
+    second = legends.nth(1).inner_text()
+    # Moving needs no script: the page answers with the list rearranged, nothing saved yet.
+    with page.expect_navigation():
+        page.get_by_role("button", name=re.compile(r"^上へ\s*（2件目）$")).click()
+    expect(legends.first).to_have_text("1件目：" + second.split("：", 1)[1])
+    expect(page.locator(".mg-unsaved")).to_be_visible()
+    # Enter in a field saves (the first button of the form), rather than moving a contact.
+    page.locator("[id='contacts-0-note_ja']").fill("順番を入れ替えました")
+    with page.expect_navigation():
+        page.locator("[id='contacts-0-note_ja']").press("Enter")
+    expect(page.locator(".mg-saved")).to_have_text("保存しました。")
+    expect(legends.nth(1)).to_have_text("2件目：" + first.split("：", 1)[1])
+    expect(page.locator("[id='contacts-0-note_ja']")).to_have_value("順番を入れ替えました")
+    assert not violations(page)
