@@ -11,7 +11,8 @@ every board, and a process that notices another one died (``cluster/presence.py`
 tells them too.
 
 The longest wait is sent as when that visitor started, and the page counts it on: the board
-needs no event while nothing happens.
+needs no event while nothing happens, but for one at midnight in Tokyo, when the day's counts
+start again.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from service import access
@@ -70,6 +72,8 @@ class BoardTeller:
         self.last_told = -interval
         self.sent: dict[int, dict[str, Any]] = {}
         """Per desk: the row last sent from this process."""
+        self.midnight: asyncio.TimerHandle | None = None
+        """Tells the boards again when a new day begins (its counts start from zero)."""
 
     def changed(self, ctx: Context) -> None:
         """Something a board shows changed: the boards watching hear of it soon, once for
@@ -80,6 +84,8 @@ class BoardTeller:
         self.due = asyncio.create_task(self._tell_after(ctx, wait), name="madoguchi-board")
 
     async def close(self) -> None:
+        if self.midnight is not None:
+            self.midnight.cancel()
         if self.due is not None:
             self.due.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -92,10 +98,23 @@ class BoardTeller:
             # Before the read: a change made while it runs schedules the next telling.
             self.due = None
         self.last_told = time.monotonic()
+        self._tell_at_midnight(ctx)
         try:
             await self._tell(ctx)
         except Exception:  # the next change tells again; a reloaded page reads it afresh
             log.warning("telling the supervisors' board failed", exc_info=True)
+
+    def _tell_at_midnight(self, ctx: Context) -> None:
+        if self.midnight is not None:
+            return
+        now = utcnow()
+        # Tokyo keeps no summer time: the next day begins 24 hours after this one did.
+        wait = (day_start(now) + timedelta(days=1) - now).total_seconds()
+        self.midnight = asyncio.get_running_loop().call_later(wait + 1.0, self._new_day, ctx)
+
+    def _new_day(self, ctx: Context) -> None:
+        self.midnight = None
+        self.changed(ctx)
 
     def _watched_here(self, ctx: Context) -> bool:
         rooms = ctx.sio.manager.rooms.get(COUNSELOR, {})
