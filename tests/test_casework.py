@@ -466,6 +466,8 @@ async def test_closed_conversations_are_listed_by_role_and_each_opening_is_audit
     visitor, cid = await held_by(hana, clients)
     await visitor.call("code_word", {"word": "ひまわり"})
     await visitor.call("message", {"client_id": client_id(), "body": "本文はここだけ"})
+    say = {"conversation_id": cid, "client_id": client_id(), "body": "返信の本文"}
+    assert (await hana.call("message", say))["ok"]
     await hana.call("tag", {"conversation_id": cid, "tags": ["work"]})
     await hana.call("note", {"conversation_id": cid, "body": SECRET_NOTE})
     await hana.call(
@@ -497,6 +499,8 @@ async def test_closed_conversations_are_listed_by_role_and_each_opening_is_audit
     assert mine.status_code == 200
     assert SECRET_SUMMARY in mine.text and "本文はここだけ" in mine.text and "ひまわり" in mine.text
     assert SECRET_NOTE in mine.text
+    # Each counselor line of the transcript names its writer; the visitor's do not.
+    assert "相談員（花子） · " in mine.text and "相談者 · " in mine.text
     handoff = await asyncio.to_thread(opened, "ren", purpose="handoff", code_word="ひまわり")
     assert handoff.status_code == 200 and SECRET_SUMMARY in handoff.text
     assert "本文はここだけ" not in handoff.text and SECRET_NOTE not in handoff.text
