@@ -44,6 +44,9 @@ EXISTING = {
     "username": "hana",
     "canned_id": "1",
     "conversation_id": "0" * 32,
+    "scenario_id": "1",
+    "item_id": "1",
+    "user_id": "1",
 }
 MISSING = {
     "key": "no-such-key",
@@ -51,6 +54,9 @@ MISSING = {
     "username": "nobody",
     "canned_id": "999999",
     "conversation_id": "f" * 32,
+    "scenario_id": "999999",
+    "item_id": "999999",
+    "user_id": "999999",
 }
 
 
