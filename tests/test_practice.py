@@ -307,3 +307,26 @@ def test_the_admin_api_makes_a_practice_desk_whose_flag_never_changes(centre: Se
         assert "practice" in changed.text, changed.text
         listed = {d["key"]: d["practice"] for d in http.get("/api/v1/admin/desks").json()["desks"]}
         assert listed["drill"] is True and listed["general"] is False
+
+
+async def test_closed_practice_records_show_only_when_a_practice_desk_is_chosen(
+    centre: Server, hana_cookie: str
+) -> None:
+    clients = Clients(centre)
+    try:
+        real = await consult(clients, hana_cookie, desk=None, player=None)
+        practice = await consult(clients, hana_cookie, desk=PRACTICE, player=hana_cookie)
+    finally:
+        await clients.close()
+    with httpx.Client(base_url=centre.url, cookies={"mg_session": hana_cookie}) as http:
+        everything = http.get("/inbox/closed").text
+        chosen = http.get("/inbox/closed", params={"desk": PRACTICE}).text
+    assert f'data-id="{real}"' in everything and f'data-id="{practice}"' not in everything
+    assert f'data-id="{practice}"' in chosen and f'data-id="{real}"' not in chosen
+    assert 'class="mg-practice-badge"' in chosen.split(f'data-id="{practice}"')[1]
+
+
+def test_the_practice_page_frames_only_our_own_chat(centre: Server, hana_cookie: str) -> None:
+    with httpx.Client(base_url=centre.url, cookies={"mg_session": hana_cookie}) as http:
+        policy = http.get(f"/inbox/practice/{PRACTICE}").headers["content-security-policy"]
+    assert "frame-src 'self'" in policy and "frame-ancestors 'none'" in policy
