@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from litestar import get
-from litestar.params import Parameter
+from litestar import Request, get
 from litestar.response import Response
 
 from service.auth import SESSION_COOKIE, user_of_session
@@ -51,15 +50,15 @@ def contact_payload(contact: EmergencyContact, lang: str) -> dict[str, Any]:
 
 @get("/api/v1/desks", tags=["public"])
 async def list_desks(
-    ctx: Ctx,
-    session: Annotated[str | None, Parameter(cookie=SESSION_COOKIE)] = None,
-    lang: str | None = None,
+    request: Request[Any, Any, Any], ctx: Ctx, lang: str | None = None
 ) -> Response[dict[str, Any]]:
     """Every desk with whether it takes chats now, when it next opens (UTC, ISO 8601), its
-    hours as text and its phone numbers; and the emergency lines to show in any case.
-    Practice desks (``practice: true``) only for a logged-in staff member."""
+    hours as text and its phone numbers; and the emergency lines to show in any case."""
     chosen, at, catalog = pick_lang(lang), utcnow(), ctx.catalog
-    staff = session is not None and await user_of_session(ctx.store, ctx.settings, session)
+    # Practice desks (``practice: true``) only for a logged-in staff member. The cookie is read
+    # from the request, not declared: the public schema has no business naming it.
+    session = request.cookies.get(SESSION_COOKIE)
+    staff = bool(session) and await user_of_session(ctx.store, ctx.settings, session) is not None
     body = {
         "desks": [
             desk_payload(desk, catalog.hours[key], at, chosen)
