@@ -79,6 +79,7 @@ def centre() -> Iterator[Server]:
         server.add_user("hana", PASSWORD, role="counselor", display_name="花子")
         server.add_user("kai", PASSWORD, role="counselor", display_name="海", desks=["general"])
         server.add_user("aiko", PASSWORD, role="admin", display_name="愛子")
+        server.add_user("mori", PASSWORD, role="supervisor", display_name="森")
         yield server
 
 
@@ -330,3 +331,27 @@ def test_the_practice_page_frames_only_our_own_chat(centre: Server, hana_cookie:
     with httpx.Client(base_url=centre.url, cookies={"mg_session": hana_cookie}) as http:
         policy = http.get(f"/inbox/practice/{PRACTICE}").headers["content-security-policy"]
     assert "frame-src 'self'" in policy and "frame-ancestors 'none'" in policy
+
+
+async def test_the_supervisors_board_counts_no_practice_chat(
+    centre: Server, hana_cookie: str
+) -> None:
+    mori = await login(centre, "mori", PASSWORD)
+    clients = Clients(centre)
+    try:
+        supervisor = await clients.counselor(mori)
+        before = await supervisor.call("board", {})
+        assert before["ok"], before
+        assert [row["desk"] for row in before["desks"]] == ["general"]
+        hana = await clients.counselor(hana_cookie)
+        player = await clients.visitor(headers=cookie_header(hana_cookie))
+        cid = (await player.call("start", {"desk": PRACTICE}))["conversation"]["id"]
+        assert (await hana.call("claim", {"conversation_id": cid}))["ok"]
+        after = await supervisor.call("board", {})
+        # hana is online now (she counts as staff of the general desk) but holds no real chat.
+        [row] = after["desks"]
+        assert row["waiting"] == before["desks"][0]["waiting"]
+        assert row["today"] == before["desks"][0]["today"]
+        assert [c["load"] for c in row["counselors"] if c["name"] == "花子"] == [0]
+    finally:
+        await clients.close()
