@@ -25,6 +25,7 @@ from tests.support import (
     login_sync,
     running_server,
 )
+from tests.test_csrf_sweep import app_routes
 
 DRILL = "drill"
 
@@ -162,13 +163,12 @@ async def test_the_exit_scenario_ends_by_quick_exit_after_its_last_line(
     scenario_id, _, lines = next(s for s in scenarios(centre) if "緊急退出" in s[1])
     cid = (await scripted_chat(centre, sessions["hana"], scenario_id)).headers["location"]
     cid = cid.split("#", 1)[1]
-    await hana.wait_for(
-        "message", lambda m: m["author"] == "visitor" and m["conversation_id"] == cid
-    )
-    for n in range(1, len(lines)):
+    for n, line in enumerate(lines[:-1], start=1):
+        await hana.wait_for("message", lambda m, line=line: m["body"] == line)
         await hana.call(
             "message", {"conversation_id": cid, "client_id": client_id(), "body": f"はい{n}"}
         )
+    # The visitor leaves right after the last line, without waiting for an answer.
     closed = await hana.wait_for(
         "status", lambda s: s.get("conversation_id") == cid and s["status"] == "closed"
     )
@@ -325,3 +325,30 @@ async def test_supervisors_keep_the_scenarios_and_admins_the_rubric(
     with browser(centre, sessions["hana"]) as http:
         assert http.get("/inbox/training/scenarios").status_code == 403
     assert centre.query("SELECT label_ja FROM rubric_item WHERE label_ja = '守秘'") == [("守秘",)]
+
+
+async def test_a_practice_chat_id_tells_another_counselor_nothing(
+    centre: Server, sessions: dict[str, str], clients: Clients
+) -> None:
+    """Every training route that takes a conversation id answers ren, who neither held nor
+    reviews hana's practice chat, exactly as it answers a made-up id."""
+    cid = await closed_practice(centre, sessions, clients)
+    routes = [
+        r
+        for r in app_routes()
+        if r.path.startswith("/inbox/training/")
+        and "{conversation_id" in r.path
+        and r.method in ("GET", "POST")
+    ]
+    assert len(routes) >= 4
+    with browser(centre, sessions["ren"]) as http:
+        http.get("/inbox/login")
+        http.headers["x-csrftoken"] = http.cookies["mg_csrf"]
+        for route in routes:
+            real, made_up = (
+                http.request(route.method, route.url({"conversation_id": target}), data={})
+                for target in (cid, "f" * 22)
+            )
+            assert real.status_code in (403, 404), route.path
+            assert (real.status_code, real.text) == (made_up.status_code, made_up.text)
+            assert cid not in real.text
