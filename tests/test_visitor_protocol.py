@@ -170,8 +170,10 @@ async def test_start_answers_the_id_token_waiting_status_and_place_in_line(
         "queue_position",
         "expected_wait",
         "staffed",
+        "desk",
     }
     assert second["status"] == "waiting"
+    assert second["desk"]["key"] == "general"
     assert second["expected_wait"] is None  # too few first replies at this desk to estimate
     assert second["staffed"] is False  # nobody who works the desk is connected
     assert second["queue_position"] == first["queue_position"] + 1
