@@ -352,3 +352,37 @@ async def test_a_practice_chat_id_tells_another_counselor_nothing(
             assert real.status_code in (403, 404), route.path
             assert (real.status_code, real.text) == (made_up.status_code, made_up.text)
             assert cid not in real.text
+
+
+async def test_a_scenarios_words_are_shown_only_escaped(
+    centre: Server, sessions: dict[str, str]
+) -> None:
+    hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    form = {
+        "title": f"題{hostile}",
+        "persona": f"人{hostile}",
+        "situation": f"状{hostile}",
+        "lines": f"一{hostile}\n二",
+        "focus": f"狙{hostile}",
+    }
+    with browser(centre, sessions["mori"]) as http:
+        made = post_form(http, "/inbox/training/scenarios/new", "/inbox/training/scenarios", form)
+        scenario_id = made.headers["location"].split("?")[0].rsplit("/", 1)[1]
+        chose = post_form(
+            http, f"/inbox/practice/{DRILL}", f"/inbox/training/play/{DRILL}",
+            {"scenario": scenario_id},
+        )  # fmt: skip
+        assert chose.status_code == 303
+        pages = [
+            http.get("/inbox/training/scenarios"),
+            http.get(f"/inbox/training/scenarios/{scenario_id}"),
+            http.get(f"/inbox/practice/{DRILL}"),
+        ]
+        # Played no more: the next tests' role-play starts with no scenario.
+        post_form(
+            http, f"/inbox/practice/{DRILL}", f"/inbox/training/play/{DRILL}", {"scenario": ""}
+        )
+    for page in pages:
+        assert page.status_code == 200
+        assert "<script>alert" not in page.text and "<img src=x" not in page.text
+        assert "&lt;script&gt;alert(" in page.text
