@@ -16,7 +16,9 @@ import pytest
 
 from service.domain.directory import Desk, EmergencyContact, has_han
 from service.domain.readings import Shown, desk_name, line_name, line_note
+from tests.conftest import PASSWORD
 from tests.support import PROJECT_DIR, Server, running_server
+from tests.test_admin import browser
 
 WARD_LINE = EmergencyContact("区の女性相談", "03-5555-0303", note_ja="平日の昼間")
 SHELTER = EmergencyContact(
@@ -65,6 +67,7 @@ def madoguchi(server: Server, *args: str) -> None:
 def server() -> Iterator[Server]:
     """The admin enters lines and renames the desk without readings, with the CLI."""
     with running_server() as srv:
+        srv.add_user("aiko", PASSWORD, role="admin")
         line = ("--contact", "警察", "110", "今すぐ危険なとき", "In danger now", "Police")
         madoguchi(
             srv,
@@ -122,3 +125,18 @@ def test_the_easy_chat_names_a_desk_without_reading_plainly(server: Server) -> N
     assert "「そうだん まどぐち」の そうだんいんが" in page
     # Japanese and English pages keep the names as entered.
     assert "「区の相談窓口」の相談員が" in httpx.get(f"{server.url}/chat?lang=ja").text
+
+
+def test_the_admin_lists_warn_of_names_the_easy_pages_cannot_read(server: Server) -> None:
+    warning = "よみがな未設定：やさしい日本語のページでは読めません"
+    with browser(server, "aiko") as aiko:
+        desks = aiko.get("/admin/desks").text
+        contacts = aiko.get("/admin/contacts").text
+        english = aiko.get("/admin/contacts", params={"lang": "en"}).text
+    row = re.search(r"<tr>\s*<td[^>]*><a [^>]*>区の相談窓口</a>.*?</tr>", desks, flags=re.S)
+    assert row and warning in row.group(0)
+    # The ward's line and the shelter have kanji and no reading; the police line has one.
+    fieldsets = re.findall(r"<fieldset.*?</fieldset>", contacts, flags=re.S)
+    warned = [warning in f for f in fieldsets]
+    assert warned == [False, True, True]
+    assert english.count("the easy-Japanese page cannot show this name") == 2

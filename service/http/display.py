@@ -27,6 +27,7 @@ from service import clock
 from service.admin_i18n import admin_text
 from service.context import Ctx
 from service.domain import jst, labels
+from service.domain.readings import needs_reading
 
 
 def _lang(context: Context) -> str:
@@ -61,6 +62,7 @@ class Display:
         environment.globals["admin_words"] = admin_text
         environment.globals["link"] = link
         environment.filters.update(
+            needs_reading=needs_reading,
             jst=self.time_element,
             jst_text=self.time_text,
             desk_name=self.desk_name,
