@@ -265,6 +265,10 @@ async def test_feedback_reaches_its_trainee_and_supervisors_only(
         hana_id = centre.query("SELECT id FROM user WHERE username = 'hana'")[0][0]
         trainee = http.get(f"/inbox/training/trainees/{hana_id}")
         assert trainee.status_code == 200 and "花子さんの研修" in trainee.text
+        assert (
+            f'href="/inbox/training/trainees/{hana_id}?lang=ja">花子</a>'
+            in http.get("/inbox/training").text
+        )
 
 
 async def test_a_refused_review_keeps_what_was_typed(

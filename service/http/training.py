@@ -159,12 +159,13 @@ async def trainee_page(
             (str(s.id), s.title) for s in await ctx.store.list_scenarios() if not s.archived
         ]
     if own and may_review(viewer):
+        every = await ctx.store.list_practice_sessions(None)
         waiting = [
-            s
-            for s in await ctx.store.list_practice_sessions(None)
-            if s.status == "closed" and not s.reviewed and s.trainee_id is not None
+            s for s in every if s.status == "closed" and not s.reviewed and s.trainee_id is not None
         ]
         context["to_review"] = session_rows(waiting, viewer, t)
+        trainees = {s.trainee_id: s.trainee for s in every if s.trainee_id is not None}
+        context["trainees"] = sorted(trainees.items(), key=lambda item: item[1] or "")
     return Template("training/trainee.html", context=context, status_code=status, headers=NO_STORE)
 
 
