@@ -140,3 +140,15 @@ def test_the_admin_lists_warn_of_names_the_easy_pages_cannot_read(server: Server
     warned = [warning in f for f in fieldsets]
     assert warned == [False, True, True]
     assert english.count("the easy-Japanese page cannot show this name") == 2
+
+
+def test_an_easy_note_in_kanji_is_refused_beside_its_field(server: Server) -> None:
+    line = {"0-name": "区の女性相談", "0-number": "03-5555-0303", "0-note_easy": "平日 だけ"}
+    with browser(server, "aiko") as aiko:
+        refused = aiko.post("/admin/contacts", data={**line, "action": "save"})
+        listed = aiko.get("/api/v1/admin/emergency-contacts").json()["contacts"]
+    assert refused.status_code == 400
+    error = re.search(r'<p class="mg-error-message" id="contacts-0-note_easy-error">(.*?)</p>',
+                      refused.text, flags=re.S)  # fmt: skip
+    assert error and "やさしい日本語の注記は、漢字を使わずに" in error.group(1)
+    assert [c["number"] for c in listed] == ["110", WARD_LINE.number, SHELTER.number]

@@ -65,6 +65,7 @@ RULES: Sequence[Rule] = (
     rule(INVALID, r"missing required field `(?P<what>\w+)`", "required"),
     rule(INVALID, r"^(?P<what>key|code|desk|partner) '.*': 1–64", "key_format"),
     rule(INVALID, r"^name_kana: write the reading in kana", "kana", "name_kana"),
+    rule(INVALID, r"^note_easy: write the easy note in kana", "kana_note", "note_easy"),
     rule(INVALID, r"^at most (?P<max>\d+) phone numbers$", "too_many", "phones"),
     rule(INVALID, r"^'(?P<value>.*)' is not a phone number$", "phone", "phones"),
     rule(INVALID, r"^at most (?P<max>\d+) origins$", "too_many", "origins"),
