@@ -44,7 +44,13 @@ def pages(server: Server) -> dict[str, str]:
         staff.headers["X-CSRFToken"] = staff.cookies["mg_csrf"]
         made = staff.post("/api/v1/admin/campaigns", json={"code": "flyer", "name": "チラシ"})
         assert made.status_code == 201
-        paths = ("/inbox", "/admin", "/admin/reports", "/admin/campaigns/flyer/poster")
+        paths = (
+            "/inbox",
+            "/inbox/training",
+            "/admin",
+            "/admin/reports",
+            "/admin/campaigns/flyer/poster",
+        )
         found = {path: staff.get(path) for path in paths}
     with httpx.Client(base_url=server.url) as http:
         for path in ("/chat", "/safety", "/demo", "/inbox/login"):
