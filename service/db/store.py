@@ -33,8 +33,8 @@ from service.db.reports import ReportQueries
 from service.db.retention import RetentionQueries
 from service.db.sealing import check_key, rotate
 from service.db.sessions import SessionQueries
-from service.db.training import TrainingQueries
 from service.db.thread import ConnectionThread, ThreadRunner
+from service.db.training import TrainingQueries
 from service.db.visitors import VisitorQueries
 from service.db.waits import WaitQueries
 from service.db.writer import ProcessRunner
