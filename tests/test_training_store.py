@@ -292,3 +292,14 @@ async def test_practice_retention_erases_reviews_and_sessions_with_the_transcrip
     for table in ("practice_review", "practice_score", "practice_mark", "practice_session"):
         sql = f"SELECT * FROM {table} WHERE conversation_id = {p}"  # noqa: S608 (constants)
         assert await backend.rows(sql, cid) == []
+
+
+async def test_a_practice_chat_without_words_loses_its_session_record_too(
+    centre: Centre,
+) -> None:
+    store, hana = centre.store, centre.hana
+    cid = await practice_chat(centre, hana, None, "roleplay")
+    await store.close_conversation(cid, "visitor_left", "visitor")
+    assert await store.purge_closed_before(CLI_ACTOR, ALL_TIME, 100, practice_only=True) == 1
+    assert await store.get_practice_session(cid) is None
+    assert await store.purge_closed_before(CLI_ACTOR, ALL_TIME, 100, practice_only=True) == 0

@@ -60,7 +60,8 @@ WHERE c.status = 'closed' AND c.closed_at < ?
                   AND m.author != 'system' AND m.body != x'')
        OR EXISTS (SELECT 1 FROM note AS n WHERE n.conversation_id = c.id)
        OR EXISTS (SELECT 1 FROM survey AS s WHERE s.conversation_id = c.id
-                  AND s.comment IS NOT NULL))
+                  AND s.comment IS NOT NULL)
+       OR EXISTS (SELECT 1 FROM practice_session AS ps WHERE ps.conversation_id = c.id))
 ORDER BY c.closed_at
 LIMIT ?
 """
