@@ -171,3 +171,11 @@ def test_an_english_change_comes_back_to_the_english_page(aiko: httpx.Client) ->
     assert (
         '<p class="mg-saved" role="status">Saved.</p>' in aiko.get(added.headers["location"]).text
     )
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_the_inbox_leads_to_the_admin_pages_in_its_own_language(
+    aiko: httpx.Client, lang: str
+) -> None:
+    inbox = aiko.get("/inbox", params={"lang": lang}).text
+    assert f'href="/admin?lang={lang}"' in inbox
