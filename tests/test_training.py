@@ -123,6 +123,10 @@ async def test_a_scripted_chat_sends_the_next_line_after_each_reply_of_the_train
     # The first line arrives at once, as a visitor's message in hana's own thread.
     first = await hana.wait_for("message", lambda m: m["author"] == "visitor")
     assert (first["conversation_id"], first["body"]) == (cid, lines[0])
+    # The server is the visitor here: the queue never marks it as gone.
+    await hana.wait_for_queue(
+        lambda q: any(c["id"] == cid and c["present"] for c in q["conversations"])
+    )
     for n, line in enumerate(lines[1:], start=1):
         ack = await hana.call(
             "message", {"conversation_id": cid, "client_id": client_id(), "body": f"返信{n}"}

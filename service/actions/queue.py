@@ -74,8 +74,23 @@ class Details:
     previews: dict[str, str] = field(default_factory=dict)
 
 
+async def connected(ctx: Context, conversations: Sequence[Conversation]) -> set[str]:
+    """Those of ``conversations`` whose visitor is there: connected, or the server itself
+    playing a scripted practice chat (which no counselor should see marked as gone)."""
+    present = set(await ctx.shared.presence.present([c.id for c in conversations]))
+    practice = [c.id for c in conversations if is_practice_desk(ctx, c.desk_id)]
+    if practice:
+        present |= await ctx.store.scripted_among(practice)
+    return present
+
+
+def is_practice_desk(ctx: Context, desk_id: int) -> bool:
+    desk = ctx.catalog.desk_by_id(desk_id)
+    return desk is not None and desk.practice
+
+
 async def details(ctx: Context, conversations: Sequence[Conversation]) -> Details:
-    present = await ctx.shared.presence.present([c.id for c in conversations])
+    present = await connected(ctx, conversations)
     previews: dict[str, str] = {}
     for conv in conversations:
         if (text := await preview(ctx, conv)) is not None:
@@ -143,7 +158,7 @@ async def tell_everywhere(
     ctx: Context, conversation_id: str, conv: Conversation | None, desk_ids: Sequence[int]
 ) -> list[int]:
     desks = sorted({*desk_ids, *([conv.desk_id] if conv else [])})
-    present = conv is not None and bool(await ctx.shared.presence.present([conversation_id]))
+    present = conv is not None and conv.id in await connected(ctx, [conv])
     await tell_counselors_here(ctx, conversation_id, conv, desks, present=present)
     order = {"conversation_id": conversation_id, "desks": desks, "present": present}
     await ctx.shared.orders.publish(QUEUE, order)
