@@ -102,6 +102,7 @@ ADMIN_TEXT: Mapping[str, Mapping[str, str]] = {
         "desk_hours_hint": "日本時間。例：mon-fri 09:00-17:00; sat#2 09:00-17:00（書き方は下に）",
         "desk_closures_hint": "祝日のほかに休む日。例：12/29-01/03。なければ空欄。",
         "f_practice": "練習用の窓口",
+        "practice_tag": "練習",
         "desk_practice_hint": "相談員の研修用。一般には表示せず、統計に数えず、"
         "会話は7日で消えます。作成後は変更できません。",
         "desk_practice_fixed": "練習用の窓口です（作成後は変更できません）。",
@@ -310,6 +311,7 @@ ADMIN_TEXT: Mapping[str, Mapping[str, str]] = {
         "desk_closures_hint": "Days closed besides public holidays. Example: 12/29-01/03. "
         "Blank if none.",
         "f_practice": "Practice desk",
+        "practice_tag": "Practice",
         "desk_practice_hint": "For counselor training: never shown to the public, never counted "
         "in reports, its chats erased after 7 days. Cannot be changed once made.",
         "desk_practice_fixed": "A practice desk (this cannot be changed once made).",

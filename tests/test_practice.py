@@ -293,6 +293,17 @@ def test_the_practice_page_is_for_staff_who_work_the_practice_desk(
         assert 'class="mg-practice"' not in http.get("/chat", params={"desk": PRACTICE}).text
 
 
+@pytest.mark.parametrize(("lang", "tag"), [("ja", "練習"), ("en", "Practice")])
+def test_the_admin_desk_list_tags_the_practice_desk(centre: Server, lang: str, tag: str) -> None:
+    aiko = login_sync(centre, "aiko", PASSWORD)
+    with httpx.Client(base_url=centre.url, cookies={"mg_session": aiko}) as http:
+        page = http.get("/admin/desks", params={"lang": lang}).text
+    rows = {row.split("</a>")[0].rsplit(">", 1)[-1]: row for row in page.split("<tr>")[2:]}
+    tagged = [name for name, row in rows.items() if f'<span class="mg-tag">{tag}</span>' in row]
+    assert len(rows) >= 2 and len(tagged) == 1
+    assert f"/admin/desks/{PRACTICE}" in rows[tagged[0]]
+
+
 def test_the_admin_api_makes_a_practice_desk_whose_flag_never_changes(centre: Server) -> None:
     aiko = login_sync(centre, "aiko", PASSWORD)
     with httpx.Client(base_url=centre.url, cookies={"mg_session": aiko}) as http:
