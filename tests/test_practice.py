@@ -148,6 +148,7 @@ async def test_a_practice_chat_runs_like_a_real_one_but_only_among_practice_desk
         queue = await hana.wait_for_queue(lambda q: any(c["id"] == cid for c in q["conversations"]))
         [item] = [c for c in queue["conversations"] if c["id"] == cid]
         assert item["practice"] is True and item["desk"] == PRACTICE
+        assert item["source"] == "practice"  # not "direct": no visitor came from anywhere
 
         assert (await hana.call("claim", {"conversation_id": cid}))["ok"]
         said = await player.call("message", {"client_id": client_id(), "body": "練習です"})

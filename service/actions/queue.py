@@ -115,6 +115,8 @@ def item_for(
     item["present"] = conv.id in found.present
     # A practice chat, played by staff for training: the inbox badges it 練習.
     item["practice"] = bool(desk and desk.practice)
+    if item["practice"]:
+        item["source"] = "practice"  # played by staff: it came from no page of the public's
     # Sealed words: only to those who work the conversation's desk.
     if user.works_desk(conv.desk_id) and conv.id in found.previews:
         item["preview"] = found.previews[conv.id]
