@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -576,10 +576,13 @@ def execute(server: Server, sql: str, params: tuple[Any, ...] = ()) -> None:
 
 @contextlib.contextmanager
 def running_seeded_server(
-    statements: list[str], env: dict[str, str] | None = None
+    statements: list[str],
+    env: dict[str, str] | None = None,
+    prepare: Callable[[Server], None] | None = None,
 ) -> Iterator[Server]:
-    """As :func:`running_server`, with ``statements`` run on the migrated database first, so
-    the server loads what they create at start instead of up to a second later."""
+    """As :func:`running_server`, with ``statements`` run on the migrated database first (and
+    then ``prepare``, e.g. to add accounts), so the server loads what they create at start
+    instead of up to a second later."""
     with tempfile.TemporaryDirectory(prefix="madoguchi-test-") as tmp:
         server = Server(db_path=Path(tmp) / "madoguchi.sqlite3", env=env or {})
         with on_test_backend(server):
@@ -588,6 +591,8 @@ def running_seeded_server(
                 execute(server, sql)
             if server.database_url:
                 seal_seeded_text(server)
+            if prepare is not None:
+                prepare(server)
             server.start()
             try:
                 yield server

@@ -25,9 +25,12 @@ SEED = [
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
-    with running_seeded_server(SEED) as srv:
-        # Works the general desk only: while online, general is staffed and legal is not.
+    # yui works the general desk only: while online, general is staffed and legal is not. Made
+    # before the start, so the server counts her from her first connection.
+    def add_yui(srv: Server) -> None:
         srv.add_user("yui", PASSWORD, display_name="結衣", desks=["general"])
+
+    with running_seeded_server(SEED, prepare=add_yui) as srv:
         yield srv
 
 
