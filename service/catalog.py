@@ -79,6 +79,12 @@ class Catalog:
     def desk_by_id(self, desk_id: int | None) -> Desk | None:
         return next((d for d in self.desks.values() if d.id == desk_id), None)
 
+    def is_practice(self, desk_id: int | None) -> bool:
+        """Whether ``desk_id`` is a practice desk (and so its chats are practice: the flag
+        never changes once a desk is made)."""
+        desk = self.desk_by_id(desk_id)
+        return desk is not None and desk.practice
+
     def partner_by_id(self, partner_id: int | None) -> Partner | None:
         return next((p for p in self.partners.values() if p.id == partner_id), None)
 

@@ -17,7 +17,7 @@ import logging
 import time
 
 from service.actions.conversations import close_conversation
-from service.actions.training import scripted_open
+from service.actions.queue import connected
 from service.context import Context
 from service.domain.casework import autoclose_interval, gone_too_long
 from service.errors import AppError, ErrorCode
@@ -35,9 +35,8 @@ async def close_gone_conversations(
     still_open = {c.id for c in open_conversations}
     for forgotten in set(missing_since) - still_open:
         del missing_since[forgotten]
-    present = await ctx.shared.presence.present([c.id for c in open_conversations])
-    # A scripted practice chat's visitor is the server, never gone.
-    present |= await scripted_open(ctx, open_conversations)
+    # Connected, or a scripted practice chat's (whose visitor is the server, never gone).
+    present = await connected(ctx, open_conversations)
     closed = 0
     for conv in open_conversations:
         if conv.id in present:

@@ -78,15 +78,10 @@ async def connected(ctx: Context, conversations: Sequence[Conversation]) -> set[
     """Those of ``conversations`` whose visitor is there: connected, or the server itself
     playing a scripted practice chat (which no counselor should see marked as gone)."""
     present = set(await ctx.shared.presence.present([c.id for c in conversations]))
-    practice = [c.id for c in conversations if is_practice_desk(ctx, c.desk_id)]
+    practice = [c.id for c in conversations if ctx.catalog.is_practice(c.desk_id)]
     if practice:
         present |= await ctx.store.scripted_among(practice)
     return present
-
-
-def is_practice_desk(ctx: Context, desk_id: int) -> bool:
-    desk = ctx.catalog.desk_by_id(desk_id)
-    return desk is not None and desk.practice
 
 
 async def details(ctx: Context, conversations: Sequence[Conversation]) -> Details:

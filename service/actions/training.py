@@ -29,11 +29,6 @@ _turns: set[asyncio.Task[None]] = set()
 """Script turns under way (a task is kept referenced until it ends)."""
 
 
-def is_practice(ctx: Context, desk_id: int) -> bool:
-    desk = ctx.catalog.desk_by_id(desk_id)
-    return desk is not None and desk.practice
-
-
 async def scenario_of(ctx: Context, scenario_id: int, *, live: bool = True) -> Scenario:
     """The scenario ``scenario_id`` (not archived, if ``live``); NOT_FOUND otherwise."""
     found = next((s for s in await ctx.store.list_scenarios() if s.id == scenario_id), None)
@@ -100,16 +95,10 @@ async def _turn_if_scripted(ctx: Context, conversation_id: str) -> None:
 async def record_roleplay(ctx: Context, conv: Conversation, session_id: str | None) -> None:
     """A staff member started a chat at a practice desk, playing its visitor: record it as a
     role-played practice chat, with the scenario they chose for that desk (or none)."""
-    if not is_practice(ctx, conv.desk_id) or not session_id:
+    if not ctx.catalog.is_practice(conv.desk_id) or not session_id:
         return
     player = await user_of_session(ctx.store, ctx.settings, session_id)
     if player is None:
         return
     scenario_id = await ctx.store.chosen_scenario(player.id, conv.desk_id)
     await ctx.store.insert_practice_session(conv.id, scenario_id, "roleplay", player.id)
-
-
-async def scripted_open(ctx: Context, conversations: list[Conversation]) -> set[str]:
-    """Which of these open conversations a script plays (their visitor is never gone)."""
-    practice = [c.id for c in conversations if is_practice(ctx, c.desk_id)]
-    return await ctx.store.scripted_among(practice) if practice else set()

@@ -88,7 +88,7 @@ class CasebookController(Controller):
                     {
                         "id": i.id,
                         "desk": _desk_name(ctx, i.desk_id),
-                        "practice": _is_practice(ctx, i.desk_id),
+                        "practice": ctx.catalog.is_practice(i.desk_id),
                         "created_at": i.created_at,
                         "closed_at": i.closed_at or "",
                         "outcome": text.get(f"outcome_{i.outcome}", i.outcome or ""),
@@ -138,7 +138,7 @@ class CasebookController(Controller):
                 "user": user,
                 "conv": conv,
                 "desk": _desk_name(ctx, conv.desk_id),
-                "practice": _is_practice(ctx, conv.desk_id),
+                "practice": ctx.catalog.is_practice(conv.desk_id),
                 "outcome": text.get(f"outcome_{conv.outcome}", conv.outcome or ""),
                 "risk": text[f"risk_{case.risk}"],
                 "case": case,
@@ -156,11 +156,6 @@ class CasebookController(Controller):
 def _desk_name(ctx: Ctx, desk_id: int) -> str:
     desk = ctx.catalog.desk_by_id(desk_id)
     return desk.name if desk else ""
-
-
-def _is_practice(ctx: Ctx, desk_id: int) -> bool:
-    desk = ctx.catalog.desk_by_id(desk_id)
-    return bool(desk and desk.practice)
 
 
 def _tag_label(tags: list[Any], key: str, lang: str) -> str:
