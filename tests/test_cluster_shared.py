@@ -278,9 +278,18 @@ async def test_a_visitor_on_another_process_is_present_until_that_process_dies(
         refreshing.cancel()
         await until(lambda: present_none(asker, ["c1"]), timeout=3.0)
     finally:
-        refreshing.cancel()
+        await stopped(refreshing)
         await holder_redis.aclose()
         await asker_redis.aclose()
+
+
+async def stopped(*tasks: asyncio.Task[Any]) -> None:
+    """Cancels the tasks and waits until they have ended, so that whatever connection they hold
+    is given back before its client closes, not left for the garbage collector of a later
+    test."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def present_none(presence: RedisPresence, ids: list[str]) -> bool:
@@ -339,7 +348,7 @@ async def test_a_job_moves_to_another_process_when_its_holder_dies(
         holder.kill()
         holder.wait(timeout=10)
         if taker is not None:
-            taker.cancel()
+            await stopped(taker)
 
 
 async def test_an_order_is_carried_out_once_by_every_process(redis_url: str) -> None:
@@ -370,8 +379,7 @@ async def test_an_order_is_carried_out_once_by_every_process(redis_url: str) -> 
         await until(lambda: heard["two"] == [{"user_id": 7, "only": "login-hash"}])
         assert heard["one"] == [{"user_id": 7, "only": "login-hash"}]
     finally:
-        for task in listening:
-            task.cancel()
+        await stopped(*listening)
         for client in clients:
             await client.aclose()
 
