@@ -31,7 +31,7 @@ def test_sources_by_name() -> None:
     partners, campaigns = NAMES["partner"], NAMES["campaign"]
     assert labels.source("direct", partners, campaigns) == "直接・区ホームページ"
     assert labels.source("partner:library", partners, campaigns) == "連携団体：区立図書館"
-    assert labels.source("campaign:spring", partners, campaigns, "en") == "Campaign：春のポスター"
+    assert labels.source("campaign:spring", partners, campaigns, "en") == "Campaign: 春のポスター"
     assert labels.source("partner:gone", partners, campaigns) == "連携団体：gone"
 
 

@@ -302,13 +302,22 @@ def source(
     key: str, partners: Mapping[str, str], campaigns: Mapping[str, str], lang: str = "ja"
 ) -> str:
     """``direct``, ``partner:KEY`` or ``campaign:CODE`` with the names admins gave them."""
-    if key == "direct":
-        return DIRECT[_lang(lang)]
-    kind, _, name = key.partition(":")
+    words, name = source_parts(key, lang)
+    kind = key.partition(":")[0]
     names = partners if kind == "partner" else campaigns if kind == "campaign" else {}
+    return f"{words}{names.get(name, name)}"
+
+
+def source_parts(key: str, lang: str = "ja") -> tuple[str, str]:
+    """A source as words and the key of the partner or campaign named after them, for a page
+    that marks that name's language: ``("連携団体：", "library")``, ``("Partner: ", "library")``;
+    ``direct`` is words alone, an unknown source its key alone."""
+    if key == "direct":
+        return DIRECT[_lang(lang)], ""
+    kind, _, name = key.partition(":")
     if kind in SOURCE_KINDS["ja"]:
-        return f"{SOURCE_KINDS[_lang(lang)][kind]}：{names.get(name, name)}"
-    return key
+        return f"{SOURCE_KINDS[_lang(lang)][kind]}{colon(lang)}", name
+    return "", key
 
 
 def actor(name: str, lang: str = "ja") -> str:
