@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from service.domain import labels
 from service.domain.training import SCRIPT_ENDED
 from tests.conftest import PASSWORD
 from tests.support import (
@@ -28,6 +29,7 @@ from tests.support import (
 from tests.test_csrf_sweep import app_routes
 
 DRILL = "drill"
+OTHER_DRILL = "drill2"
 
 
 def madoguchi(server: Server, *args: str) -> None:
@@ -44,16 +46,22 @@ def madoguchi(server: Server, *args: str) -> None:
 
 @pytest.fixture(scope="module")
 def centre() -> Iterator[Server]:
-    """A practice desk beside the default one; two counselors, a supervisor and an admin."""
+    """Two practice desks beside the default one; two counselors, a supervisor of every desk,
+    one of the second practice desk only, and an admin."""
     with running_server() as server:
         madoguchi(
             server, "desk", "add", DRILL, "--name", "練習窓口", "--hours", "24/7", "--practice"
         )
+        madoguchi(
+            server, "desk", "add", OTHER_DRILL, "--name", "練習窓口2", "--hours", "24/7",
+            "--practice",
+        )  # fmt: skip
         madoguchi(server, "desk", "update", "general", "--hours", "24/7")
         server.add_user("hana", PASSWORD, role="counselor", display_name="花子")
         server.add_user("ren", PASSWORD, role="counselor", display_name="蓮")
         server.add_user("mori", PASSWORD, role="supervisor", display_name="森")
         server.add_user("aiko", PASSWORD, role="admin", display_name="愛子")
+        server.add_user("kiku", PASSWORD, role="supervisor", display_name="菊", desks=[OTHER_DRILL])
         yield server
 
 
@@ -66,7 +74,8 @@ async def clients(centre: Server) -> AsyncIterator[Clients]:
 
 @pytest.fixture(scope="module")
 def sessions(centre: Server) -> dict[str, str]:
-    return {name: login_sync(centre, name, PASSWORD) for name in ("hana", "ren", "mori", "aiko")}
+    names = ("hana", "ren", "mori", "aiko", "kiku")
+    return {name: login_sync(centre, name, PASSWORD) for name in names}
 
 
 def browser(server: Server, session: str) -> httpx.Client:
@@ -394,3 +403,92 @@ async def test_a_scenarios_words_are_shown_only_escaped(
         assert page.status_code == 200
         assert "<script>alert" not in page.text and "<img src=x" not in page.text
         assert "&lt;script&gt;alert(" in page.text
+
+
+def transcript_openings(server: Server, cid: str) -> list[tuple[str, str, str]]:
+    rows = server.query(
+        "SELECT actor, target, detail FROM audit_log WHERE action = 'training.transcript.open' "
+        "AND target = ? ORDER BY id",
+        (f"conversation:{cid}",),
+    )
+    return [(actor, target, json.loads(detail)["purpose"]) for actor, target, detail in rows]
+
+
+async def test_opening_a_practice_transcript_is_audited_as_a_real_record_is(
+    centre: Server, sessions: dict[str, str], clients: Clients
+) -> None:
+    cid = await closed_practice(centre, sessions, clients)
+    assert transcript_openings(centre, cid) == []
+    review = {f"score-{i}": "3" for i in rubric_ids(centre)}
+    with browser(centre, sessions["mori"]) as http:
+        page = f"/inbox/training/reviews/{cid}"
+        assert http.get(page).status_code == 200
+        assert post_form(http, page, page, review).status_code == 303
+    with browser(centre, sessions["hana"]) as http:
+        assert http.get(f"/inbox/training/feedback/{cid}").status_code == 200
+    target = f"conversation:{cid}"
+    # The review page twice (once to read, once for the form's token), then the feedback.
+    assert transcript_openings(centre, cid) == [
+        ("mori", target, "review"),
+        ("mori", target, "review"),
+        ("hana", target, "feedback"),
+    ]
+    assert labels.audit_action("training.transcript.open") == "練習の記録を開いた"
+    assert labels.audit_target(target, {}) == f"相談：{cid}"
+    [detail] = centre.query(
+        "SELECT detail FROM audit_log WHERE action = 'training.transcript.open' "
+        "AND actor = 'hana' AND target = ?",
+        (target,),
+    )
+    assert labels.audit_detail(json.loads(detail[0]), {}) == [("理由", "練習のフィードバック")]
+
+
+async def real_closed_record(centre: Server, sessions: dict[str, str], clients: Clients) -> str:
+    """A real chat at the general desk that hana answered and closed."""
+    hana = await clients.counselor(sessions["hana"])
+    visitor = await clients.visitor()
+    started = await visitor.call("start", {})
+    assert started["ok"], started
+    cid: str = started["conversation"]["id"]
+    assert (await hana.call("claim", {"conversation_id": cid}))["ok"]
+    assert (await visitor.call("message", {"client_id": client_id(), "body": "相談です"}))["ok"]
+    assert (await hana.call("close", {"conversation_id": cid, "outcome": "resolved"}))["ok"]
+    return cid
+
+
+async def test_a_supervisor_reviews_only_the_practice_of_the_desks_they_work(
+    centre: Server, sessions: dict[str, str], clients: Clients
+) -> None:
+    cid = await closed_practice(centre, sessions, clients)
+    real = await real_closed_record(centre, sessions, clients)
+    review = {f"score-{i}": "2" for i in rubric_ids(centre)}
+    with browser(centre, sessions["mori"]) as http:
+        page = f"/inbox/training/reviews/{cid}"
+        assert post_form(http, page, page, review).status_code == 303
+    hana_id = centre.query("SELECT id FROM user WHERE username = 'hana'")[0][0]
+    openings = len(transcript_openings(centre, cid))
+    with browser(centre, sessions["kiku"]) as http:
+        # kiku supervises the other practice desk only: hana's practice there is not hers to
+        # open, answered as a real record outside her desks is.
+        outside = post_form(http, "/inbox/closed", f"/inbox/closed/{real}", {"purpose": "records"})
+        assert outside.status_code == 404
+        for path in (f"/inbox/training/reviews/{cid}", f"/inbox/training/feedback/{cid}"):
+            answer = http.get(path)
+            assert (answer.status_code, answer.text) == (outside.status_code, outside.text)
+        refused = post_form(http, "/inbox/training", f"/inbox/training/reviews/{cid}", review)
+        assert refused.status_code == 404
+        # Nor is it listed, on her own page or on hana's.
+        for path in ("/inbox/training", f"/inbox/training/trainees/{hana_id}"):
+            listed = http.get(path)
+            assert listed.status_code == 200 and cid not in listed.text
+    assert len(transcript_openings(centre, cid)) == openings
+    with browser(centre, sessions["aiko"]) as http:
+        # An admin reviews every desk's practice; mori, who works every desk, lists it.
+        assert http.get(f"/inbox/training/reviews/{cid}").status_code == 200
+    with browser(centre, sessions["mori"]) as http:
+        assert (
+            f"/inbox/training/reviews/{cid}" in http.get(f"/inbox/training/trainees/{hana_id}").text
+        )
+    with browser(centre, sessions["hana"]) as http:
+        # The trainee still reads her own feedback.
+        assert http.get(f"/inbox/training/feedback/{cid}").status_code == 200

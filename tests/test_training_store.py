@@ -303,3 +303,31 @@ async def test_a_practice_chat_without_words_loses_its_session_record_too(
     assert await store.purge_closed_before(CLI_ACTOR, ALL_TIME, 100, practice_only=True) == 1
     assert await store.get_practice_session(cid) is None
     assert await store.purge_closed_before(CLI_ACTOR, ALL_TIME, 100, practice_only=True) == 0
+
+
+async def test_opening_a_practice_transcript_reads_it_and_audits_the_read(
+    centre: Centre,
+) -> None:
+    cid = await practice_chat(centre, centre.hana, None, "roleplay")
+    await reply(centre, cid, centre.hana, "お話しください")
+    [session] = await centre.store.list_practice_sessions(centre.hana.id)
+    assert session.desk_id == centre.practice
+    messages = await centre.store.open_practice_transcript(SUPERVISOR, cid, "review", 10)
+    assert [m.body for m in messages if m.author == "counselor"] == ["お話しください"]
+    [entry] = [e for e in await centre.store.list_audit() if e.action.startswith("training.t")]
+    assert (entry.actor, entry.action, entry.target) == (
+        "mori",
+        "training.transcript.open",
+        f"conversation:{cid}",
+    )
+    assert entry.detail == {"purpose": "review"}
+    # A chat that is no practice is neither read nor audited.
+    real = secrets.token_hex(8)
+    general = next(d for d in await centre.store.list_desks() if not d.practice)
+    await centre.store.insert_conversation(
+        real, secrets.token_hex(16), general.id, None, None, "ja", None
+    )
+    with refused(ErrorCode.NOT_FOUND):
+        await centre.store.open_practice_transcript(SUPERVISOR, real, "review", 10)
+    audited = [e for e in await centre.store.list_audit() if e.action.startswith("training.t")]
+    assert len(audited) == 1

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from service.clock import now_iso
 from service.db.audit_log import audit
 from service.db.rows import append_message, append_system_message
+from service.db.sealing import unseal
 from service.domain.audit import Actor
 from service.domain.conversations import Message
 from service.domain.training import (
@@ -119,6 +120,14 @@ class TrainingQueries:
 
     async def count_unread_feedback(self, trainee_id: int) -> int:
         return await self._read(_count_unread, trainee_id)
+
+    async def open_practice_transcript(
+        self, actor: Actor, conversation_id: str, purpose: str, limit: int
+    ) -> list[Message]:
+        """A practice chat's messages (at most ``limit``), read for ``purpose`` (``review`` or
+        ``feedback``): the audit row is written in the same transaction as the read, as for a
+        real record. NOT_FOUND if it is no practice chat."""
+        return await self._write(_open_transcript, actor, conversation_id, purpose, limit)
 
 
 # -- synchronous SQL ---------------------------------------------------------------------------
@@ -294,7 +303,7 @@ def _chosen(conn: sqlite3.Connection, user_id: int, desk_id: int) -> int | None:
 _SESSIONS = """
 SELECT s.conversation_id, s.mode, s.scenario_id, sc.title AS scenario_title,
        c.counselor_id AS trainee_id, t.display_name AS trainee, p.display_name AS player,
-       c.status, s.created_at, c.closed_at,
+       c.status, s.created_at, c.closed_at, c.desk_id,
        r.conversation_id IS NOT NULL AS reviewed, r.read_at IS NOT NULL AS feedback_read
 FROM practice_session AS s
 JOIN conversation AS c ON c.id = s.conversation_id
@@ -323,6 +332,7 @@ def _list_sessions(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) 
             r["closed_at"],
             bool(r["reviewed"]),
             bool(r["feedback_read"]),
+            r["desk_id"],
         )
         for r in conn.execute(_SESSIONS.format(where=where), args)
     ]
@@ -467,6 +477,37 @@ def _count_unread(conn: sqlite3.Connection, trainee_id: int) -> int:
             (trainee_id,),
         ).fetchone()[0]
     )
+
+
+def _open_transcript(
+    conn: sqlite3.Connection, actor: Actor, conversation_id: str, purpose: str, limit: int
+) -> list[Message]:
+    found = conn.execute(
+        "SELECT 1 FROM practice_session WHERE conversation_id = ?", (conversation_id,)
+    ).fetchone()
+    if found is None:
+        raise AppError(ErrorCode.NOT_FOUND, "no such practice chat")
+    detail = {"purpose": purpose}
+    audit(conn, actor, "training.transcript.open", f"conversation:{conversation_id}", detail)
+    rows = conn.execute(
+        "SELECT m.seq, m.author, m.body, m.created_at, m.user_id, u.display_name AS writer "
+        "FROM message AS m LEFT JOIN user AS u ON u.id = m.user_id "
+        "WHERE m.conversation_id = ? ORDER BY m.seq LIMIT ?",
+        (conversation_id, limit),
+    )
+    return [
+        Message(
+            conversation_id,
+            r["seq"],
+            r["author"],
+            unseal(conn, "message.body", conversation_id, r["body"]),
+            r["created_at"],
+            None,
+            r["user_id"],
+            r["writer"],
+        )
+        for r in rows
+    ]
 
 
 ERASE_TRAINING = (

@@ -109,6 +109,8 @@ class Session:
     closed_at: str | None
     reviewed: bool
     feedback_read: bool
+    desk_id: int
+    """The practice desk it was held at: its reviewers are the supervisors who work it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +220,17 @@ def check_review(
 def may_review(user: User) -> bool:
     """Supervisors and admins review practice chats and keep the scenarios and the rubric."""
     return user.role in REVIEWING_ROLES
+
+
+def may_review_session(user: User, session: Session) -> bool:
+    """A practice chat's review: for admins, and for the supervisors who work its desk, as a
+    real record is for the supervisors of its desk."""
+    return user.role == "admin" or (may_review(user) and user.works_desk(session.desk_id))
+
+
+def may_read_feedback(user: User, session: Session) -> bool:
+    """A practice chat's feedback: its trainee's, and its reviewers'."""
+    return session.trainee_id == user.id or may_review_session(user, session)
 
 
 def may_see_training_of(user: User, trainee_id: int) -> bool:

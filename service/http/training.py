@@ -19,7 +19,12 @@ from service import access
 from service.actions.training import scenario_of, start_scripted
 from service.context import Ctx
 from service.domain.accounts import User
-from service.domain.training import may_review, may_see_training_of
+from service.domain.training import (
+    may_read_feedback,
+    may_review,
+    may_review_session,
+    may_see_training_of,
+)
 from service.errors import AppError, ErrorCode
 from service.http.form_errors import Forms
 from service.http.params import RowId
@@ -126,8 +131,14 @@ async def trainee_page(
 ) -> Template:
     t = words(lang)
     own = viewer.id == trainee.id
-    sessions = await ctx.store.list_practice_sessions(trainee.id)
-    reviews = await ctx.store.list_reviews(trainee.id)
+    # A supervisor sees the practice of the desks they work only, as with real records.
+    sessions = [
+        s
+        for s in await ctx.store.list_practice_sessions(trainee.id)
+        if may_read_feedback(viewer, s)
+    ]
+    shown = {s.conversation_id for s in sessions}
+    reviews = [r for r in await ctx.store.list_reviews(trainee.id) if r.conversation_id in shown]
     titles = {s.conversation_id: s.scenario_title or t["no_scenario"] for s in sessions}
     context: dict[str, Any] = {
         "t": t,
@@ -159,7 +170,9 @@ async def trainee_page(
             (str(s.id), s.title) for s in await ctx.store.list_scenarios() if not s.archived
         ]
     if own and may_review(viewer):
-        every = await ctx.store.list_practice_sessions(None)
+        every = [
+            s for s in await ctx.store.list_practice_sessions(None) if may_review_session(viewer, s)
+        ]
         waiting = [
             s for s in every if s.status == "closed" and not s.reviewed and s.trainee_id is not None
         ]

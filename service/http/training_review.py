@@ -16,8 +16,15 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
 from service.context import Ctx
+from service.domain.accounts import User
 from service.domain.conversations import Message
-from service.domain.training import Review, Session, check_review, may_review
+from service.domain.training import (
+    Review,
+    Session,
+    check_review,
+    may_read_feedback,
+    may_review_session,
+)
 from service.errors import AppError
 from service.http.form_errors import Forms, typed
 from service.http.staff_pages import (
@@ -26,6 +33,7 @@ from service.http.staff_pages import (
     STAFF_EXCEPTIONS,
     SUPERVISING,
     Req,
+    actor_of,
     staff_of,
     staff_only,
 )
@@ -48,7 +56,7 @@ class ReviewController(Controller):
     async def review(
         self, request: Req, ctx: Ctx, conversation_id: str, lang: str | None = None
     ) -> Template:
-        session = await reviewable(ctx, conversation_id)
+        session = await reviewable(ctx, staff_of(request), conversation_id)
         found = await ctx.store.get_review(conversation_id)
         values = review_values(found) if found else {}
         return await self._page(request, ctx, session, pick_lang(lang), Forms(), values)
@@ -57,7 +65,8 @@ class ReviewController(Controller):
     async def submit(
         self, request: Req, ctx: Ctx, conversation_id: str, lang: str | None = None
     ) -> Template | Redirect:
-        chosen, session = pick_lang(lang), await reviewable(ctx, conversation_id)
+        chosen = pick_lang(lang)
+        session = await reviewable(ctx, staff_of(request), conversation_id)
         values = typed(await request.form())
         rubric = await ctx.store.list_rubric()
         messages = await transcript(ctx, conversation_id)
@@ -80,11 +89,12 @@ class ReviewController(Controller):
     ) -> Template:
         user, chosen = staff_of(request), pick_lang(lang)
         found = await ctx.store.get_review(conversation_id)
-        if found is None or not (found.trainee_id == user.id or may_review(user)):
-            raise NotFoundException()
         session = await ctx.store.get_practice_session(conversation_id)
-        if session is None:
+        if found is None or session is None or not may_read_feedback(user, session):
             raise NotFoundException()
+        messages = await ctx.store.open_practice_transcript(
+            actor_of(request), conversation_id, "feedback", TRANSCRIPT_LIMIT
+        )
         if found.trainee_id == user.id and found.read_at is None:
             await ctx.store.mark_review_read(conversation_id, user.id)
         marks = {m.seq: m.comment for m in found.marks}
@@ -98,7 +108,7 @@ class ReviewController(Controller):
                 "session": session,
                 "review": found,
                 "card": await scenario_card(ctx, session),
-                "messages": lines_of(await transcript(ctx, conversation_id), marks, t),
+                "messages": lines_of(messages, marks, t),
                 "feedback_unread": await ctx.store.count_unread_feedback(user.id),
             },
             headers=NO_STORE,
@@ -116,7 +126,10 @@ class ReviewController(Controller):
     ) -> Template:
         t, user = words(lang), staff_of(request)
         rubric = [i for i in await ctx.store.list_rubric() if i.active]
-        messages = await transcript(ctx, session.conversation_id)
+        # The reviewer reads the transcript: audited as the opening of a real record is.
+        messages = await ctx.store.open_practice_transcript(
+            actor_of(request), session.conversation_id, "review", TRANSCRIPT_LIMIT
+        )
         return Template(
             "training/review.html",
             context={
@@ -137,10 +150,13 @@ class ReviewController(Controller):
         )
 
 
-async def reviewable(ctx: Ctx, conversation_id: str) -> Session:
-    """A closed practice chat that somebody answered; 404 for anything else."""
+async def reviewable(ctx: Ctx, user: User, conversation_id: str) -> Session:
+    """A closed practice chat that somebody answered, at a desk ``user`` reviews; 404 for
+    anything else, as for a real record out of one's desks."""
     session = await ctx.store.get_practice_session(conversation_id)
     if session is None or session.status != "closed" or session.trainee_id is None:
+        raise NotFoundException()
+    if not may_review_session(user, session):
         raise NotFoundException()
     return session
 

@@ -15,7 +15,8 @@ from service.domain.training import (
     RubricItem,
     Scenario,
     Session,
-    may_review,
+    may_read_feedback,
+    may_review_session,
     score_table,
 )
 from service.http.staff_pages import text_of
@@ -43,9 +44,9 @@ def session_rows(
     rows = []
     for s in sessions:
         link = ""
-        if s.reviewed and (s.trainee_id == viewer.id or may_review(viewer)):
+        if s.reviewed and may_read_feedback(viewer, s):
             link = f"/inbox/training/feedback/{s.conversation_id}"
-        if s.status == "closed" and s.trainee_id is not None and may_review(viewer):
+        if s.status == "closed" and s.trainee_id is not None and may_review_session(viewer, s):
             link = f"/inbox/training/reviews/{s.conversation_id}"
         rows.append(
             {

@@ -30,6 +30,7 @@ from service.domain.training import (
 )
 from service.errors import AppError, ErrorCode
 from service.pg.audit_log import audit
+from service.pg.conversations import list_messages
 from service.pg.rows import append_message, append_system_message, rowcount
 from service.pg.sealing import Db
 
@@ -118,6 +119,14 @@ class TrainingQueries:
 
     async def count_unread_feedback(self, trainee_id: int) -> int:
         return await self._read(_count_unread, trainee_id)
+
+    async def open_practice_transcript(
+        self, actor: Actor, conversation_id: str, purpose: str, limit: int
+    ) -> list[Message]:
+        """A practice chat's messages (at most ``limit``), read for ``purpose`` (``review`` or
+        ``feedback``): the audit row is written in the same transaction as the read, as for a
+        real record. NOT_FOUND if it is no practice chat."""
+        return await self._write(_open_transcript, actor, conversation_id, purpose, limit)
 
 
 _SCENARIO = (
@@ -312,7 +321,7 @@ async def _chosen(db: Db, user_id: int, desk_id: int) -> int | None:
 _SESSIONS = """
 SELECT s.conversation_id, s.mode, s.scenario_id, sc.title AS scenario_title,
        c.counselor_id AS trainee_id, t.display_name AS trainee, p.display_name AS player,
-       c.status, s.created_at, c.closed_at,
+       c.status, s.created_at, c.closed_at, c.desk_id,
        r.conversation_id IS NOT NULL AS reviewed, r.read_at IS NOT NULL AS feedback_read
 FROM practice_session AS s
 JOIN conversation AS c ON c.id = s.conversation_id
@@ -341,6 +350,7 @@ async def _list_sessions(db: Db, where: str, args: tuple[Any, ...]) -> list[Sess
             r["closed_at"],
             bool(r["reviewed"]),
             bool(r["feedback_read"]),
+            r["desk_id"],
         )
         for r in await db.conn.fetch(_SESSIONS.format(where=where), *args)
     ]
@@ -497,6 +507,20 @@ async def _count_unread(db: Db, trainee_id: int) -> int:
             trainee_id,
         )
     )
+
+
+async def _open_transcript(
+    db: Db, actor: Actor, conversation_id: str, purpose: str, limit: int
+) -> list[Message]:
+    found = await db.conn.fetchval(
+        "SELECT 1 FROM practice_session WHERE conversation_id = $1", conversation_id
+    )
+    if found is None:
+        raise AppError(ErrorCode.NOT_FOUND, "no such practice chat")
+    detail = {"purpose": purpose}
+    await audit(db, actor, "training.transcript.open", f"conversation:{conversation_id}", detail)
+    messages, _ = await list_messages(db, conversation_id, 0, limit)
+    return messages
 
 
 ERASE_TRAINING = (
