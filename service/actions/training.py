@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Sequence
 
 from service import access
 from service.actions.conversations import claim_conversation, close_conversation
@@ -90,6 +91,13 @@ async def _turn_if_scripted(ctx: Context, conversation_id: str) -> None:
         # The trainee's message is safe; only the script's next line is late (their next
         # reply brings it).
         log.exception("a practice script's turn failed")
+
+
+async def scripted_chats(ctx: Context, conversations: Sequence[Conversation]) -> set[str]:
+    """Those of ``conversations`` whose visitor the server plays (asked only of practice
+    desks' chats)."""
+    practice = [c.id for c in conversations if ctx.catalog.is_practice(c.desk_id)]
+    return await ctx.store.scripted_among(practice) if practice else set()
 
 
 async def record_roleplay(ctx: Context, conv: Conversation, session_id: str | None) -> None:

@@ -25,6 +25,10 @@ SCORES = (1, 2, 3, 4)
 SCRIPT_ENDED = "script_ended"
 """The system message that says the scenario's script has no more lines."""
 
+IDLE_OUTCOME = "no_reply"
+"""How a scripted practice chat closes when nothing was written in it for the visitor-gone time:
+its trainee gave no reply."""
+
 MAX_TITLE = 100
 MAX_TEXT = 2000
 MAX_LINE = 1000
@@ -236,6 +240,12 @@ def may_read_feedback(user: User, session: Session) -> bool:
 def may_see_training_of(user: User, trainee_id: int) -> bool:
     """A trainee's sessions and feedback: theirs, and their supervisors' and admins'."""
     return user.id == trainee_id or may_review(user)
+
+
+def idle_key(conversation_id: str, last_seq: int) -> str:
+    """How the autoclose task times a scripted practice chat's silence: per chat and last
+    message, so that each new message (the trainee's, or the script's line) starts it again."""
+    return f"{conversation_id}#{last_seq}"
 
 
 def script_turn(
