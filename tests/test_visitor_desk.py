@@ -44,15 +44,21 @@ def waiting(status: dict[str, Any]) -> bool:
 
 
 @pytest.mark.parametrize(
-    ("lang", "name", "hours"),
+    ("lang", "name", "reading", "hours"),
     [
-        ("ja", "法律相談", "24時間・年中無休"),
-        ("en", "Legal advice", "24 hours, every day"),
-        ("ja-easy", "ほうりつ そうだん", "24じかん・まいにち"),
+        ("ja", "法律相談", "", "24時間・年中無休"),
+        ("en", "Legal advice", "", "24 hours, every day"),
+        ("ja-easy", "法律相談", "ほうりつ そうだん", "24じかん・まいにち"),
     ],
 )
 async def test_after_a_transfer_the_visitor_hears_of_the_new_desk_and_its_phones(
-    server: Server, clients: Clients, yui_session: str, lang: str, name: str, hours: str
+    server: Server,
+    clients: Clients,
+    yui_session: str,
+    lang: str,
+    name: str,
+    reading: str,
+    hours: str,
 ) -> None:
     yui = await clients.counselor(yui_session)
     await yui.wait_for("queue")  # connected and counted online
@@ -73,7 +79,9 @@ async def test_after_a_transfer_the_visitor_hears_of_the_new_desk_and_its_phones
     moved = await visitor.wait_for("status", lambda s: waiting(s) and "desk" in s)
     assert moved["desk"] == {
         "key": "legal",
-        "name": name,
+        # Plain words, a reading standing for the kanji; and the parts to draw furigana with.
+        "name": reading or name,
+        "name_shown": {"text": name, "reading": reading, "lang": ""},
         "hours": hours,
         "phones": [{"number": LEGAL_PHONE, "tel": "tel:" + LEGAL_PHONE.replace("-", "")}],
     }

@@ -13,16 +13,19 @@ from service.domain.readings import EASY, ENGLISH, desk_name
 
 
 def visitor_desk(ctx: Context, desk_id: int, lang: str) -> dict[str, Any] | None:
-    """``{"key", "name", "hours", "phones": [{"number", "tel"}]}`` in the visitor's language
-    (plain text: a name's reading stands for it), or None for a desk no longer in the
-    catalog."""
+    """``{"key", "name", "name_shown", "hours", "phones": [{"number", "tel"}]}`` in the
+    visitor's language, or None for a desk no longer in the catalog. ``name`` is plain text (a
+    name's reading stands for it); ``name_shown`` is ``{"text", "reading", "lang"}``, for a
+    client that draws the name as the server's pages do (furigana, ``lang``)."""
     catalog = ctx.catalog
     desk = catalog.desk_by_id(desk_id)
     if desk is None:
         return None
+    name = desk_name(desk, lang)
     return {
         "key": desk.key,
-        "name": desk_name(desk, lang).plain,
+        "name": name.plain,
+        "name_shown": {"text": name.text, "reading": name.reading, "lang": name.lang},
         "hours": hours_text(catalog.hours[desk.key], lang if lang in (ENGLISH, EASY) else "ja"),
         "phones": [{"number": p, "tel": "tel:" + p.replace("-", "")} for p in desk.phones],
     }

@@ -2,8 +2,8 @@
 
 Names and notes are entered by admins in Japanese, with an English name and note and, for
 やさしい日本語 pages, a reading in kana and an easy note. Any of these may be missing. The rules
-here decide what a page shows then; the HTTP layer draws the result (furigana, ``lang``) and the
-socket sends it as plain text.
+here decide what a page shows then; the HTTP layer draws the result (furigana, ``lang``), and the
+socket sends it both as plain text and in its parts, which the widget draws the same way.
 
 On やさしい日本語 pages no kanji is shown bare: its readers (children, people learning Japanese,
 people who find kanji hard) may not read it, and a line they cannot name is a line they cannot
