@@ -22,6 +22,7 @@ Every text a person wrote carries the marker ``zq7``; no report may show one.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -356,21 +357,63 @@ def test_every_export_is_in_the_audit_log(server: Server, sessions: dict[str, st
     ]
 
 
-@pytest.mark.parametrize(
-    ("params", "reason"),
-    [
-        ({"from": "2026-13", "to": "2026-12"}, "from: a month as YYYY-MM"),
-        ({"from": "2026-01", "to": "March"}, "to: a month as YYYY-MM"),
-        ({"from": "2026-04", "to": "2026-03"}, "from (2026-04) is after to (2026-03)"),
-        ({"from": "2023-01", "to": "2026-01"}, "at most 36 months at once"),
-    ],
-)
-def test_a_bad_range_is_refused_and_not_exported(
-    server: Server, sessions: dict[str, str], params: dict[str, str], reason: str
+BAD_RANGES = [
+    # The months, the API's reason (the CSV), the page's in Japanese and in English, and the
+    # fields the page marks as wrong.
+    (
+        {"from": "2026-13", "to": "2026-12"},
+        "from: a month as YYYY-MM",
+        "開始月は 2026-04 のように「年-月」で入力してください。",
+        "Enter the first month as year-month, like 2026-04.",
+        ["from"],
+    ),
+    (
+        {"from": "2026-01", "to": "March"},
+        "to: a month as YYYY-MM",
+        "終了月は 2026-04 のように「年-月」で入力してください。",
+        "Enter the last month as year-month, like 2026-04.",
+        ["to"],
+    ),
+    (
+        {"from": "2026-04", "to": "2026-03"},
+        "from (2026-04) is after to (2026-03)",
+        "開始月（2026-04）が終了月（2026-03）より後になっています。",
+        "The first month (2026-04) is after the last month (2026-03).",
+        ["from", "to"],
+    ),
+    (
+        {"from": "2023-01", "to": "2026-01"},
+        "at most 36 months at once",
+        "一度に表示できるのは36か月までです。期間を短くしてください。",
+        "At most 36 months can be shown at once. Choose a shorter period.",
+        ["from", "to"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("params", "reason", "ja", "en", "wrong"), BAD_RANGES)
+def test_a_bad_range_is_refused_in_the_pages_language_keeping_what_was_typed(
+    server: Server,
+    sessions: dict[str, str],
+    params: dict[str, str],
+    reason: str,
+    ja: str,
+    en: str,
+    wrong: list[str],
 ) -> None:
     before = len(exports(server))
     export = get(server, sessions["mori"], "/admin/reports.csv", **params)
     assert export.status_code == 400 and export.text.startswith(reason)
-    page = get(server, sessions["mori"], "/admin/reports", **params)
-    assert page.status_code == 400 and reason in page.text
+    for lang, said in (("ja", ja), ("en", en)):
+        page = get(server, sessions["mori"], "/admin/reports", **params, lang=lang)
+        assert page.status_code == 400
+        assert f'<p class="mg-error" id="mg-range-error" role="alert">{said}</p>' in html.unescape(
+            page.text
+        )
+        for name in ("from", "to"):
+            field = re.search(rf'<input type="month" name="{name}"[^>]*>', page.text)
+            assert field, name
+            assert f'value="{params[name]}"' in field.group(0)
+            marked = 'aria-invalid="true" aria-describedby="mg-range-error"' in field.group(0)
+            assert marked == (name in wrong), (lang, name)
     assert len(exports(server)) == before

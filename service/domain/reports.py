@@ -184,10 +184,24 @@ class Report:
 # -- months --------------------------------------------------------------------------------------
 
 
+class RangeRefused(AppError):
+    """A range that cannot be reported on. ``problem`` says which, for a page to put it in its
+    own language: ``from`` or ``to`` (not a month), ``order`` (``from`` after ``to``) or
+    ``length`` (over :data:`MAX_MONTHS`); the message is the API's, in English."""
+
+    def __init__(self, problem: str, message: str) -> None:
+        super().__init__(ErrorCode.INVALID_PAYLOAD, message)
+        self.problem = problem
+
+    def __reduce__(self) -> tuple[type[AppError], tuple[ErrorCode, str]]:
+        # Pickled, it is the plain refusal: AppError's own way assumes AppError's arguments.
+        return AppError, (self.code, self.message)
+
+
 def parse_month(text: str, what: str) -> Month:
     match = _MONTH.fullmatch(text)
     if match is None:
-        raise AppError(ErrorCode.INVALID_PAYLOAD, f"{what}: a month as YYYY-MM, e.g. 2026-04")
+        raise RangeRefused(what, f"{what}: a month as YYYY-MM, e.g. 2026-04")
     return Month(int(match.group(1)), int(match.group(2)))
 
 
@@ -214,9 +228,9 @@ def check_range(first: str | None, last: str | None, today: date) -> tuple[Month
     start = parse_month(first, "from") if first else default_first
     end = parse_month(last, "to") if last else default_last
     if start > end:
-        raise AppError(ErrorCode.INVALID_PAYLOAD, f"from ({start}) is after to ({end})")
+        raise RangeRefused("order", f"from ({start}) is after to ({end})")
     if end.minus(start) + 1 > MAX_MONTHS:
-        raise AppError(ErrorCode.INVALID_PAYLOAD, f"at most {MAX_MONTHS} months at once")
+        raise RangeRefused("length", f"at most {MAX_MONTHS} months at once")
     return start, end
 
 

@@ -12,6 +12,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from service.domain.jst import MONTHS_EN
+
 # In SVG user units, drawn one unit a CSS pixel (smaller only when the page is narrower), so
 # the text keeps its size whether the range has one month or thirty-six.
 SLOT = 40
@@ -28,9 +30,9 @@ BOTTOM = 40
 class MonthBar:
     month: str
     label: str
-    """The month's number, e.g. ``4月``."""
+    """The month, e.g. ``4月`` or ``Apr``."""
     year: str
-    """The year under January and under the first month; empty elsewhere."""
+    """The year (``2026年``, ``2026``) under January and under the first month; empty elsewhere."""
     count: int
     met: bool
     x: float
@@ -52,11 +54,13 @@ class MonthChart:
     """Where the target line ends and its label starts."""
 
 
-def month_chart(counts: Sequence[tuple[str, int]], target: int) -> MonthChart:
-    """Bars of consultations per month (``YYYY-MM``) against the monthly target."""
+def month_chart(counts: Sequence[tuple[str, int]], target: int, lang: str = "ja") -> MonthChart:
+    """Bars of consultations per month (``YYYY-MM``) against the monthly target, labelled in
+    ``lang``."""
     top = max([target, *(n for _, n in counts), 1])
     scale = PLOT_HEIGHT / (top * 1.1)
     baseline = TOP + PLOT_HEIGHT
+    english = lang == "en"
     bars = []
     for i, (month, count) in enumerate(counts):
         x = LEFT + i * SLOT + (SLOT - BAR) / 2
@@ -65,8 +69,10 @@ def month_chart(counts: Sequence[tuple[str, int]], target: int) -> MonthChart:
         bars.append(
             MonthBar(
                 month=month,
-                label=f"{int(number)}月",
-                year=f"{year}年" if _shows_year(i, number, len(counts)) else "",
+                label=MONTHS_EN[int(number) - 1] if english else f"{int(number)}月",
+                year=(year if english else f"{year}年")
+                if _shows_year(i, number, len(counts))
+                else "",
                 count=count,
                 met=count >= target,
                 x=x,

@@ -15,20 +15,22 @@ import io
 import math
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Response, get
 from litestar.response import Template
 
 from service.clock import iso, utcnow
 from service.context import Ctx
-from service.domain import jst, labels
+from service.domain import jst
 from service.domain.accounts import Role, User
 from service.domain.jst import month_text
 from service.domain.reports import (
+    MAX_MONTHS,
     TOKYO,
-    UNTAGGED,
     Figures,
     Month,
+    RangeRefused,
     Report,
     Row,
     build_report,
@@ -38,19 +40,14 @@ from service.domain.reports import (
 )
 from service.errors import AppError
 from service.http.report_charts import heat_level, month_chart, share_width
+from service.http.report_names import Labels, Name
 from service.http.staff_pages import NO_STORE, STAFF_EXCEPTIONS, Req, actor_of, staff_of, staff_only
+from service.report_i18n import CSV_COLUMNS_TEXT, report_lang, report_text
 
 REPORTING_ROLES: frozenset[Role] = frozenset({"supervisor", "admin"})
-WEEKDAYS = ("月", "火", "水", "木", "金", "土", "日")
 # A printed report keeps its date: its "made at" always shows the day, never the time alone.
 NEVER_TODAY = datetime(1970, 1, 1, tzinfo=UTC)
-DIMENSION_TITLES = {
-    "desk": "窓口別",
-    "source": "経路別（どこから相談に来たか）",
-    "topic": "相談内容別（相談分類）",
-    "language": "言語別",
-    "outcome": "対応結果別",
-}
+DIMENSIONS = ("desk", "source", "topic", "language", "outcome")
 
 
 def desk_scope(user: User) -> list[int] | None:
@@ -70,57 +67,34 @@ async def load_report(ctx: Ctx, user: User, first: Month, last: Month) -> Report
     return build_report(items, first, last)
 
 
-def seconds_text(seconds: int | None) -> str:
+def seconds_text(seconds: int | None, lang: str = "ja") -> str:
     if seconds is None:
         return "—"
+    words = report_text(lang)
     if seconds < 60:
-        return f"{seconds}秒"
+        return words["seconds"].format(s=seconds)
     if seconds < 3600:
-        return f"{seconds // 60}分{seconds % 60:02d}秒"
-    return f"{seconds // 3600}時間{seconds % 3600 // 60:02d}分"
+        return words["minutes"].format(m=seconds // 60, s=seconds % 60)
+    return words["hours"].format(h=seconds // 3600, m=seconds % 3600 // 60)
 
 
 def share_text(count: int, total: int) -> str:
     return "—" if total <= 0 else f"{math.floor(100 * count / total + 0.5)}%"
 
 
-class Labels:
-    """Names for the keys of a report, from the catalog and the topic tags."""
-
-    def __init__(self, ctx: Ctx, tags: dict[str, str]) -> None:
-        self.ctx, self.tags = ctx, tags
-
-    def of(self, dimension: str, key: str) -> str:
-        catalog = self.ctx.catalog
-        if dimension == "desk":
-            desk = catalog.desks.get(key)
-            return desk.name if desk else key
-        if dimension == "source":
-            partners = {k: p.name for k, p in catalog.partners.items()}
-            campaigns = {k: c.name for k, c in catalog.campaigns.items()}
-            return labels.source(key, partners, campaigns)
-        if dimension == "topic":
-            return "未分類" if key == UNTAGGED else self.tags.get(key, key)
-        if dimension == "language":
-            return labels.language(key)
-        if dimension == "outcome":
-            return labels.outcome(key)
-        return key
-
-
-def figures_row(label: str, key: str, f: Figures, total: int) -> dict[str, Any]:
+def figures_row(label: Name, key: str, f: Figures, total: int, lang: str) -> dict[str, Any]:
     return {
         "label": label,
         "key": key,
         "count": f.consultations,
         "share": share_text(f.consultations, total),
         "bar": share_width(f.consultations, total),
-        "reply_median": seconds_text(f.first_reply_median_s),
-        "reply_p90": seconds_text(f.first_reply_p90_s),
+        "reply_median": seconds_text(f.first_reply_median_s, lang),
+        "reply_p90": seconds_text(f.first_reply_p90_s, lang),
         "left_waiting": f.left_waiting,
         "left_share": share_text(f.left_waiting, f.consultations),
         "quick_exits": f.quick_exits,
-        "duration": seconds_text(f.duration_median_s),
+        "duration": seconds_text(f.duration_median_s, lang),
         "referred": f.referred,
         "closed": f.closed,
         "answered": f.answered,
@@ -129,31 +103,35 @@ def figures_row(label: str, key: str, f: Figures, total: int) -> dict[str, Any]:
 
 
 def page_context(report: Report, target: int, labels: Labels) -> dict[str, Any]:
+    lang, words = labels.lang, report_text(labels.lang)
     totals = report.totals()
     whole = report.overall_of("total")[0].figures
     grid_top = max((n for hours in report.by_hour for n in hours), default=0)
     ratings = whole.ratings
     answered_helpful = whole.helpful_yes + whole.helpful_no
+    weekdays = jst.WEEKDAYS_EN if lang == "en" else jst.WEEKDAYS_JA
     return {
-        "chart": month_chart([(str(r.month), r.figures.consultations) for r in totals], target),
-        "months": [_month_row(r, target) for r in totals],
+        "chart": month_chart(
+            [(str(r.month), r.figures.consultations) for r in totals], target, lang
+        ),
+        "months": [_month_row(r, target, lang) for r in totals],
         "months_met": sum(1 for r in totals if r.figures.consultations >= target),
-        "whole": figures_row("合計", "all", whole, whole.consultations),
+        "whole": figures_row(Name(words["total"]), "all", whole, whole.consultations, lang),
         "dimensions": [
             {
                 "name": name,
-                "title": title,
+                "title": words[f"dim_{name}"],
                 "rows": [
-                    figures_row(labels.of(name, r.key), r.key, r.figures, whole.consultations)
+                    figures_row(labels.of(name, r.key), r.key, r.figures, whole.consultations, lang)
                     for r in report.overall_of(name)
                 ],
             }
-            for name, title in DIMENSION_TITLES.items()
+            for name in DIMENSIONS
         ],
-        "hours": list(range(24)),
+        "hours": [words["col_hour"].format(h=h) for h in range(24)],
         "grid": [
             {
-                "day": WEEKDAYS[day],
+                "day": weekdays[day],
                 "cells": [{"count": n, "level": heat_level(n, grid_top)} for n in hours],
                 "total": sum(hours),
             }
@@ -180,16 +158,30 @@ def page_context(report: Report, target: int, labels: Labels) -> dict[str, Any]:
     }
 
 
-def _month_row(row: Row, target: int) -> dict[str, Any]:
+def _month_row(row: Row, target: int, lang: str) -> dict[str, Any]:
     f, month = row.figures, row.month
+    # The rows of totals() are per month.
+    label = month_text(month.year, month.month, lang) if month else ""
     return {
-        **figures_row(str(month), str(month), f, f.consultations),
+        **figures_row(Name(label), str(month), f, f.consultations, lang),
         "month": str(month),
-        # The rows of totals() are per month.
-        "month_label": month_text(month.year, month.month) if month else "",
+        "month_label": label,
         "met": f.consultations >= target,
         "short": max(target - f.consultations, 0),
     }
+
+
+def range_error(refused: AppError, typed: dict[str, str], lang: str) -> str:
+    """Why a range was refused, in the page's language, naming the months as they were typed."""
+    words = report_text(lang)
+    problem = refused.problem if isinstance(refused, RangeRefused) else ""
+    if problem in ("from", "to"):
+        return words[f"bad_{problem}"]
+    if problem == "length":
+        return words["bad_length"].format(max=MAX_MONTHS)
+    if problem == "order":
+        return words["bad_order"].format(first=typed["from"], last=typed["to"])
+    return refused.message
 
 
 def csv_body(report: Report) -> bytes:
@@ -199,37 +191,8 @@ def csv_body(report: Report) -> bytes:
 
 
 # The export for people (``?format=excel``): the same rows and figures as the machine CSV, with
-# Japanese column names and every key by its name.
-EXCEL_COLUMNS = (
-    "月",
-    "区分",
-    "項目",
-    "相談件数",
-    "相談員が応答した件数",
-    "初回応答まで・中央値（秒）",
-    "初回応答まで・90パーセンタイル（秒）",
-    "待機中に離脱",
-    "緊急退出",
-    "終了した件数",
-    "対応時間・中央値（秒）",
-    "つないだ・紹介した件数",
-    "アンケート回答数",
-    "満足度1",
-    "満足度2",
-    "満足度3",
-    "満足度4",
-    "満足度5",
-    "役に立った（はい）",
-    "役に立った（いいえ）",
-)
-EXCEL_DIMENSIONS = {
-    "total": "合計",
-    "desk": "窓口",
-    "source": "経路",
-    "topic": "相談内容",
-    "language": "言語",
-    "outcome": "対応結果",
-}
+# column names in the page's language and every key by its name.
+EXCEL_COLUMNS = CSV_COLUMNS_TEXT["ja"]
 
 
 def spreadsheet_safe(text: str) -> str:
@@ -239,18 +202,27 @@ def spreadsheet_safe(text: str) -> str:
 
 def excel_csv_body(report: Report, labels: Labels) -> bytes:
     """UTF-8 with a byte order mark and CRLF line ends: Excel opens it with Japanese intact."""
+    lang, words = labels.lang, report_text(labels.lang)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(EXCEL_COLUMNS)
+    writer.writerow(CSV_COLUMNS_TEXT[lang])
     for (month, dimension, _key, *values), row in zip(
         csv_rows(report)[1:], report.rows, strict=True
     ):
-        name = "合計" if dimension == "total" else labels.of(dimension, row.key)
-        when = month_text(row.month.year, row.month.month) if row.month else month
-        writer.writerow(
-            [when, EXCEL_DIMENSIONS.get(dimension, dimension), spreadsheet_safe(name), *values]
-        )
+        total = dimension == "total"
+        name = words["total"] if total else str(labels.of(dimension, row.key))
+        when = month_text(row.month.year, row.month.month, lang) if row.month else month
+        kind = words["total"] if total else words.get(f"csv_{dimension}", dimension)
+        writer.writerow([when, kind, spreadsheet_safe(name), *values])
     return "\ufeff".encode() + out.getvalue().encode("utf-8")
+
+
+def with_query(path: str, query: dict[str, str], lang: str) -> str:
+    """``path`` with the months (as typed) and, on an English page, ``lang=en``."""
+    params = {k: v for k, v in query.items() if v}
+    if lang == "en":
+        params["lang"] = "en"
+    return f"{path}?{urlencode(params)}" if params else path
 
 
 class ReportPages(Controller):
@@ -263,32 +235,39 @@ class ReportPages(Controller):
     @get("/reports")
     async def reports(self, request: Req, ctx: Ctx) -> Template:
         user = staff_of(request)
+        lang = report_lang(request.query_params.get("lang"))
         query = {k: str(request.query_params.get(k) or "") for k in ("from", "to")}
+        labels = Labels(ctx.catalog, await ctx.store.list_topic_tags(), lang)
         context: dict[str, Any] = {
-            "lang": "ja",
+            "lang": lang,
+            "w": report_text(lang),
             "user": user,
             "query": query,
+            # The language switch opens the same months in the other language.
+            "switchable": True,
+            "here": with_query("/admin/reports", query, "ja"),
             "target": ctx.settings.report_monthly_target,
-            "scope": self._scope_text(ctx, user),
-            "made_at": jst.human(utcnow(), NEVER_TODAY),
+            "scope": labels.scope(desk_scope(user)),
+            "made_at": jst.human(utcnow(), NEVER_TODAY, lang),
         }
         try:
             first, last = check_range(query["from"], query["to"], _today())
         except AppError as exc:
-            context["error"] = f"期間を読めません（{exc.message}）。"
+            context["range_error"] = range_error(exc, query, lang)
+            context["range_problem"] = getattr(exc, "problem", "")
             return Template(
                 "admin/reports.html", context=context, status_code=400, headers=NO_STORE
             )
         report = await load_report(ctx, user, first, last)
-        tags = {t.key: t.label_ja for t in await ctx.store.list_topic_tags()}
+        months = {"from": str(first), "to": str(last)}
         context.update(
             first=str(first),
             last=str(last),
-            first_label=month_text(first.year, first.month),
-            last_label=month_text(last.year, last.month),
-            csv_url=f"/admin/reports.csv?from={first}&to={last}",
-            excel_url=f"/admin/reports.csv?from={first}&to={last}&format=excel",
-            **page_context(report, ctx.settings.report_monthly_target, Labels(ctx, tags)),
+            first_label=month_text(first.year, first.month, lang),
+            last_label=month_text(last.year, last.month, lang),
+            csv_url=with_query("/admin/reports.csv", months, lang),
+            excel_url=with_query("/admin/reports.csv", {**months, "format": "excel"}, lang),
+            **page_context(report, ctx.settings.report_monthly_target, labels),
         )
         return Template("admin/reports.html", context=context, headers=NO_STORE)
 
@@ -314,24 +293,17 @@ class ReportPages(Controller):
         await ctx.store.insert_report_export(actor_of(request), f"report:{first}..{last}", detail)
         report = await load_report(ctx, user, first, last)
         if request.query_params.get("format") == "excel":
-            tags = {t.key: t.label_ja for t in await ctx.store.list_topic_tags()}
-            body, name = excel_csv_body(report, Labels(ctx, tags)), f"madoguchi-{first}-{last}-ja"
+            # For people, in the language of the page it was taken from.
+            lang = report_lang(request.query_params.get("lang"))
+            labels = Labels(ctx.catalog, await ctx.store.list_topic_tags(), lang)
+            suffix = report_text(lang)["csv_suffix"]
+            body, name = excel_csv_body(report, labels), f"madoguchi-{first}-{last}-{suffix}"
         else:
             body, name = csv_body(report), f"madoguchi-{first}-{last}"
         return Response(
             body,
             media_type="text/csv",
             headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{name}.csv"'},
-        )
-
-    @staticmethod
-    def _scope_text(ctx: Ctx, user: User) -> str:
-        scope = desk_scope(user)
-        if scope is None:
-            return "すべての窓口"
-        # Practice desks are never reported on (db/reports.py), so never named either.
-        return "、".join(
-            d.name for d in ctx.catalog.desks.values() if d.id in scope and not d.practice
         )
 
 

@@ -1,0 +1,300 @@
+"""Every word of the reports page (``/admin/reports``) and of its CSV for people, Japanese first,
+English second. The page's frame (header, menu, language switch) takes its words from
+``admin_i18n.py`` like every admin page; what the report itself says is here, one template
+serving both languages.
+
+Texts with ``{name}`` placeholders are filled in by the template or by ``http/reports.py``;
+Jinja escapes the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+REPORT_TEXT: Mapping[str, Mapping[str, str]] = {
+    "ja": {
+        "title": "相談の報告",
+        "between": "〜",
+        "meta_scope": "対象：",
+        "meta_jst": "月はすべて日本時間",
+        "meta_target": "目標：月{target}件",
+        "meta_made": "作成：",
+        "meta_sep": " ／ ",
+        "comma": "、",
+        "all_desks": "すべての窓口",
+        # The range form.
+        "from": "開始月",
+        "to": "終了月",
+        "show": "表示",
+        "excel": "Excel 用 CSV（日本語）",
+        "machine_csv": "CSV（集計システム用）",
+        "range_hint": "最長36か月。指定がなければ今年度（4月から今月まで）。"
+        "印刷はブラウザの印刷機能で。",
+        "bad_from": "開始月は 2026-04 のように「年-月」で入力してください。",
+        "bad_to": "終了月は 2026-04 のように「年-月」で入力してください。",
+        "bad_order": "開始月（{first}）が終了月（{last}）より後になっています。",
+        "bad_length": "一度に表示できるのは{max}か月までです。期間を短くしてください。",
+        # Months against the target.
+        "months_title": "月別の相談件数と目標",
+        "met_before": "{months}か月のうち、目標（月{target}件）に届いた月は ",
+        "met_count": "{met}か月",
+        "met_between": "。期間の合計は ",
+        "total_count": "{total}件",
+        "met_after": "。",
+        "chart_desc": "棒の上の数字が各月の件数。破線が目標（月{target}件）。"
+        "目標に届かなかった月は斜線の棒。同じ数字を下の表に示します。",
+        "chart_target": "目標 {target}件",
+        "legend_met": "目標に届いた月（塗りつぶし）",
+        "legend_below": "届かなかった月（斜線）",
+        "legend_target": "目標（破線）",
+        "months_caption": "月別の相談件数",
+        "col_month": "月",
+        "col_consultations": "相談件数",
+        "col_target": "目標",
+        "col_met": "達成",
+        "col_short": "不足",
+        "met": "✓ 達成",
+        "not_met": "未達",
+        "total": "合計",
+        "months_one": "{n}か月",
+        "months_many": "{n}か月",
+        # Breakdowns.
+        "breakdowns": "内訳（期間の合計）",
+        "breakdowns_hint": "経路：連携団体の埋め込みは「連携団体」、QRコード・ポスターは"
+        "「周知キャンペーン」（連携団体より優先）、区の既定の埋め込みと直接のリンクは"
+        "「直接・区ホームページ」。相談分類が複数ある相談はそれぞれに数えるため、"
+        "相談内容別の合計は件数を超えることがあります。",
+        "dim_desk": "窓口別",
+        "dim_source": "経路別（どこから相談に来たか）",
+        "dim_topic": "相談内容別（相談分類）",
+        "dim_language": "言語別",
+        "dim_outcome": "対応結果別",
+        "col_group": "区分",
+        "col_count": "件数",
+        "col_share": "割合",
+        "col_reply_median": "初回応答まで（中央値）",
+        "col_left_waiting": "待機中に離脱",
+        "col_quick_exits": "緊急退出",
+        "col_referred": "つないだ・紹介",
+        "empty": "この期間の相談はありません。",
+        "untagged": "未分類",
+        # Days and hours.
+        "hours_title": "曜日・時間帯（日本時間）",
+        "hours_region": "曜日・時間帯の表（横に動かせます）",
+        "hours_caption": "相談を始めた曜日と時刻（期間の合計、件数。空欄は0件。"
+        "濃さは数の目安で、数字が正確な値です）",
+        "col_day": "曜日",
+        "col_hour": "{h}時",
+        "col_day_total": "計",
+        # Quality of service.
+        "quality": "対応の質",
+        "q_reply_median": "初回応答までの時間（中央値）",
+        "q_reply_p90": "初回応答までの時間（90パーセンタイル）",
+        "q_answered": "相談員が応答した相談",
+        "q_left_waiting": "待機中に離脱した相談者",
+        "q_quick_exits": "緊急退出",
+        "q_duration": "対応時間（中央値）",
+        "q_referred": "つないだ・紹介した相談",
+        "count": "{n}件",
+        "count_share": "{n}件（{share}）",
+        "n_share": "{n}（{share}）",
+        "quality_hint": "初回応答：相談の開始から相談員の最初の返信まで。"
+        "待機中に離脱：相談員が対応する前に相談者が退出した（緊急退出を含む）。"
+        "対応時間：相談員が対応を始めてから終了まで（終了した相談のみ）。"
+        "90パーセンタイル：10件のうち9件はこの時間までに応答。",
+        "quality_caption": "月別の対応の質",
+        "col_answered": "応答",
+        "col_reply_median_short": "初回応答（中央値）",
+        "col_reply_p90_short": "初回応答（90%）",
+        "col_closed": "終了",
+        "col_duration": "対応時間（中央値）",
+        # The survey.
+        "survey": "アンケート",
+        "s_responses": "回答数",
+        "s_responses_value": "{n}件（終了した相談 {closed}件のうち {rate}）",
+        "s_helpful": "「役に立った」",
+        "s_helpful_value": "{share}（はい {yes}件・いいえ {no}件）",
+        "ratings_caption": "満足度の分布（5が最も高い。評価のある回答 {n}件）",
+        "col_rating": "評価",
+        "no_text_hint": "この報告は件数と時間だけを示します。相談の本文、メモ、要約、合言葉、"
+        "アンケートの自由記述は含みません。",
+        # Durations.
+        "seconds": "{s}秒",
+        "minutes": "{m}分{s:02d}秒",
+        "hours": "{h}時間{m:02d}分",
+        # The CSV for people: its file name's ending, its dimensions and columns.
+        "csv_suffix": "ja",
+        "csv_desk": "窓口",
+        "csv_source": "経路",
+        "csv_topic": "相談内容",
+        "csv_language": "言語",
+        "csv_outcome": "対応結果",
+    },
+    "en": {
+        "title": "Consultation report",
+        "between": " – ",
+        "meta_scope": "Desks: ",
+        "meta_jst": "all months in Japan time",
+        "meta_target": "target: {target} a month",
+        "meta_made": "made ",
+        "meta_sep": " / ",
+        "comma": ", ",
+        "all_desks": "every desk",
+        "from": "From",
+        "to": "to",
+        "show": "Show",
+        "excel": "CSV for Excel (English)",
+        "machine_csv": "CSV (for programs)",
+        "range_hint": "Up to 36 months. Without a choice: this fiscal year (April to this "
+        "month). To print, use the browser's print.",
+        "bad_from": "Enter the first month as year-month, like 2026-04.",
+        "bad_to": "Enter the last month as year-month, like 2026-04.",
+        "bad_order": "The first month ({first}) is after the last month ({last}).",
+        "bad_length": "At most {max} months can be shown at once. Choose a shorter period.",
+        "months_title": "Consultations per month against the target",
+        "met_before": "Of {months} months, ",
+        "met_count": "{met}",
+        "met_between": " reached the target ({target} a month). The total for the period: ",
+        "total_count": "{total}",
+        "met_after": ".",
+        "chart_desc": "The number above each bar is the month's consultations. The dashed line "
+        "is the target ({target} a month). A month below the target has a hatched bar. The table "
+        "below gives the same figures.",
+        "chart_target": "Target {target}",
+        "legend_met": "Target reached (filled)",
+        "legend_below": "Below the target (hatched)",
+        "legend_target": "Target (dashed)",
+        "months_caption": "Consultations per month",
+        "col_month": "Month",
+        "col_consultations": "Consultations",
+        "col_target": "Target",
+        "col_met": "Reached",
+        "col_short": "Short by",
+        "met": "✓ Reached",
+        "not_met": "Not reached",
+        "total": "Total",
+        "months_one": "{n} month",
+        "months_many": "{n} months",
+        "breakdowns": "Breakdowns (whole period)",
+        "breakdowns_hint": "Source: a partner's embedded widget counts as “Partner”, a QR code "
+        "or poster as “Campaign” (before its partner), the ward's default widget and a direct "
+        "link as “Direct / ward website”. A consultation with several topic tags counts under "
+        "each, so the topics may add up to more than the total.",
+        "dim_desk": "By desk",
+        "dim_source": "By source (where visitors came from)",
+        "dim_topic": "By topic (topic tags)",
+        "dim_language": "By language",
+        "dim_outcome": "By outcome",
+        "col_group": "Group",
+        "col_count": "Consultations",
+        "col_share": "Share",
+        "col_reply_median": "First reply (median)",
+        "col_left_waiting": "Left while waiting",
+        "col_quick_exits": "Quick exits",
+        "col_referred": "Referred",
+        "empty": "No consultations in this period.",
+        "untagged": "Untagged",
+        "hours_title": "Days and hours (Japan time)",
+        "hours_region": "Table of days and hours (scrolls sideways)",
+        "hours_caption": "The day and hour consultations started (whole period, counts; blank "
+        "is none; the shade is a rough guide, the number is exact)",
+        "col_day": "Day",
+        "col_hour": "{h}:00",
+        "col_day_total": "Total",
+        "quality": "Quality of service",
+        "q_reply_median": "Time to the first reply (median)",
+        "q_reply_p90": "Time to the first reply (90th percentile)",
+        "q_answered": "Consultations a counselor answered",
+        "q_left_waiting": "Visitors who left while waiting",
+        "q_quick_exits": "Quick exits",
+        "q_duration": "Time with a counselor (median)",
+        "q_referred": "Consultations referred",
+        "count": "{n}",
+        "count_share": "{n} ({share})",
+        "n_share": "{n} ({share})",
+        "quality_hint": "First reply: from the start to a counselor's first message. Left "
+        "while waiting: the visitor left before a counselor took the chat (quick exits "
+        "included). Time with a counselor: from a counselor taking the chat to its close "
+        "(closed chats only). 90th percentile: 9 in 10 were answered within this time.",
+        "quality_caption": "Quality of service per month",
+        "col_answered": "Answered",
+        "col_reply_median_short": "First reply (median)",
+        "col_reply_p90_short": "First reply (90%)",
+        "col_closed": "Closed",
+        "col_duration": "Time with a counselor (median)",
+        "survey": "Survey",
+        "s_responses": "Responses",
+        "s_responses_value": "{n} ({rate} of {closed} closed consultations)",
+        "s_helpful": "“Helpful”",
+        "s_helpful_value": "{share} (yes {yes}, no {no})",
+        "ratings_caption": "Ratings (5 is best; {n} answers with a rating)",
+        "col_rating": "Rating",
+        "no_text_hint": "This report shows counts and times only. It holds no message, note, "
+        "summary, code word or survey comment.",
+        "seconds": "{s} s",
+        "minutes": "{m} min {s:02d} s",
+        "hours": "{h} h {m:02d} min",
+        "csv_suffix": "en",
+        "csv_desk": "Desk",
+        "csv_source": "Source",
+        "csv_topic": "Topic",
+        "csv_language": "Language",
+        "csv_outcome": "Outcome",
+    },
+}
+
+# The CSV for people: the machine CSV's columns (``domain/reports.py`` CSV_COLUMNS), in order.
+CSV_COLUMNS_TEXT: Mapping[str, tuple[str, ...]] = {
+    "ja": (
+        "月",
+        "区分",
+        "項目",
+        "相談件数",
+        "相談員が応答した件数",
+        "初回応答まで・中央値（秒）",
+        "初回応答まで・90パーセンタイル（秒）",
+        "待機中に離脱",
+        "緊急退出",
+        "終了した件数",
+        "対応時間・中央値（秒）",
+        "つないだ・紹介した件数",
+        "アンケート回答数",
+        "満足度1",
+        "満足度2",
+        "満足度3",
+        "満足度4",
+        "満足度5",
+        "役に立った（はい）",
+        "役に立った（いいえ）",
+    ),
+    "en": (
+        "Month",
+        "Dimension",
+        "Item",
+        "Consultations",
+        "Answered by a counselor",
+        "First reply, median (seconds)",
+        "First reply, 90th percentile (seconds)",
+        "Left while waiting",
+        "Quick exits",
+        "Closed",
+        "Time with a counselor, median (seconds)",
+        "Referred",
+        "Survey responses",
+        "Rating 1",
+        "Rating 2",
+        "Rating 3",
+        "Rating 4",
+        "Rating 5",
+        "Helpful (yes)",
+        "Helpful (no)",
+    ),
+}
+
+
+def report_lang(lang: str | None) -> str:
+    return "en" if lang == "en" else "ja"
+
+
+def report_text(lang: str | None) -> Mapping[str, str]:
+    return REPORT_TEXT[report_lang(lang)]
