@@ -23,7 +23,7 @@ from service.domain.accounts import User
 from service.domain.staffing import answering, staffed_desks
 from tests.conftest import PASSWORD
 from tests.support import PROJECT_DIR, Client, Clients, Server, login_sync, running_server
-from tests.test_cluster_shared import one_service
+from tests.test_cluster_shared import one_service, until
 from tests.test_staffing import told, waiting
 
 GENERAL, LEGAL = 1, 2
@@ -179,6 +179,41 @@ async def test_the_board_answers_supervisors_only_and_follows_the_desks(
     )
     await hana.disconnect()
     await general(lambda row: all(c["name"] != "花子" for c in row["counselors"]))
+
+
+NOT_READ = "nobody watches the board here: not read"
+
+
+async def test_a_process_reads_the_board_only_while_one_of_its_boards_is_open() -> None:
+    """Two tabs of one supervisor open the board: while either is open a change is read and
+    told; once both have disconnected a change is not read at all (the debug log says so)."""
+    with running_server({"MADOGUCHI_LOG_LEVEL": "debug"}) as srv:
+        srv.add_user("aiko", PASSWORD, role="supervisor", display_name="愛子")
+        pool = Clients(srv)
+        try:
+            session = login_sync(srv, "aiko", PASSWORD)
+            first, second = await connected(pool, session), await connected(pool, session)
+            for tab in (first, second):
+                assert (await tab.call("board", {}))["ok"] is True
+
+            async def started_and_told(tab: Client) -> None:
+                await waiting(await pool.visitor())
+                count = len(srv.query("SELECT id FROM conversation"))
+                await tab.wait_for(
+                    "board_desk",
+                    lambda row: row["desk"] == "general" and row["today"]["started"] == count,
+                )
+
+            await started_and_told(second)
+            unread = srv.logs().count(NOT_READ)
+            await first.disconnect()
+            await started_and_told(second)  # the other tab still watches: read and told
+            assert srv.logs().count(NOT_READ) == unread
+
+            await second.disconnect()  # a change of its own: nobody is left to tell
+            await until(lambda: srv.logs().count(NOT_READ) > unread)
+        finally:
+            await pool.close()
 
 
 # -- several processes --------------------------------------------------------------------------

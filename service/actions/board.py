@@ -28,6 +28,7 @@ from service import access
 from service.clock import iso, utcnow
 from service.domain.accounts import User
 from service.domain.desk_board import DeskRow, day_start, desk_rows, tally
+from service.realtime.board_watchers import BoardWatchers
 from service.realtime.rooms import COUNSELOR, board_room
 
 if TYPE_CHECKING:  # the context holds this object
@@ -61,6 +62,10 @@ async def board_for(ctx: Context, sid: str, user: User) -> dict[str, Any]:
     shown = {d.id for d in access.desks_worked(user, ctx.catalog.desks.values())}
     for desk_id in sorted(shown):
         await ctx.sio.enter_room(sid, board_room(desk_id), namespace=COUNSELOR)
+    # Counted once in its rooms, and only while still connected: a socket that left meanwhile
+    # (its disconnect forgets it) is in no room, its own included.
+    if shown and ctx.sio.rooms(sid, namespace=COUNSELOR):
+        ctx.board.watchers.opened(sid)
     rows = [row for row in await read_board(ctx) if row.desk_id in shown]
     return {"desks": [row.wire() for row in rows]}
 
@@ -74,6 +79,8 @@ class BoardTeller:
         """Per desk: the row last sent from this process."""
         self.midnight: asyncio.TimerHandle | None = None
         """Tells the boards again when a new day begins (its counts start from zero)."""
+        self.watchers = BoardWatchers()
+        """The sockets of this process with a board open."""
 
     def changed(self, ctx: Context) -> None:
         """Something a board shows changed: the boards watching hear of it soon, once for
@@ -116,14 +123,11 @@ class BoardTeller:
         self.midnight = None
         self.changed(ctx)
 
-    def _watched_here(self, ctx: Context) -> bool:
-        rooms = ctx.sio.manager.rooms.get(COUNSELOR, {})
-        return any(isinstance(r, str) and r.startswith("board:") and p for r, p in rooms.items())
-
     async def _tell(self, ctx: Context) -> None:
         # On one process, nobody watching means nobody to tell; with several, a board on
         # another process may be watching.
-        if ctx.shared.redis is None and not self._watched_here(ctx):
+        if ctx.shared.redis is None and not self.watchers.any():
+            log.debug("nobody watches the board here: not read")
             self.sent.clear()
             return
         for row in await read_board(ctx):

@@ -137,6 +137,12 @@ class CounselorNamespace(CaseworkHandlers, SupervisorHandlers, AvailabilityHandl
         self.ctx.board.changed(self.ctx)
 
     async def on_disconnect(self, sid: str, reason: str = "") -> None:
+        try:
+            await self._gone(sid)
+        finally:  # last, and whatever failed: a board it opened meanwhile is forgotten too
+            self.ctx.board.watchers.closed(sid)
+
+    async def _gone(self, sid: str) -> None:
         # Counted with the rights it connected with: a socket dropped because its account was
         # deactivated or moved to other desks leaves the desks it worked unstaffed too.
         try:
