@@ -1,0 +1,116 @@
+"""The reports page in a browser, in Japanese and in English, with every table filled (the
+seeded conversations of tests/test_reports_http.py): no sideways scrolling at 390 px, no
+axe-core violation of any impact at 390×844 and 1280×800, a language switch that keeps the
+months, and a refused range that answers in the page's language and keeps what was typed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, expect
+
+from tests.browser.test_staff_pages import SIZES, violations
+from tests.conftest import PASSWORD
+from tests.support import Server, login_sync, running_seeded_server
+from tests.test_reports_english import NAMES
+from tests.test_reports_http import PEOPLE, SEED
+
+pytestmark = pytest.mark.browser
+
+MONTHS = "from=2025-12&to=2026-04"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    env = {
+        "MADOGUCHI_REPORT_MONTHLY_TARGET": "2",
+        "MADOGUCHI_VISITOR_GONE_MINUTES": "0",
+        "MADOGUCHI_RETENTION_DAYS": "36500",
+    }
+    with running_seeded_server(SEED + NAMES, env) as srv:
+        for name, (role, desks) in PEOPLE.items():
+            srv.add_user(name, PASSWORD, role=role, desks=desks)
+        yield srv
+
+
+@pytest.fixture
+def context_of(browser: Browser, server: Server) -> Iterator[Any]:
+    contexts: list[BrowserContext] = []
+    session = login_sync(server, "aiko", PASSWORD)
+
+    def open_(size: str) -> BrowserContext:
+        context = browser.new_context(viewport=SIZES[size], locale="ja-JP", bypass_csp=True)
+        context.add_cookies([{"name": "mg_session", "value": session, "url": server.url}])
+        contexts.append(context)
+        return context
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_report_fits_and_passes_axe_in_both_languages(
+    server: Server, context_of: Any, size: str
+) -> None:
+    page = context_of(size).new_page()
+    problems: list[str] = []
+    for lang in ("ja", "en"):
+        response = page.goto(f"{server.url}/admin/reports?{MONTHS}&lang={lang}")
+        assert response is not None and response.status == 200
+        expect(page.locator("html")).to_have_attribute("lang", lang)
+        expect(page.locator("table.mg-figures").first).to_be_visible()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > SIZES[size]["width"]:
+            problems.append(f"{lang}: {width} px wide")
+        problems += [f"{lang}: {v}" for v in violations(page)]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_language_switch_keeps_the_months(server: Server, context_of: Any) -> None:
+    page = context_of("desk").new_page()
+    page.goto(f"{server.url}/admin/reports?{MONTHS}")
+    page.get_by_role("link", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Consultation report Dec 2025 – Apr 2026"
+    )
+    expect(page.get_by_label("From")).to_have_value("2025-12")
+    expect(page.get_by_label("to", exact=True)).to_have_value("2026-04")
+    # Another range, asked for in English, stays English and switches back with its months.
+    page.get_by_label("From").fill("2026-01")
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(r"from=2026-01&to=2026-04&lang=en$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Consultation report Jan 2026 – Apr 2026"
+    )
+    page.get_by_role("link", name="日本語").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("相談の報告 2026年1月〜2026年4月")
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_a_refused_range_answers_in_english_and_keeps_what_was_typed(
+    server: Server, context_of: Any, size: str
+) -> None:
+    page = context_of(size).new_page()
+    page.goto(f"{server.url}/admin/reports?{MONTHS}&lang=en")
+    page.get_by_label("From").fill("2026-04")
+    page.get_by_label("to", exact=True).fill("2026-03")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "The first month (2026-04) is after the last month (2026-03)."
+    )
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    for label, typed in (("From", "2026-04"), ("to", "2026-03")):
+        field = page.get_by_label(label, exact=True)
+        expect(field).to_have_value(typed)
+        expect(field).to_have_attribute("aria-invalid", "true")
+        expect(field).to_have_accessible_description(
+            "The first month (2026-04) is after the last month (2026-03)."
+        )
+    assert page.evaluate("document.documentElement.scrollWidth") <= SIZES[size]["width"]
+    assert violations(page) == []
