@@ -79,9 +79,9 @@ def client_manager(settings: Settings) -> InlineManager:
     return InlineManager()
 
 
-def create_socketio(settings: Settings) -> socketio.AsyncServer:
+def create_socketio(settings: Settings, manager: InlineManager) -> socketio.AsyncServer:
     return socketio.AsyncServer(
-        client_manager=client_manager(settings),
+        client_manager=manager,
         # msgspec for JSON, and binary packets refused before anything is kept
         # (realtime/packets.py). Not json=: that would change Engine.IO's JSON process-wide.
         serializer=ContractPacket,
@@ -118,14 +118,16 @@ def csrf_secret(sealer: Sealer) -> str:
     return sealer.derive(CSRF_LABEL).hex()
 
 
-async def stop_shared(shared: Shared, sio: socketio.AsyncServer) -> None:
+async def stop_shared(shared: Shared, sio: socketio.AsyncServer, manager: InlineManager) -> None:
     await shared.close()
-    if isinstance(sio.manager, RedisManager):
-        await sio.manager.close()
+    if isinstance(manager, RedisManager):
+        await manager.close()
+    await sio.shutdown()  # python-socketio's documented end of its background work
 
 
 def create_app(settings: Settings) -> Any:
-    sio = create_socketio(settings)
+    manager = client_manager(settings)  # kept: python-socketio documents no way back to it
+    sio = create_socketio(settings, manager)
     # The keys are read here, not only in the lifespan: the CSRF secret and the keyed hashes
     # of addresses in Redis derive from them.
     keys = load_keys(settings.encryption_key, settings.key_path, create=True)
@@ -178,7 +180,7 @@ def create_app(settings: Settings) -> Any:
                     await task
             await ctx.positions.close()
             await ctx.board.close()
-            await stop_shared(shared, sio)
+            await stop_shared(shared, sio, manager)
             await store.close()
 
     # Read once, now: a missing or partial build stops the start here (http/assets.py).

@@ -246,9 +246,10 @@ async def test_redis_holds_addresses_only_as_keyed_hashes(
 
 async def joined_server(conversation_id: str) -> tuple[socketio.AsyncServer, str]:
     """A Socket.IO server whose manager holds one visitor socket in the conversation's room."""
-    sio = socketio.AsyncServer(client_manager=InlineManager(), async_mode="asgi")
-    sid = await sio.manager.connect("engine-1", VISITOR)
-    await sio.manager.enter_room(sid, VISITOR, conversation_room(conversation_id))
+    manager = InlineManager()
+    sio = socketio.AsyncServer(client_manager=manager, async_mode="asgi")
+    sid = await manager.connect("engine-1", VISITOR)
+    await manager.enter_room(sid, VISITOR, conversation_room(conversation_id))
     return sio, sid
 
 
@@ -486,6 +487,34 @@ def test_a_process_that_loses_redis_reports_itself_unhealthy(tmp_path: Any, key:
             assert "Redis" in answer.json()["reason"]
     finally:
         own.stop()
+
+
+STOP_SECONDS = 5.0
+"""A stopped node gives its place back within this: an orchestrator kills it after ~10 s."""
+
+
+async def test_a_node_stopped_with_sigterm_ends_promptly_and_quietly(
+    redis_url: str, key: str
+) -> None:
+    """Stopped with a visitor in a chat on it: its lifespan ends, python-socketio's Redis
+    listener included, within seconds and with nothing left complaining in its log."""
+    env = {**node_env(redis_url, key), "PYTHONWARNINGS": "always::ResourceWarning"}
+    with running_server(env) as node:
+        pool = Clients(node)
+        try:
+            guest = await pool.visitor()
+            assert (await guest.call("start", {}))["ok"]
+            assert node.process is not None
+            began = time.monotonic()
+            node.process.send_signal(signal.SIGTERM)
+            await asyncio.to_thread(node.process.wait, STOP_SECONDS)
+            assert time.monotonic() - began < STOP_SECONDS
+            await guest.wait_for("disconnect")
+        finally:
+            await pool.close()
+        log = node.logs()
+        for trouble in ("Traceback", "ResourceWarning", "Task was destroyed", "Unclosed"):
+            assert trouble not in log, log
 
 
 async def test_a_burst_of_commands_waits_for_a_connection_rather_than_failing(

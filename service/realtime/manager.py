@@ -168,13 +168,16 @@ class RedisManager(socketio.AsyncRedisManager, LocalDelivery):  # type: ignore[m
                 self.outbox.task_done()
 
     async def close(self) -> None:
-        """Publishes what is queued (briefly), stops listening and closes the connections."""
+        """Publishes what is queued (briefly) and ends our publishing task.
+
+        python-socketio's listener task and its Redis client are the library's, and it documents
+        no way to stop them: they end with the process, which uvicorn ends once the server has
+        stopped (the sockets close with it; ``asyncio.run`` would cancel a task left). Closing
+        its client from here would mean reading attributes the library does not document.
+        """
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.outbox.join(), CLOSE_SECONDS)
-        for task in (self.publisher, getattr(self, "thread", None)):
-            if isinstance(task, asyncio.Future):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        if self.redis is not None:
-            await self.redis.aclose()
+        if self.publisher is not None:
+            self.publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.publisher
