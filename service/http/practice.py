@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from litestar import Controller, get
 from litestar.exceptions import NotFoundException
 from litestar.response import Template
+from markupsafe import escape
 
 from service import access
 from service.context import Ctx
@@ -23,7 +24,7 @@ from service.http.staff_pages import (
     staff_only,
     text_of,
 )
-from service.http.training_views import play_context
+from service.http.training_views import language_marks, play_context
 from service.i18n import pick_lang
 
 
@@ -41,6 +42,7 @@ class PracticeController(Controller):
         if desk is None or not access.may_practise(user, desk):
             raise NotFoundException()
         text = text_of(chosen)
+        ja = language_marks(chosen)["ja"]
         return Template(
             "inbox/practice.html",
             context={
@@ -48,7 +50,7 @@ class PracticeController(Controller):
                 "lang": chosen,
                 "user": user,
                 "desk": desk,
-                "intro": text["practice_intro"].replace("{desk}", desk.name),
+                "intro": escape(text["practice_intro"]).replace("{desk}", ja(desk.name)),
                 "chat_url": "/chat?" + urlencode({"desk": desk.key, "lang": chosen}),
                 # The scenario card beside the chat (counselor training).
                 **await play_context(ctx, user, desk.id, chosen),

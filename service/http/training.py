@@ -14,6 +14,7 @@ from typing import Any
 from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
+from markupsafe import escape
 
 from service import access
 from service.actions.training import scenario_of, start_scripted
@@ -39,7 +40,13 @@ from service.http.staff_pages import (
 from service.http.training_forms import refused_form
 from service.http.training_library import LibraryController
 from service.http.training_review import ReviewController
-from service.http.training_views import practice_desks, scores_view, session_rows, words
+from service.http.training_views import (
+    language_marks,
+    practice_desks,
+    scores_view,
+    session_rows,
+    words,
+)
 from service.i18n import pick_lang
 
 
@@ -129,7 +136,7 @@ async def trainee_page(
     forms: Forms | None = None,
     status: int = 200,
 ) -> Template:
-    t = words(lang)
+    t, marks = words(lang), language_marks(lang)
     own = viewer.id == trainee.id
     # A supervisor sees the practice of the desks they work only, as with real records.
     sessions = [
@@ -149,6 +156,10 @@ async def trainee_page(
         "heading": t["training_title"]
         if own
         else t["trainee_title"].format(name=trainee.display_name),
+        # The same in the page's heading, the name marked Japanese on an English page.
+        "heading_html": escape(t["training_title"])
+        if own
+        else escape(t["trainee_title"]).format(name=marks["ja"](trainee.display_name)),
         "sessions": session_rows(sessions, viewer, t),
         "scores": scores_view(reviews, await ctx.store.list_rubric(), lang),
         "unread": [
@@ -162,6 +173,7 @@ async def trainee_page(
         ],
         "forms": forms or Forms(),
         "feedback_unread": await ctx.store.count_unread_feedback(viewer.id),
+        **marks,
     }
     if own:
         desks = practice_desks(ctx, viewer)

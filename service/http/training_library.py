@@ -28,7 +28,7 @@ from service.http.staff_pages import (
     staff_only,
 )
 from service.http.training_forms import refused_form
-from service.http.training_views import words
+from service.http.training_views import language_marks, words
 from service.i18n import pick_lang
 
 ADMINS = {"roles": frozenset({"admin"})}
@@ -149,7 +149,13 @@ class LibraryController(Controller):
     def _page(
         self, request: Req, template: str, lang: str, status: int = 200, **context: Any
     ) -> Template:
-        base = {"t": words(lang), "lang": lang, "user": staff_of(request), "forms": Forms()}
+        base = {
+            "t": words(lang),
+            "lang": lang,
+            "user": staff_of(request),
+            "forms": Forms(),
+            **language_marks(lang),
+        }
         return Template(template, context={**base, **context}, status_code=status, headers=NO_STORE)
 
     async def _form(

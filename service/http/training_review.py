@@ -38,7 +38,7 @@ from service.http.staff_pages import (
     staff_only,
 )
 from service.http.training_forms import refused_form
-from service.http.training_views import card, words
+from service.http.training_views import card, language_marks, words
 from service.i18n import pick_lang
 
 TRANSCRIPT_LIMIT = 2000
@@ -110,6 +110,7 @@ class ReviewController(Controller):
                 "card": await scenario_card(ctx, session),
                 "messages": lines_of(messages, marks, t),
                 "feedback_unread": await ctx.store.count_unread_feedback(user.id),
+                **language_marks(chosen),
             },
             headers=NO_STORE,
         )
@@ -144,6 +145,7 @@ class ReviewController(Controller):
                 "forms": forms,
                 "reviewed": bool(await ctx.store.get_review(session.conversation_id)),
                 "feedback_unread": await ctx.store.count_unread_feedback(user.id),
+                **language_marks(lang),
             },
             status_code=status,
             headers=NO_STORE,

@@ -4,8 +4,11 @@ desks one may use and the scenario card beside a practice chat. Shapes only; the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
+
+from markupsafe import Markup, escape
 
 from service import access
 from service.context import Ctx
@@ -21,6 +24,34 @@ from service.domain.training import (
 )
 from service.http.staff_pages import text_of
 from service.training_i18n import TRAINING_TEXT
+
+_JAPANESE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+"""Kana or kanji: text that a screen reader set to English would misread."""
+
+
+def language_marks(lang: str) -> dict[str, Callable[[object], Any]]:
+    """How the training templates mark Japanese content (typed by staff, or shipped in
+    Japanese) on an English page, so that screen readers pronounce it as Japanese:
+    ``ja(text)`` wraps it in ``<span lang="ja">``, ``ja_attr(text)`` is the attribute for an
+    element of its own and ``ja_lang(text)`` its value. Text without kana or kanji, and
+    anything on a Japanese page, is left as it is."""
+    english = lang == "en"
+
+    def japanese(text: object) -> bool:
+        return english and text is not None and bool(_JAPANESE.search(str(text)))
+
+    def ja(text: object) -> Markup:
+        if japanese(text):
+            return Markup('<span lang="ja">{}</span>').format(text)
+        return escape("" if text is None else text)
+
+    def ja_attr(text: object) -> Markup:
+        return Markup(' lang="ja"') if japanese(text) else Markup("")
+
+    def ja_lang(text: object) -> str:
+        return "ja" if japanese(text) else ""
+
+    return {"ja": ja, "ja_attr": ja_attr, "ja_lang": ja_lang}
 
 
 def words(lang: str) -> dict[str, str]:
@@ -106,4 +137,5 @@ async def play_context(ctx: Ctx, user: User, desk_id: int, lang: str) -> dict[st
         "tt": TRAINING_TEXT[lang],
         "scenarios": [{"id": s.id, "title": s.title} for s in scenarios],
         "card": card(chosen),
+        **language_marks(lang),
     }

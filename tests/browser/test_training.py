@@ -205,3 +205,52 @@ def test_every_training_page_fits_and_passes_axe(
                 problems.append(f"{path}: shows a machine's time or code")
             problems += [f"{path}: {v}" for v in violations(page)]
     assert not problems, "\n".join(problems)
+
+
+JAPANESE_OUTSIDE_JA = r"""() => {
+  const japanese = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]/
+  const walker = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT)
+  const found = []
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!japanese.test(node.data)) continue
+    const marked = node.parentElement.closest('[lang]')
+    if (!marked || marked.getAttribute('lang') !== 'ja') found.push(node.data.trim().slice(0, 30))
+  }
+  return found
+}"""
+
+
+def test_english_training_pages_mark_every_japanese_word_as_japanese(
+    server: Server, open_as: Any
+) -> None:
+    """Scenarios, names, messages, comments and shipped rubric items are Japanese on English
+    pages too: each sits in an element with lang="ja", so a screen reader reads it right."""
+    cid = server.query("SELECT conversation_id FROM practice_review")[0][0]
+    hana_id = server.query("SELECT id FROM user WHERE username = 'hana'")[0][0]
+    pages = {
+        "hana": ["/inbox/training", f"/inbox/training/feedback/{cid}"],
+        "mori": [
+            "/inbox/training",
+            f"/inbox/training/trainees/{hana_id}",
+            f"/inbox/training/reviews/{cid}",
+            "/inbox/training/scenarios",
+            "/inbox/training/scenarios/5",
+            "/inbox/training/rubric",
+            f"/inbox/practice/{DRILL}",
+        ],
+    }
+    problems: list[str] = []
+    for name, paths in pages.items():
+        page = open_as(name)
+        for path in paths:
+            response = page.goto(f"{server.url}{path}?lang=en")
+            assert response is not None and response.status == 200, path
+            assert page.locator("html").get_attribute("lang") == "en", path
+            unmarked = page.evaluate(JAPANESE_OUTSIDE_JA)
+            problems += [f"{path}: {text!r} is not marked Japanese" for text in unmarked]
+            problems += [f"{path}: {v}" for v in violations(page)]
+    assert not problems, "\n".join(problems)
+    # What it checks is there: the review shows the trainee's words, marked.
+    page = open_as("mori")
+    page.goto(f"{server.url}/inbox/training/reviews/{cid}?lang=en")
+    expect(page.locator('main [lang="ja"]', has_text="大変でしたね。")).to_have_count(1)
