@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, ViewportSize, expect
 
 from tests.browser.test_widget_opening import PHONE, SMALL_PHONE, violations
 from tests.conftest import PASSWORD
@@ -38,6 +38,7 @@ WORDS: dict[str, dict[str, str]] = {
         "keep": "このまま待っていても大丈夫です。",
         "leave": "「緊急退出」",
         "waiting": "相談員を待っています",
+        "place": "番目）",
         "phones": "すぐに話したいときは電話で（番号を見る）",
     },
     "en": {
@@ -47,6 +48,7 @@ WORDS: dict[str, dict[str, str]] = {
         "keep": "You can keep waiting here",
         "leave": '"Exit"',
         "waiting": "Waiting for a counselor",
+        "place": "(you are number ",
         "phones": "To talk sooner, call (see the numbers)",
     },
     "ja-easy": {
@@ -56,6 +58,7 @@ WORDS: dict[str, dict[str, str]] = {
         "keep": "このまま まって いても だいじょうぶです。",
         "leave": "「すぐに けす」",
         "waiting": "そうだんいんを まって います",
+        "place": "ばんめ）",
         "phones": "すぐに はなしたい ときは でんわで（ばんごうを みる）",
     },
 }
@@ -158,11 +161,15 @@ def test_with_nobody_online_the_visitor_reads_so_with_the_phone_lines(
         page.context.close()
 
 
-def composer_in_view(page: Page) -> dict[str, Any]:
-    """Where the box to write in, Send and the note's heading and phone list lie, and how far
-    the page and the conversation are scrolled."""
+NOTE_CLOSED = [".mg-unstaffed-heading", ".mg-unstaffed-more summary"]
+NOTE_OPEN = [".mg-unstaffed-heading", ".mg-js-desk-phones a"]
+
+
+def composer_in_view(page: Page, note: list[str] = NOTE_CLOSED) -> dict[str, Any]:
+    """Where the box to write in, Send and the note's parts named by ``note`` lie (the first
+    of each), and how far the page and the conversation are scrolled."""
     found: dict[str, Any] = page.evaluate(
-        """() => {
+        """(note) => {
           const box = (s) => {
             const r = document.querySelector(s).getBoundingClientRect()
             return { selector: s, top: r.top, bottom: r.bottom, height: r.height }
@@ -172,10 +179,10 @@ def composer_in_view(page: Page) -> dict[str, Any]:
             width: document.documentElement.scrollWidth,
             scrolled: document.scrollingElement.scrollTop
               + document.querySelector('.mg-convo').scrollTop,
-            boxes: ['#mg-text', '.mg-compose [type=submit]', '.mg-unstaffed-heading',
-                    '.mg-unstaffed-more summary'].map(box)
+            boxes: ['#mg-text', '.mg-compose [type=submit]', ...note].map(box)
           }
-        }"""
+        }""",
+        note,
     )
     return found
 
@@ -200,6 +207,56 @@ def test_with_the_note_showing_the_box_to_write_in_stays_in_view(
         for box in found["boxes"]:
             assert box["height"] > 0 and box["top"] >= 0, (lang, box)
             assert box["bottom"] <= found["height"], (lang, box, found["height"])
+        context.close()
+
+
+def status_lines(page: Page) -> float:
+    """How many lines the status text takes: its height without padding, in line-heights."""
+    lines: float = page.locator(".mg-status").evaluate(
+        """(status) => {
+          const style = getComputedStyle(status)
+          const text = status.getBoundingClientRect().height
+            - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom)
+          return text / parseFloat(style.lineHeight)
+        }"""
+    )
+    return lines
+
+
+def test_on_a_small_phone_the_waiting_status_is_short_and_the_first_number_is_in_view(
+    desk_with_a_phone: Server, browser: Browser, tmp_path: Path
+) -> None:
+    server = desk_with_a_phone
+    for lang, words in WORDS.items():
+        context = browser.new_context(viewport=SMALL_PHONE, locale="ja-JP", has_touch=True)
+        page = context.new_page()
+        page.goto(f"{server.url}/chat?lang={lang}")
+        page.get_by_role("button", name=words["start"], exact=True).click()
+        page.get_by_role("button", name=words["skip"]).click()
+        note = page.locator(".mg-unstaffed")
+        expect(note.get_by_role("heading", name=words["note"])).to_be_visible()
+        # The long status of a wait: the place, that it may take a while, that writing is fine.
+        expect(page.locator(".mg-status")).to_contain_text(words["place"])
+        assert status_lines(page) <= 3.05, (lang, status_lines(page))
+
+        # The visitor asks for the numbers: the first one comes into view under the heading,
+        # and the box to write in and Send stay where they were.
+        note.get_by_text(words["phones"]).click()
+        expect(note.get_by_role("link", name=DESK_PHONE, exact=True)).to_be_visible()
+        found = composer_in_view(page, NOTE_OPEN)
+        notes = page.locator(".mg-notes").bounding_box()
+        page.screenshot(path=str(tmp_path / f"phones-{lang}-320.png"))
+        assert notes is not None
+        assert found["scrolled"] == 0, found
+        assert found["width"] <= SMALL_PHONE["width"], found
+        for box in found["boxes"]:
+            assert box["height"] > 0 and box["top"] >= 0, (lang, box)
+            assert box["bottom"] <= found["height"], (lang, box, found["height"])
+        # The heading and the number lie within the notes' region, which scrolls on its own,
+        # not under its fold.
+        for box in found["boxes"][2:]:
+            assert notes["y"] <= box["top"], (lang, box, notes)
+            assert box["bottom"] <= notes["y"] + notes["height"], (lang, box, notes)
         context.close()
 
 
@@ -257,6 +314,23 @@ def counselor_transferring(server: Server, session: str) -> Iterator[None]:
             acting.result(timeout=20)
 
 
+def bare_kanji(region: Locator) -> list[str]:
+    """Every text in ``region`` with a kanji that is not under furigana."""
+    found: list[str] = region.evaluate(
+        """(region) => {
+          const walker = document.createTreeWalker(region, NodeFilter.SHOW_TEXT)
+          const bare = []
+          for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            if (/\\p{Script=Han}/u.test(node.data) && !node.parentElement.closest('ruby')) {
+              bare.push(node.data)
+            }
+          }
+          return bare
+        }"""
+    )
+    return found
+
+
 def test_after_a_transfer_the_note_shows_the_new_desks_phones(
     legal_desk: Server, open_page: Callable[[], Page]
 ) -> None:
@@ -279,6 +353,11 @@ def test_after_a_transfer_the_note_shows_the_new_desks_phones(
         legal = note.get_by_role("link", name=LEGAL_PHONE, exact=True)
         expect(legal).to_have_attribute("href", "tel:" + LEGAL_PHONE.replace("-", ""))
         expect(note.get_by_role("link", name=DESK_PHONE, exact=True)).to_have_count(0)
-        expect(note.locator(".mg-js-desk-name")).to_have_text("ほうりつ そうだん")
+        # The desk's name in kanji, its reading over it as furigana.
+        name = note.locator(".mg-js-desk-name ruby")
+        expect(name).to_have_count(1)
+        expect(name.locator("rt")).to_have_text("ほうりつ そうだん")
+        assert name.evaluate("(r) => r.firstChild.textContent") == "法律相談"
+        assert bare_kanji(note) == []
         expect(note.locator(".mg-js-desk-hours")).to_have_text("24じかん・まいにち")
         assert violations(page.main_frame) == []
