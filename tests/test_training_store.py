@@ -11,6 +11,10 @@ from dataclasses import dataclass
 
 import pytest
 
+from service.actions.training import is_scripted
+from service.catalog import Catalog
+from service.config import Settings
+from service.context import Context
 from service.domain.accounts import Role, User
 from service.domain.audit import CLI_ACTOR, Actor
 from service.domain.training import SCRIPT_ENDED, ReviewInput
@@ -331,3 +335,21 @@ async def test_opening_a_practice_transcript_reads_it_and_audits_the_read(
         await centre.store.open_practice_transcript(SUPERVISOR, real, "review", 10)
     audited = [e for e in await centre.store.list_audit() if e.action.startswith("training.t")]
     assert len(audited) == 1
+
+
+async def test_whether_a_chat_is_scripted_is_asked_once_then_remembered(centre: Centre) -> None:
+    store, hana = centre.store, centre.hana
+    ctx = Context(Settings(), sio=None)
+    catalog = Catalog(store)
+    await catalog.reload()
+    ctx.attach(store, catalog)
+    scenario = (await store.list_scenarios())[0]
+    scripted = await practice_chat(centre, hana, scenario.id, "scripted")
+    played = await practice_chat(centre, hana, scenario.id, "roleplay")
+    assert await is_scripted(ctx, scripted) and not await is_scripted(ctx, played)
+    # Their practice records erased with their words, the answers stand: not asked again.
+    for cid in (scripted, played):
+        await store.close_conversation(cid, "resolved", "counselor", hana.id)
+    assert await store.purge_closed_before(CLI_ACTOR, ALL_TIME, 100, practice_only=True) == 2
+    assert await store.scripted_among([scripted]) == set()
+    assert await is_scripted(ctx, scripted) and not await is_scripted(ctx, played)

@@ -28,6 +28,9 @@ from service.errors import AppError, ErrorCode
 log = logging.getLogger(__name__)
 _turns: set[asyncio.Task[None]] = set()
 """Script turns under way (a task is kept referenced until it ends)."""
+_scripted: dict[str, bool] = {}
+"""Whether each chat a counselor wrote in lately is scripted (see :func:`is_scripted`)."""
+_SCRIPTED_MEMORY = 10_000
 
 
 async def scenario_of(ctx: Context, scenario_id: int, *, live: bool = True) -> Scenario:
@@ -50,6 +53,7 @@ async def start_scripted(ctx: Context, user: User, desk: Desk, scenario: Scenari
         secrets.token_urlsafe(16), secrets.token_urlsafe(32), desk.id, None, None, "ja", topic
     )
     await ctx.store.insert_practice_session(conv.id, scenario.id, "scripted", None)
+    _scripted[conv.id] = True
     if topic is not None:
         await ctx.store.set_tags(conv.id, [topic])
     await claim_conversation(ctx, user, conv)
@@ -75,8 +79,10 @@ async def play_turn(ctx: Context, conversation_id: str) -> None:
 def after_reply(ctx: Context, conversation_id: str) -> None:
     """A counselor's message was stored: if its chat is scripted, the visitor's next turn
     follows, in a task of its own so that the counselor's ack does not wait for it. Without
-    any practice desk this costs nothing."""
+    any practice desk this costs nothing; a chat already known not to be scripted neither."""
     if not any(d.practice for d in ctx.catalog.desks.values()):
+        return
+    if _scripted.get(conversation_id) is False:
         return
     task = asyncio.create_task(_turn_if_scripted(ctx, conversation_id))
     _turns.add(task)
@@ -85,12 +91,26 @@ def after_reply(ctx: Context, conversation_id: str) -> None:
 
 async def _turn_if_scripted(ctx: Context, conversation_id: str) -> None:
     try:
-        if await ctx.store.scripted_among([conversation_id]):
+        if await is_scripted(ctx, conversation_id):
             await play_turn(ctx, conversation_id)
     except Exception:
         # The trainee's message is safe; only the script's next line is late (their next
         # reply brings it).
         log.exception("a practice script's turn failed")
+
+
+async def is_scripted(ctx: Context, conversation_id: str) -> bool:
+    """Whether the server plays this chat's visitor: asked of the store once per chat and
+    process, then remembered. The answer never changes once a counselor can write in the chat
+    (its practice record comes before anyone holds it), so it holds on every process and
+    after a restart, when it is simply asked again."""
+    known = _scripted.get(conversation_id)
+    if known is None:
+        known = bool(await ctx.store.scripted_among([conversation_id]))
+        if len(_scripted) >= _SCRIPTED_MEMORY:
+            _scripted.clear()  # forgetting only costs a read
+        _scripted[conversation_id] = known
+    return known
 
 
 async def scripted_chats(ctx: Context, conversations: Sequence[Conversation]) -> set[str]:
@@ -110,3 +130,4 @@ async def record_roleplay(ctx: Context, conv: Conversation, session_id: str | No
         return
     scenario_id = await ctx.store.chosen_scenario(player.id, conv.desk_id)
     await ctx.store.insert_practice_session(conv.id, scenario_id, "roleplay", player.id)
+    _scripted[conv.id] = False
