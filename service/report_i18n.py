@@ -186,7 +186,7 @@ REPORT_TEXT: Mapping[str, Mapping[str, str]] = {
         "dim_language": "By language",
         "dim_outcome": "By outcome",
         "col_group": "Group",
-        "col_count": "Consultations",
+        "col_count": "Count",
         "col_share": "Share",
         "col_reply_median": "First reply (median)",
         "col_left_waiting": "Left while waiting",
@@ -207,21 +207,21 @@ REPORT_TEXT: Mapping[str, Mapping[str, str]] = {
         "q_answered": "Consultations a counselor answered",
         "q_left_waiting": "Visitors who left while waiting",
         "q_quick_exits": "Quick exits",
-        "q_duration": "Time with a counselor (median)",
+        "q_duration": "Duration with a counselor (median)",
         "q_referred": "Consultations referred",
         "count": "{n}",
         "count_share": "{n} ({share})",
         "n_share": "{n} ({share})",
-        "quality_hint": "First reply: from the start to a counselor's first message. Left "
-        "while waiting: the visitor left before a counselor took the chat (quick exits "
-        "included). Time with a counselor: from a counselor taking the chat to its close "
-        "(closed chats only). 90th percentile: 9 in 10 were answered within this time.",
+        "quality_hint": "First reply (reply): from the start to a counselor's first message. "
+        "Left while waiting: the visitor left before a counselor took the chat (quick exits "
+        "included). Duration: from a counselor taking the chat to its close (closed chats "
+        "only). 90th percentile (90%): 9 in 10 were answered within this time.",
         "quality_caption": "Quality of service per month",
         "col_answered": "Answered",
-        "col_reply_median_short": "First reply (median)",
-        "col_reply_p90_short": "First reply (90%)",
+        "col_reply_median_short": "Reply (median)",
+        "col_reply_p90_short": "Reply (90%)",
         "col_closed": "Closed",
-        "col_duration": "Time with a counselor (median)",
+        "col_duration": "Duration (median)",
         "survey": "Survey",
         "s_responses": "Responses",
         "s_responses_value": "{n} ({rate} of {closed} closed consultations)",
