@@ -17,8 +17,10 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from jinja2 import Environment
 
 from service.domain.reports import CSV_COLUMNS
+from service.http.report_names import Name
 from service.report_i18n import CSV_COLUMNS_TEXT, REPORT_TEXT
 from tests.conftest import PASSWORD
 from tests.support import Server, login_sync, running_seeded_server
@@ -62,6 +64,15 @@ def test_both_languages_have_every_word() -> None:
         assert not JAPANESE.search(text), key
     assert len(CSV_COLUMNS_TEXT["ja"]) == len(CSV_COLUMNS_TEXT["en"]) == len(CSV_COLUMNS)
     assert not any(JAPANESE.search(column) for column in CSV_COLUMNS_TEXT["en"])
+
+
+def test_a_typed_name_is_escaped_whether_marked_or_not() -> None:
+    page = Environment(autoescape=True).from_string("{{ a }}|{{ b }}")
+    shown = page.render(a=Name("Partner: ", '<img src=x onerror="1">&', "ja"), b=Name("<b>"))
+    assert shown == (
+        'Partner: <span lang="ja">&lt;img src=x onerror=&#34;1&#34;&gt;&amp;</span>|&lt;b&gt;'
+    )
+    assert str(Name("Partner: ", "<b>", "ja")) == "Partner: <b>"  # the CSV's plain text
 
 
 @pytest.mark.parametrize("who", ["mori", "kiri"])
