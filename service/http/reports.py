@@ -6,6 +6,9 @@ every label here comes from what admins set up (desks, partners, campaigns, topi
 supervisor of some desks sees those desks' figures; an admin, and a supervisor of every desk,
 the whole service's. Every CSV download is written to the audit log before it is read, so no
 export goes unrecorded.
+
+In Japanese, or in English with ``?lang=en`` (words from ``report_i18n.py``, names from
+``report_names.py``); the machine CSV is the same in both.
 """
 
 from __future__ import annotations
@@ -254,7 +257,7 @@ class ReportPages(Controller):
             first, last = check_range(query["from"], query["to"], _today())
         except AppError as exc:
             context["range_error"] = range_error(exc, query, lang)
-            context["range_problem"] = getattr(exc, "problem", "")
+            context["range_problem"] = exc.problem if isinstance(exc, RangeRefused) else ""
             return Template(
                 "admin/reports.html", context=context, status_code=400, headers=NO_STORE
             )
