@@ -85,6 +85,14 @@ def has_han(text: str) -> bool:
     return HAN.search(text) is not None
 
 
+JAPANESE = re.compile("[\u3005\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+"""Kana or kanji: text that a screen reader set to English would misread."""
+
+
+def has_japanese(text: str) -> bool:
+    return JAPANESE.search(text) is not None
+
+
 # scheme://host[:port] and nothing else, an optional final "/" aside. The host is a DNS name
 # (letters, digits, "-" and "."), an IPv4 address or an IPv6 one in brackets: no character
 # that could end a header directive or a list (";", ",", quotes, whitespace) can pass.

@@ -11,6 +11,7 @@ the rules themselves are pure (``domain/jst.py``, ``domain/labels.py``).
   ``note_kind``, ``actor_name``, ``audit_action``, ``audit_target``; ``detail | audit_detail``
   (a list of (field, value) pairs, never JSON);
 - ``staff_names()``: the names by kind and key, for the inbox's script;
+- ``text | ja_marked``: typed text, marked ``lang="ja"`` on an English page when Japanese;
 - ``admin_words(lang)``: the admin pages' words; ``link(path)``: a link in the page's language.
 """
 
@@ -27,11 +28,22 @@ from service import clock
 from service.admin_i18n import admin_text
 from service.context import Ctx
 from service.domain import jst, labels
+from service.domain.directory import has_japanese
 from service.domain.readings import needs_reading
 
 
 def _lang(context: Context) -> str:
     return "en" if context.get("lang") == "en" else "ja"
+
+
+@pass_context
+def japanese_marked(context: Context, text: object) -> Markup:
+    """Text that staff typed, marked ``lang="ja"`` on an English page when it is Japanese, so
+    that a screen reader set to English does not spell it out."""
+    shown = "" if text is None else str(text)
+    if _lang(context) == "en" and has_japanese(shown):
+        return Markup('<span lang="ja">{}</span>').format(shown)
+    return escape(shown)
 
 
 @pass_context
@@ -63,6 +75,7 @@ class Display:
         environment.globals["link"] = link
         environment.filters.update(
             needs_reading=needs_reading,
+            ja_marked=japanese_marked,
             jst=self.time_element,
             jst_text=self.time_text,
             desk_name=self.desk_name,

@@ -4,7 +4,6 @@ desks one may use and the scenario card beside a practice chat. Shapes only; the
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -13,6 +12,7 @@ from markupsafe import Markup, escape
 from service import access
 from service.context import Ctx
 from service.domain.accounts import User
+from service.domain.directory import has_japanese
 from service.domain.training import (
     Review,
     RubricItem,
@@ -25,9 +25,6 @@ from service.domain.training import (
 from service.http.staff_pages import text_of
 from service.training_i18n import TRAINING_TEXT
 
-_JAPANESE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
-"""Kana or kanji: text that a screen reader set to English would misread."""
-
 
 def language_marks(lang: str) -> dict[str, Callable[[object], Any]]:
     """How the training templates mark Japanese content (typed by staff, or shipped in
@@ -38,7 +35,7 @@ def language_marks(lang: str) -> dict[str, Callable[[object], Any]]:
     english = lang == "en"
 
     def japanese(text: object) -> bool:
-        return english and text is not None and bool(_JAPANESE.search(str(text)))
+        return english and text is not None and has_japanese(str(text))
 
     def ja(text: object) -> Markup:
         if japanese(text):

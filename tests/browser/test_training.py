@@ -209,10 +209,11 @@ def test_every_training_page_fits_and_passes_axe(
 
 JAPANESE_OUTSIDE_JA = r"""() => {
   const japanese = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]/
-  const walker = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT)
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT)
   const found = []
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     if (!japanese.test(node.data)) continue
+    if (node.parentElement.closest('script, style, template')) continue
     const marked = node.parentElement.closest('[lang]')
     if (!marked || marked.getAttribute('lang') !== 'ja') found.push(node.data.trim().slice(0, 30))
   }
