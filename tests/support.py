@@ -507,9 +507,8 @@ class Client:
         eio = self.sio.eio
         reader = eio.read_loop_task
         for namespace in list(self.sio.namespaces):
-            await self.sio._send_packet(
-                self.sio.packet_class(socketio.packet.DISCONNECT, namespace=namespace)
-            )
+            goodbye = self.sio.packet_class(socketio.packet.DISCONNECT, namespace=namespace)
+            await eio.send(goodbye.encode())
         await eio.disconnect(abort=True)
         if reader is not None:
             reader.cancel()

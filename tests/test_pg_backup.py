@@ -170,7 +170,8 @@ async def test_a_failed_backup_leaves_no_file_and_shows_no_password(
     netloc = f"{parts.username}:{wrong}@{parts.hostname}:{parts.port}"
     target = tmp_path / "madoguchi.dump"
 
-    done = madoguchi_backup(urlunsplit(parts._replace(netloc=netloc)), target, postgres)
+    wrong_url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    done = madoguchi_backup(wrong_url, target, postgres)
     assert done.returncode != 0
     assert "pg_dump failed" in done.stderr and "password authentication failed" in done.stderr
     assert wrong not in done.stdout + done.stderr

@@ -1,7 +1,8 @@
 """The service uses python-socketio, python-engineio and Litestar through their public
 API only: an upgrade within the pinned ranges may change anything private without notice.
 
-A scan of every module under service/ fails on:
+A scan of every module under service/ (and of the tests, which drive the same libraries)
+fails on:
 
 - an import of a private name or module of those libraries (``from socketio import _x``);
 - a read of a private attribute: on anything reached from one of those libraries
@@ -27,11 +28,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
 import service
+import tests
+
+PROJECT_DIR = Path(service.__file__).parent.parent
 
 LIBRARIES = ("socketio", "engineio", "litestar")
 # Documented standard-library functions whose names start with an underscore.
@@ -136,14 +141,14 @@ class Module:
         self.classes = {n.name: n for n in self.tree.body if isinstance(n, ast.ClassDef)}
 
 
-def service_modules() -> Iterator[Module]:
-    for info in pkgutil.walk_packages(service.__path__, "service."):
+def package_modules(package: ModuleType) -> Iterator[Module]:
+    for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
         if info.name.endswith("__main__"):
             continue  # running it starts the command line
         module = importlib.import_module(info.name)
         path = Path(module.__file__ or "")
         yield Module(
-            str(path.relative_to(Path(service.__file__).parent.parent)),
+            str(path.relative_to(PROJECT_DIR)),
             ast.parse(path.read_bytes()),
             vars(module),
         )
@@ -273,7 +278,14 @@ def scan_source(source: str) -> list[str]:
 
 
 def test_the_service_uses_only_the_public_api_of_its_libraries() -> None:
-    findings = Scan(list(service_modules())).run()
+    findings = Scan(list(package_modules(service))).run()
+    assert findings == []
+
+
+def test_the_tests_use_only_the_public_api_of_those_libraries() -> None:
+    """The tests drive the same libraries (Socket.IO clients, the server under test); a test
+    that leans on a private name breaks on an upgrade just as the service would."""
+    findings = Scan(list(package_modules(tests))).run()
     assert findings == []
 
 
