@@ -284,6 +284,27 @@ async def test_a_visitor_on_another_process_is_present_until_that_process_dies(
         await asker_redis.aclose()
 
 
+async def test_a_visitor_gone_without_a_leave_stops_being_marked_present(redis_url: str) -> None:
+    holder_sio, sid = await joined_server("c1")
+    asker_sio = socketio.AsyncServer(client_manager=InlineManager(), async_mode="asgi")
+    holder_redis, asker_redis = Redis.from_url(redis_url), Redis.from_url(redis_url)
+    holder = RedisPresence(holder_sio, holder_redis, "holder", ttl_ms=1000, refresh_seconds=0.2)
+    asker = RedisPresence(asker_sio, asker_redis, "asker", ttl_ms=1000)
+    refreshing = asyncio.create_task(holder.run())
+    try:
+        await holder.joined("c1")
+        assert await asker.present(["c1"]) == {"c1"}
+        # The socket leaves the room by some other path than ``leaving``; the holder lives on
+        # and keeps refreshing, but no longer what it marked for that room.
+        await holder_sio.leave_room(sid, conversation_room("c1"), namespace=VISITOR)
+        await until(lambda: present_none(asker, ["c1"]), timeout=3.0)
+        assert holder.marked == set()
+    finally:
+        await stopped(refreshing)
+        await holder_redis.aclose()
+        await asker_redis.aclose()
+
+
 async def stopped(*tasks: asyncio.Task[Any]) -> None:
     """Cancels the tasks and waits until they have ended, so that whatever connection they hold
     is given back before its client closes, not left for the garbage collector of a later

@@ -1,10 +1,11 @@
 """Is a conversation's visitor connected, here or on any other process?
 
-One process asks its Socket.IO manager. With Redis, each process also marks, for every
-conversation whose visitor is connected to it, an entry in a sorted set per conversation (member:
-the process, score: when the mark expires). The process refreshes its marks every few seconds
-and takes one back when the visitor leaves, so a live visitor on another process always counts,
-and the visitors of a process that died stop counting after ``TTL_MS``.
+One process asks its Socket.IO manager who is in the conversation's room. With Redis, each
+process also marks, for every conversation whose visitor is connected to it, an entry in a sorted
+set per conversation (member: the process, score: when the mark expires). The process refreshes
+the marks it made every few seconds while their visitor is still here, and takes one back when
+the visitor leaves, so a live visitor on another process always counts, and the visitors of a
+process that died stop counting after ``TTL_MS``.
 
 Staff are present the same way (:class:`StaffPresence`): which accounts have a ``/counselor``
 socket connected, here or elsewhere. One process keeps its staff sockets in memory; with Redis,
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
@@ -39,7 +40,6 @@ log = logging.getLogger(__name__)
 TTL_MS = 15_000
 REFRESH_SECONDS = 4.0
 BATCH = 500
-ROOM_PREFIX = conversation_room("")
 
 MARK = (
     NOW_MS
@@ -63,12 +63,6 @@ end
 return found
 """
 )
-
-
-def local_rooms(sio: Any) -> dict[str, Any]:
-    """The ``/visitor`` rooms of this process (python-socketio's ``manager.rooms``)."""
-    rooms: dict[str, Any] = sio.manager.rooms.get(VISITOR, {})
-    return rooms
 
 
 def here(sio: Any, conversation_id: str, leaving: str | None = None) -> bool:
@@ -135,6 +129,8 @@ class RedisPresence(LocalPresence):
         self.refresh_seconds = refresh_seconds
         self.mark = Script(redis, MARK)
         self.check = Script(redis, PRESENT)
+        self.marked: set[str] = set()
+        """The conversations this process has marked, to refresh while their visitor is here."""
 
     async def present(self, conversation_ids: Sequence[str]) -> set[str]:
         found = await super().present(conversation_ids)
@@ -146,14 +142,19 @@ class RedisPresence(LocalPresence):
         return found
 
     async def joined(self, conversation_id: str) -> None:
+        self.marked.add(conversation_id)
         await self.mark([presence_key(conversation_id)], [self.node, self.ttl_ms])
 
     async def leaving(self, conversation_id: str, sid: str) -> None:
         if not here(self.sio, conversation_id, leaving=sid):
+            self.marked.discard(conversation_id)
             await self.redis.zrem(presence_key(conversation_id), self.node)
 
     async def refresh(self) -> None:
-        conversations = list(conversations_here(self.sio))
+        # A mark whose visitor went without a leave (its room emptied some other way) is
+        # dropped here and expires in Redis by itself.
+        self.marked = {c for c in self.marked if here(self.sio, c)}
+        conversations = list(self.marked)
         for start in range(0, len(conversations), BATCH):
             keys = [presence_key(c) for c in conversations[start : start + BATCH]]
             await self.mark(keys, [self.node, self.ttl_ms])
@@ -165,12 +166,6 @@ class RedisPresence(LocalPresence):
             except Exception:  # Redis away for a moment: the next round marks again
                 log.warning("refreshing visitors' presence failed", exc_info=True)
             await asyncio.sleep(self.refresh_seconds)
-
-
-def conversations_here(sio: Any) -> Iterable[str]:
-    for room, participants in list(local_rooms(sio).items()):
-        if isinstance(room, str) and room.startswith(ROOM_PREFIX) and participants:
-            yield room.removeprefix(ROOM_PREFIX)
 
 
 def presence_key(conversation_id: str) -> str:
