@@ -44,6 +44,16 @@ def test_audit_entries_in_words() -> None:
     )
     assert labels.audit_target("desk:legal", NAMES, "en").endswith(": 法律相談")
     assert labels.audit_target("hana", NAMES) == "花子"
+    training = {"scenario": {"3": "はじめての相談"}, "rubric": {"2": "安全確認"}}
+    assert labels.audit_target("scenario:3", training) == "練習シナリオ：はじめての相談"
+    assert labels.audit_target("rubric:2", training, "en") == "Rubric item: 安全確認"
+    # Entries written before training targets carried their kind name it by the action.
+    assert labels.audit_target("3", training, action="training.scenario.update") == (
+        "練習シナリオ：はじめての相談"
+    )
+    assert labels.audit_detail({"fields": ["lines", "focus"]}, {}) == [
+        ("変更した項目", "相談者の発言、練習のねらい")
+    ]
     assert labels.actor("cli") == "コマンドライン"
     detail = {
         "name": "区立図書館",

@@ -339,6 +339,12 @@ async def test_supervisors_keep_the_scenarios_and_admins_the_rubric(
     with browser(centre, sessions["aiko"]) as http:
         added = post_form(http, "/inbox/training/rubric", "/inbox/training/rubric", item)
         assert added.status_code == 303
+        # The audit log names what changed by its title, in the page's language.
+        audit = http.get("/admin/audit").text
+        assert "練習シナリオ：残業の相談" in audit and "評価項目：守秘" in audit
+        assert "変更した項目：アーカイブ" in audit
+        assert not re.search(r'data-label="対象">\d+<', audit), "a bare id as the target"
+        assert "Practice scenario: 残業の相談" in http.get("/admin/audit?lang=en").text
     with browser(centre, sessions["hana"]) as http:
         assert http.get("/inbox/training/scenarios").status_code == 403
     assert centre.query("SELECT label_ja FROM rubric_item WHERE label_ja = '守秘'") == [("守秘",)]

@@ -140,9 +140,9 @@ async def test_scenarios_and_rubric_items_are_added_edited_and_archived_with_aud
     assert (retired.label_ja, retired.active) == ("守秘", False)
     with refused(ErrorCode.NOT_FOUND):
         await store.update_scenario(SUPERVISOR, 999_999, {"title": "x"})
-    actions = [e.action for e in await store.list_audit()]
-    assert actions.count("training.scenario.update") == 1
-    assert actions.count("training.rubric.create") == 1
+    entries = [(e.action, e.target) for e in await store.list_audit()]
+    assert entries.count(("training.scenario.update", f"scenario:{made.id}")) == 1
+    assert entries.count(("training.rubric.create", f"rubric:{item.id}")) == 1
 
 
 async def test_the_script_sends_a_line_per_answer_then_says_it_ended(centre: Centre) -> None:

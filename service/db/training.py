@@ -193,7 +193,13 @@ def _insert_scenario(conn: sqlite3.Connection, actor: Actor, fields: dict[str, A
         f"VALUES ({marks}, ?, ?) RETURNING id",
         (*cols.values(), now, now),
     ).fetchone()[0]
-    audit(conn, actor, "training.scenario.create", str(scenario_id), {"title": fields["title"]})
+    audit(
+        conn,
+        actor,
+        "training.scenario.create",
+        f"scenario:{scenario_id}",
+        {"title": fields["title"]},
+    )
     return _get_scenario(conn, scenario_id)
 
 
@@ -208,7 +214,9 @@ def _update_scenario(
     ).rowcount
     if changed != 1:
         raise AppError(ErrorCode.NOT_FOUND, "no such scenario")
-    audit(conn, actor, "training.scenario.update", str(scenario_id), {"fields": sorted(cols)})
+    audit(
+        conn, actor, "training.scenario.update", f"scenario:{scenario_id}", {"fields": sorted(cols)}
+    )
     return _get_scenario(conn, scenario_id)
 
 
@@ -247,7 +255,7 @@ def _insert_rubric_item(
         f"INSERT INTO rubric_item ({names}, created_at) VALUES ({marks}, ?) RETURNING id",  # noqa: S608
         (*cols.values(), now_iso()),
     ).fetchone()[0]
-    audit(conn, actor, "training.rubric.create", str(item_id), {"label": fields["label_ja"]})
+    audit(conn, actor, "training.rubric.create", f"rubric:{item_id}", {"label": fields["label_ja"]})
     return _get_item(conn, item_id)
 
 
@@ -262,7 +270,7 @@ def _update_rubric_item(
     ).rowcount
     if changed != 1:
         raise AppError(ErrorCode.NOT_FOUND, "no such rubric item")
-    audit(conn, actor, "training.rubric.update", str(item_id), {"fields": sorted(cols)})
+    audit(conn, actor, "training.rubric.update", f"rubric:{item_id}", {"fields": sorted(cols)})
     return _get_item(conn, item_id)
 
 

@@ -165,6 +165,8 @@ TARGET_KINDS: Names = {
         "report": "報告",
         "emergency_contacts": "緊急連絡先",
         "conversations": "相談の記録",
+        "scenario": "練習シナリオ",
+        "rubric": "評価項目",
     },
     "en": {
         "desk": "Desk",
@@ -177,6 +179,8 @@ TARGET_KINDS: Names = {
         "report": "Report",
         "emergency_contacts": "Emergency contacts",
         "conversations": "Conversation records",
+        "scenario": "Practice scenario",
+        "rubric": "Rubric item",
     },
 }
 
@@ -214,6 +218,17 @@ FIELDS: Names = {
         "conversations": "相談",
         "messages": "メッセージ",
         "cutoff": "基準日時",
+        "fields": "変更した項目",
+        "label": "項目名",
+        "topic": "話題",
+        "persona": "相談者の人物像",
+        "situation": "状況",
+        "lines": "相談者の発言",
+        "focus": "練習のねらい",
+        "ends_with_exit": "最後に緊急退出",
+        "archived": "アーカイブ",
+        "hint": "説明",
+        "position": "表示順",
     },
     "en": {
         "name": "Name",
@@ -247,6 +262,17 @@ FIELDS: Names = {
         "conversations": "Conversations",
         "messages": "Messages",
         "cutoff": "Cut-off",
+        "fields": "Changed",
+        "label": "Item",
+        "topic": "Topic",
+        "persona": "Persona",
+        "situation": "Situation",
+        "lines": "Visitor's lines",
+        "focus": "What to practise",
+        "ends_with_exit": "Ends by quick exit",
+        "archived": "Archived",
+        "hint": "Description",
+        "position": "Order",
     },
 }
 
@@ -344,9 +370,18 @@ def actor(name: str, lang: str = "ja") -> str:
     return name
 
 
-def audit_target(target: str, names: Mapping[str, Mapping[str, str]], lang: str = "ja") -> str:
+# Actions whose early entries named their target by a bare id, before targets carried a kind.
+BARE_TARGET_KINDS = {"training.scenario.": "scenario", "training.rubric.": "rubric"}
+
+
+def audit_target(
+    target: str, names: Mapping[str, Mapping[str, str]], lang: str = "ja", action: str = ""
+) -> str:
     """``desk:general`` → ``窓口：一般相談``; ``names`` maps a kind to its keys' names."""
     kind, sep, key = target.partition(":")
+    bare_kind = next((k for a, k in BARE_TARGET_KINDS.items() if action.startswith(a)), None)
+    if not sep and bare_kind is not None:
+        kind, sep, key = bare_kind, ":", target
     if not sep:
         if kind in TARGET_KINDS["ja"]:
             return name_of(TARGET_KINDS, kind, lang)
@@ -399,6 +434,8 @@ def detail_value(field: str, value: Any, names: Mapping[str, Mapping[str, str]],
         return language(str(value), lang)
     if field == "purpose":
         return name_of(PURPOSES, str(value), lang)
+    if field == "fields" and isinstance(value, list):
+        return comma(lang).join(name_of(FIELDS, str(v), lang) for v in value)
     if field in ("desk", "desks", "partner"):
         table = names.get("partner" if field == "partner" else "desk", {})
         if value == "all":

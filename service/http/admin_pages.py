@@ -156,10 +156,20 @@ def campaign_form(form: FormMultiDict) -> dict[str, Any]:
     }
 
 
-async def tag_names(ctx: Ctx, lang: str) -> dict[str, str]:
-    """Topic tags by name in ``lang``, for the audit entries that name them."""
+async def audit_names(ctx: Ctx, lang: str) -> dict[str, dict[str, str]]:
+    """The names of what audit entries may name beyond the catalogue (topic tags, practice
+    scenarios, rubric items), by kind, in ``lang``."""
     tags = await ctx.store.list_topic_tags()
-    return {t.key: (t.label_en or t.label_ja) if lang == "en" else t.label_ja for t in tags}
+    items = await ctx.store.list_rubric()
+    return {
+        "topic_tag": {
+            t.key: (t.label_en or t.label_ja) if lang == "en" else t.label_ja for t in tags
+        },
+        "scenario": {str(s.id): s.title for s in await ctx.store.list_scenarios()},
+        "rubric": {
+            str(i.id): (i.label_en or i.label_ja) if lang == "en" else i.label_ja for i in items
+        },
+    }
 
 
 class AdminPages(Controller):
@@ -187,7 +197,7 @@ class AdminHome(AdminPages):
             desks=desks,
             contacts=catalog.emergency_contacts,
             audit=await ctx.store.list_audit(10),
-            tag_names=await tag_names(ctx, chosen),
+            audit_names=await audit_names(ctx, chosen),
         )
 
 

@@ -39,10 +39,10 @@ from service.http.admin_pages import (
     ADMIN_PAGES_DIRECTORY,
     AdminPages,
     Req,
+    audit_names,
     checked,
     page,
     sent,
-    tag_names,
     with_lang,
 )
 from service.http.admin_views import audit_json, canned_json, tag_json, user_json
@@ -271,8 +271,8 @@ class AuditPages(AdminPages):
     async def audit(self, ctx: Ctx, lang: str | None = None) -> Template:
         chosen = pick_lang(lang)
         entries = [audit_json(e) for e in await ctx.store.list_audit(500)]
-        names = await tag_names(ctx, chosen)
-        return page("audit", ctx, lang=chosen, entries=entries, tag_names=names)
+        names = await audit_names(ctx, chosen)
+        return page("audit", ctx, lang=chosen, entries=entries, audit_names=names)
 
 
 ADMIN_PAGES = [

@@ -141,12 +141,13 @@ class Display:
 
     def _target_names(self, context: Context) -> Mapping[str, Mapping[str, str]]:
         names: dict[str, Mapping[str, str]] = dict(self.names())
-        names["topic_tag"] = context.get("tag_names") or {}
+        names.update(context.get("audit_names") or {})
         return names
 
     @pass_context
-    def audit_target(self, context: Context, target: str) -> str:
-        return labels.audit_target(target, self._target_names(context), _lang(context))
+    def audit_target(self, context: Context, target: str, action: str = "") -> str:
+        names = self._target_names(context)
+        return labels.audit_target(target, names, _lang(context), action)
 
     @pass_context
     def audit_detail(self, context: Context, detail: Mapping[str, Any]) -> Markup:

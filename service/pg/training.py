@@ -195,7 +195,9 @@ async def _insert_scenario(db: Db, actor: Actor, fields: dict[str, Any]) -> Scen
         now,
         now,
     )
-    await audit(db, actor, "training.scenario.create", str(scenario_id), {"title": fields["title"]})
+    await audit(
+        db, actor, "training.scenario.create", f"scenario:{scenario_id}", {"title": fields["title"]}
+    )
     return await _get_scenario(db, scenario_id)
 
 
@@ -213,7 +215,9 @@ async def _update_scenario(
     )
     if rowcount(status) != 1:
         raise AppError(ErrorCode.NOT_FOUND, "no such scenario")
-    await audit(db, actor, "training.scenario.update", str(scenario_id), {"fields": sorted(cols)})
+    await audit(
+        db, actor, "training.scenario.update", f"scenario:{scenario_id}", {"fields": sorted(cols)}
+    )
     return await _get_scenario(db, scenario_id)
 
 
@@ -251,7 +255,9 @@ async def _insert_rubric_item(db: Db, actor: Actor, fields: dict[str, Any]) -> R
         *cols.values(),
         now_iso(),
     )
-    await audit(db, actor, "training.rubric.create", str(item_id), {"label": fields["label_ja"]})
+    await audit(
+        db, actor, "training.rubric.create", f"rubric:{item_id}", {"label": fields["label_ja"]}
+    )
     return await _get_item(db, item_id)
 
 
@@ -267,7 +273,7 @@ async def _update_rubric_item(
     )
     if rowcount(status) != 1:
         raise AppError(ErrorCode.NOT_FOUND, "no such rubric item")
-    await audit(db, actor, "training.rubric.update", str(item_id), {"fields": sorted(cols)})
+    await audit(db, actor, "training.rubric.update", f"rubric:{item_id}", {"fields": sorted(cols)})
     return await _get_item(db, item_id)
 
 
