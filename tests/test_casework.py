@@ -104,7 +104,7 @@ async def test_notes_tags_risk_and_summary_stay_with_staff(
 
     case = (await hana.call("case", {"conversation_id": cid}))["case"]
     assert case["risk"] == "concern" and case["code_word"] == "さくら"
-    assert case["tags"] == ["domestic_violence", "family"] and case["summary"] == SECRET_SUMMARY
+    assert case["tags"] == ["family", "domestic_violence"] and case["summary"] == SECRET_SUMMARY
     assert [(n["kind"], n["author"], n["body"]) for n in case["notes"]] == [
         ("note", "花子", SECRET_NOTE)
     ]

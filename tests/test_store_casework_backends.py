@@ -117,7 +117,7 @@ async def test_notes_tags_risk_and_summary_are_kept_sealed(
     case = await store.get_case(cid)
     assert case is not None
     assert (case.status, case.risk, case.code_word) == ("active", "urgent", "さくら")
-    assert case.tags == ("domestic_violence", "family")
+    assert case.tags == ("family", "domestic_violence")  # the poster's order, not the key's
     assert case.summary == "要約：電話相談を案内"
     assert [(n.kind, n.author, n.body, n.to) for n in case.notes] == [
         ("note", "花子", "内部メモ：子どもが同居", None),
@@ -129,7 +129,7 @@ async def test_notes_tags_risk_and_summary_are_kept_sealed(
         await store.set_tags(cid, ["family", "no-such-tag"])
     await store.set_summary(cid, hana.id, None, revision)
     case = await store.get_case(cid)
-    assert case is not None and case.tags == ("domestic_violence", "family")
+    assert case is not None and case.tags == ("family", "domestic_violence")
     assert case.summary is None
 
     # Underneath, every note is ciphertext.

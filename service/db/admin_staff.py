@@ -102,7 +102,10 @@ def _list_canned(conn: sqlite3.Connection) -> list[CannedResponse]:
 
 
 def _list_tags(conn: sqlite3.Connection) -> list[TopicTag]:
-    rows = conn.execute("SELECT id, key, label_ja, label_en, enabled FROM topic_tag ORDER BY key")
+    # Creation order is the poster's for the seeded tags (POSTER_TOPICS); その他 stays last.
+    rows = conn.execute(
+        "SELECT id, key, label_ja, label_en, enabled FROM topic_tag ORDER BY key = 'other', id"
+    )
     return [
         TopicTag(r["id"], r["key"], r["label_ja"], r["label_en"], bool(r["enabled"])) for r in rows
     ]

@@ -107,7 +107,7 @@ def case_of(conn: sqlite3.Connection, conversation_id: str) -> Case | None:
         r[0]
         for r in conn.execute(
             "SELECT t.key FROM conversation_tag AS ct JOIN topic_tag AS t ON t.id = ct.tag_id "
-            "WHERE ct.conversation_id = ? ORDER BY t.key",
+            "WHERE ct.conversation_id = ? ORDER BY t.key = 'other', t.id",
             (conversation_id,),
         )
     )

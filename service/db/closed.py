@@ -106,7 +106,7 @@ def _list_closed(
             t[0]
             for t in conn.execute(
                 "SELECT t.key FROM conversation_tag AS ct JOIN topic_tag AS t "
-                "ON t.id = ct.tag_id WHERE ct.conversation_id = ? ORDER BY t.key",
+                "ON t.id = ct.tag_id WHERE ct.conversation_id = ? ORDER BY t.key = 'other', t.id",
                 (r["id"],),
             )
         )

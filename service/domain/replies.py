@@ -14,6 +14,19 @@ class CannedResponse:
     body: str
 
 
+POSTER_TOPICS = (
+    "oneself",
+    "family",
+    "work",
+    "sexuality",
+    "domestic_violence",
+    "harassment",
+    "other",
+)
+"""The seeded topics, in the order the centre's poster lists them: the visitor chooses from them
+in this order, and staff see tags in it too (their creation order, with その他 always last)."""
+
+
 @dataclass(frozen=True, slots=True)
 class TopicTag:
     id: int

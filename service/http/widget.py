@@ -30,6 +30,7 @@ from service.context import Ctx
 from service.domain.directory import Desk, Partner, exact_origins
 from service.domain.hours import DAY_EASY, TOKYO, hours_text, next_open_at, open_now
 from service.domain.readings import EASY, ENGLISH, Shown, desk_name, line_name, line_note
+from service.domain.replies import POSTER_TOPICS
 from service.http.headers import csp
 from service.i18n import TEXT, pick_lang
 
@@ -147,6 +148,7 @@ def chat_context(
         "languages": language_links(lang, query, "/chat"),
         "safety_url": f"/safety?{urlencode({'lang': lang})}",
         "loader": section(lang, "loader"),
+        "topics": POSTER_TOPICS,
     }
 
 

@@ -257,8 +257,9 @@ async def _delete_canned(db: Db, actor: Actor, canned_id: int) -> None:
 
 
 async def _list_tags(db: Db) -> list[TopicTag]:
+    # Creation order is the poster's for the seeded tags (POSTER_TOPICS); その他 stays last.
     rows = await db.conn.fetch(
-        "SELECT id, key, label_ja, label_en, enabled FROM topic_tag ORDER BY key"
+        "SELECT id, key, label_ja, label_en, enabled FROM topic_tag ORDER BY key = 'other', id"
     )
     return [_tag_of(r) for r in rows]
 

@@ -94,7 +94,7 @@ class CaseworkQueries:
 
 _TAGS_OF = (
     "SELECT t.key FROM conversation_tag AS ct JOIN topic_tag AS t ON t.id = ct.tag_id "
-    "WHERE ct.conversation_id = $1 ORDER BY t.key"
+    "WHERE ct.conversation_id = $1 ORDER BY t.key = 'other', t.id"
 )
 _NOTES_OF = (
     "SELECT n.id, n.kind, n.body, n.created_at, a.display_name AS author, "

@@ -55,7 +55,7 @@ _LIST = (
     "SELECT c.id, c.desk_id, c.created_at, c.closed_at, c.outcome, c.risk, c.quick_exit, "
     "c.summary IS NOT NULL AS has_summary, u.display_name AS counselor, "
     "ARRAY(SELECT t.key FROM conversation_tag AS ct JOIN topic_tag AS t ON t.id = ct.tag_id "
-    "WHERE ct.conversation_id = c.id ORDER BY t.key) AS tags "
+    "WHERE ct.conversation_id = c.id ORDER BY t.key = 'other', t.id) AS tags "
     'FROM conversation AS c LEFT JOIN "user" AS u ON u.id = c.counselor_id '
     "WHERE c.status = 'closed'"
 )
