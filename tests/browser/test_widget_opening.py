@@ -280,3 +280,51 @@ def test_in_danger_right_now_goes_straight_in_without_the_topic_step(
     expect(page.get_by_role("link", name="110番に電話する")).to_be_focused()
     expect(page.get_by_role("heading", name="どんなことの相談ですか？")).to_be_hidden()
     expect(page.locator(".mg-status")).to_contain_text("相談員を待っています")
+
+
+# Where a line of やさしい日本語 may end: at a space between words, or after a comma, a full stop
+# or a closing bracket. Inside a word it may not, but inside a name with furigana it may.
+MID_WORD_BREAKS = """() => {
+  const BREAK_AFTER = ' 、。）」・'
+  const found = []
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT)
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const parent = node.parentElement
+    if (!parent.checkVisibility() || parent.closest('ruby, script, style, .mg-body')) continue
+    const range = document.createRange()
+    let lastTop = null
+    for (let i = 0; i < node.data.length; i++) {
+      range.setStart(node, i)
+      range.setEnd(node, i + 1)
+      const rect = range.getClientRects()[0]
+      if (!rect || !rect.width) continue
+      if (lastTop !== null && rect.top > lastTop + rect.height / 2 && i > 0) {
+        const before = node.data[i - 1]
+        if (!BREAK_AFTER.includes(before) && !'「（'.includes(node.data[i])) {
+          found.push(node.data.slice(Math.max(0, i - 6), i) + '|' + node.data.slice(i, i + 6))
+        }
+      }
+      lastTop = rect.top
+    }
+  }
+  return found
+}"""
+
+
+@pytest.mark.parametrize("viewport", [PHONE, SMALL_PHONE], ids=["390x844", "320x568"])
+def test_easy_japanese_lines_break_between_words_not_inside_them(
+    server: Server, open_page: Callable[..., Page], viewport: ViewportSize
+) -> None:
+    """やさしい日本語 puts a space between words so that a reader can sound each one out: a
+    line that ends inside a word (はなして くださ|い) undoes that."""
+    page = open_page(viewport)
+    words = WORDS["ja-easy"]
+    page.goto(f"{server.url}/chat?lang=ja-easy")
+    for more in page.locator(".mg-intro details summary").all():
+        more.click()
+    assert page.evaluate(MID_WORD_BREAKS) == []
+    page.get_by_role("button", name=words["start"], exact=True).click()
+    expect(page.get_by_role("heading", name=words["topic"])).to_be_visible()
+    assert page.evaluate(MID_WORD_BREAKS) == []
+    page.goto(f"{server.url}/safety?lang=ja-easy")
+    assert page.evaluate(MID_WORD_BREAKS) == []
