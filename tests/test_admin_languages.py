@@ -179,3 +179,16 @@ def test_the_inbox_leads_to_the_admin_pages_in_its_own_language(
 ) -> None:
     inbox = aiko.get("/inbox", params={"lang": lang}).text
     assert f'href="/admin?lang={lang}"' in inbox
+
+
+def test_english_staff_pages_name_a_desk_by_its_english_name(aiko: httpx.Client) -> None:
+    """As the visitor's English pages and the reports name it; Japanese pages keep its name."""
+    desk = {"key": "legal", "name": "法律相談", "name_en": "Legal advice", "hours": "24/7"}
+    assert aiko.post("/api/v1/admin/desks", json=desk).status_code == 201
+    inbox = aiko.get("/inbox", params={"lang": "en"}).text
+    assert 'data-kind="desk" data-key="legal" data-name="Legal advice"' in inbox
+    assert '<option value="legal">Legal advice</option>' in inbox  # the transfer choice
+    closed = aiko.get("/inbox/closed", params={"lang": "en"}).text
+    assert re.search(r'<option value="legal"[^>]*>Legal advice<', closed)
+    assert "Desk: Legal advice" in aiko.get("/admin/audit", params={"lang": "en"}).text
+    assert 'data-kind="desk" data-key="legal" data-name="法律相談"' in aiko.get("/inbox").text

@@ -93,6 +93,12 @@ def has_japanese(text: str) -> bool:
     return JAPANESE.search(text) is not None
 
 
+def staff_desk_name(desk: Desk, lang: str) -> str:
+    """A desk's name on a staff page: its English name on an English page where it has one (as
+    the visitor's English pages name it), else the name admins gave it."""
+    return (lang == "en" and desk.name_en) or desk.name
+
+
 # scheme://host[:port] and nothing else, an optional final "/" aside. The host is a DNS name
 # (letters, digits, "-" and "."), an IPv4 address or an IPv6 one in brackets: no character
 # that could end a header directive or a list (";", ",", quotes, whitespace) can pass.

@@ -21,6 +21,7 @@ from service.actions.admin.replies import (
     do_update_canned,
 )
 from service.context import Ctx
+from service.domain.directory import staff_desk_name
 from service.domain.replies import CannedResponse
 from service.errors import AppError
 from service.http.admin_pages import sent
@@ -62,7 +63,12 @@ class CannedController(Controller):
                 "lang": chosen,
                 "user": user,
                 "items": [
-                    {"id": c.id, "title": c.title, "body": c.body, "desk": _key(ctx, c)}
+                    {
+                        "id": c.id,
+                        "title": c.title,
+                        "body": c.body,
+                        "desk": _desk_name(ctx, c, chosen),
+                    }
                     for c in items
                 ],
                 "desks": desks,
@@ -128,6 +134,6 @@ def _as_author(request: Req, ctx: Ctx) -> Admin:
     return Admin(ctx.store, actor_of(request))
 
 
-def _key(ctx: Ctx, canned: CannedResponse) -> str:
+def _desk_name(ctx: Ctx, canned: CannedResponse, lang: str) -> str:
     desk = ctx.catalog.desk_by_id(canned.desk_id) if canned.desk_id is not None else None
-    return desk.name if desk else ""
+    return staff_desk_name(desk, lang) if desk else ""

@@ -22,6 +22,7 @@ from service.context import Ctx
 from service.domain.accounts import User
 from service.domain.casework import PURPOSES, ClosedFilter, check_purpose, parse_day
 from service.domain.conversations import OUTCOMES
+from service.domain.directory import staff_desk_name
 from service.domain.visitors import normalise_code_word
 from service.errors import AppError
 from service.http.staff_pages import (
@@ -87,7 +88,7 @@ class CasebookController(Controller):
                 "items": [
                     {
                         "id": i.id,
-                        "desk": _desk_name(ctx, i.desk_id),
+                        "desk": _desk_name(ctx, i.desk_id, chosen),
                         "practice": ctx.catalog.is_practice(i.desk_id),
                         "created_at": i.created_at,
                         "closed_at": i.closed_at or "",
@@ -137,7 +138,7 @@ class CasebookController(Controller):
                 "lang": chosen,
                 "user": user,
                 "conv": conv,
-                "desk": _desk_name(ctx, conv.desk_id),
+                "desk": _desk_name(ctx, conv.desk_id, chosen),
                 "practice": ctx.catalog.is_practice(conv.desk_id),
                 "outcome": text.get(f"outcome_{conv.outcome}", conv.outcome or ""),
                 "risk": text[f"risk_{case.risk}"],
@@ -153,9 +154,9 @@ class CasebookController(Controller):
         )
 
 
-def _desk_name(ctx: Ctx, desk_id: int) -> str:
+def _desk_name(ctx: Ctx, desk_id: int, lang: str) -> str:
     desk = ctx.catalog.desk_by_id(desk_id)
-    return desk.name if desk else ""
+    return staff_desk_name(desk, lang) if desk else ""
 
 
 def _tag_label(tags: list[Any], key: str, lang: str) -> str:

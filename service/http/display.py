@@ -10,7 +10,7 @@ the rules themselves are pure (``domain/jst.py``, ``domain/labels.py``).
   ``lang_name``, ``outcome_name``, ``event_text`` (a system message), ``author_name``,
   ``note_kind``, ``actor_name``, ``audit_action``, ``audit_target``; ``detail | audit_detail``
   (a list of (field, value) pairs, never JSON);
-- ``staff_names()``: the names by kind and key, for the inbox's script;
+- ``staff_names()``: the names by kind and key in the page's language, for the inbox's script;
 - ``text | ja_marked``: typed text, marked ``lang="ja"`` on an English page when Japanese;
 - ``admin_words(lang)``: the admin pages' words; ``link(path)``: a link in the page's language.
 """
@@ -28,7 +28,7 @@ from service import clock
 from service.admin_i18n import admin_text
 from service.context import Ctx
 from service.domain import jst, labels
-from service.domain.directory import has_japanese
+from service.domain.directory import has_japanese, staff_desk_name
 from service.domain.readings import needs_reading
 
 
@@ -60,17 +60,19 @@ class Display:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
 
-    def names(self) -> dict[str, dict[str, str]]:
+    def names(self, lang: str = "ja") -> dict[str, dict[str, str]]:
+        """Names by kind and key; a desk by its English name on an English page where it has
+        one, as the visitor's pages and the reports name it."""
         catalog = self.ctx.catalog
         return {
-            "desk": {k: d.name for k, d in catalog.desks.items()},
+            "desk": {k: staff_desk_name(d, lang) for k, d in catalog.desks.items()},
             "partner": {k: p.name for k, p in catalog.partners.items()},
             "campaign": {k: c.name for k, c in catalog.campaigns.items()},
             "user": {u.username: u.display_name for u in catalog.accounts.values()},
         }
 
     def install(self, environment: Environment) -> None:
-        environment.globals["staff_names"] = self.names
+        environment.globals["staff_names"] = self.page_names
         environment.globals["admin_words"] = admin_text
         environment.globals["link"] = link
         environment.filters.update(
@@ -94,6 +96,10 @@ class Display:
             audit_detail=self.audit_detail,
         )
 
+    @pass_context
+    def page_names(self, context: Context) -> dict[str, dict[str, str]]:
+        return self.names(_lang(context))
+
     @staticmethod
     def table_filter(table: labels.Names) -> Any:
         @pass_context
@@ -114,9 +120,12 @@ class Display:
             moment, jst.full(moment), jst.human(moment, clock.utcnow(), _lang(context))
         )
 
-    def desk_name(self, key: str | None) -> str:
+    @pass_context
+    def desk_name(self, context: Context, key: str | None) -> str:
         desk = self.ctx.catalog.desks.get(key or "")
-        return desk.name if desk else key or ""
+        if desk is None:
+            return key or ""
+        return staff_desk_name(desk, _lang(context))
 
     def partner_name(self, key: str | None) -> str:
         partner = self.ctx.catalog.partners.get(key or "")
@@ -140,7 +149,7 @@ class Display:
         return f"{display} ({name})" if _lang(context) == "en" else f"{display}（{name}）"
 
     def _target_names(self, context: Context) -> Mapping[str, Mapping[str, str]]:
-        names: dict[str, Mapping[str, str]] = dict(self.names())
+        names: dict[str, Mapping[str, str]] = dict(self.names(_lang(context)))
         names.update(context.get("audit_names") or {})
         return names
 

@@ -14,6 +14,7 @@ from markupsafe import escape
 
 from service import access
 from service.context import Ctx
+from service.domain.directory import staff_desk_name
 from service.http.headers import csp
 from service.http.staff_pages import (
     COUNSELING,
@@ -50,7 +51,9 @@ class PracticeController(Controller):
                 "lang": chosen,
                 "user": user,
                 "desk": desk,
-                "intro": escape(text["practice_intro"]).replace("{desk}", ja(desk.name)),
+                "intro": escape(text["practice_intro"]).replace(
+                    "{desk}", ja(staff_desk_name(desk, chosen))
+                ),
                 "chat_url": "/chat?" + urlencode({"desk": desk.key, "lang": chosen}),
                 # The scenario card beside the chat (counselor training).
                 **await play_context(ctx, user, desk.id, chosen),
