@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -253,9 +254,20 @@ async def joined_server(conversation_id: str) -> tuple[socketio.AsyncServer, str
     return sio, sid
 
 
-async def test_a_visitor_on_another_process_is_present_until_that_process_dies(
-    redis_url: str,
-) -> None:
+@dataclass
+class TwoProcesses:
+    """The presence of two processes on one Redis: the holder has one visitor socket in the
+    room of conversation ``c1`` and refreshes its marks every 0.2 s; the asker has none."""
+
+    holder_sio: socketio.AsyncServer
+    sid: str
+    holder: RedisPresence
+    asker: RedisPresence
+    refreshing: asyncio.Task[None]
+
+
+@contextlib.asynccontextmanager
+async def two_processes(redis_url: str) -> AsyncIterator[TwoProcesses]:
     holder_sio, sid = await joined_server("c1")
     asker_sio = socketio.AsyncServer(client_manager=InlineManager(), async_mode="asgi")
     holder_redis, asker_redis = Redis.from_url(redis_url), Redis.from_url(redis_url)
@@ -263,6 +275,18 @@ async def test_a_visitor_on_another_process_is_present_until_that_process_dies(
     asker = RedisPresence(asker_sio, asker_redis, "asker", ttl_ms=1000)
     refreshing = asyncio.create_task(holder.run())
     try:
+        yield TwoProcesses(holder_sio, sid, holder, asker, refreshing)
+    finally:
+        await stopped(refreshing)
+        await holder_redis.aclose()
+        await asker_redis.aclose()
+
+
+async def test_a_visitor_on_another_process_is_present_until_that_process_dies(
+    redis_url: str,
+) -> None:
+    async with two_processes(redis_url) as nodes:
+        holder, asker = nodes.holder, nodes.asker
         await holder.joined("c1")
         assert await asker.present(["c1", "c2"]) == {"c1"}
         # Kept while the holder lives: present for longer than a mark lasts.
@@ -271,38 +295,24 @@ async def test_a_visitor_on_another_process_is_present_until_that_process_dies(
             assert await asker.present(["c1"]) == {"c1"}
             await asyncio.sleep(0.1)
         # The visitor leaves: absent at once.
-        await holder.leaving("c1", sid)
+        await holder.leaving("c1", nodes.sid)
         assert await asker.present(["c1"]) == set()
         await holder.joined("c1")
         assert await asker.present(["c1"]) == {"c1"}
         # The holder dies (stops refreshing, never takes its mark back): absent soon.
-        refreshing.cancel()
+        nodes.refreshing.cancel()
         await until(lambda: present_none(asker, ["c1"]), timeout=3.0)
-    finally:
-        await stopped(refreshing)
-        await holder_redis.aclose()
-        await asker_redis.aclose()
 
 
 async def test_a_visitor_gone_without_a_leave_stops_being_marked_present(redis_url: str) -> None:
-    holder_sio, sid = await joined_server("c1")
-    asker_sio = socketio.AsyncServer(client_manager=InlineManager(), async_mode="asgi")
-    holder_redis, asker_redis = Redis.from_url(redis_url), Redis.from_url(redis_url)
-    holder = RedisPresence(holder_sio, holder_redis, "holder", ttl_ms=1000, refresh_seconds=0.2)
-    asker = RedisPresence(asker_sio, asker_redis, "asker", ttl_ms=1000)
-    refreshing = asyncio.create_task(holder.run())
-    try:
-        await holder.joined("c1")
-        assert await asker.present(["c1"]) == {"c1"}
+    async with two_processes(redis_url) as nodes:
+        await nodes.holder.joined("c1")
+        assert await nodes.asker.present(["c1"]) == {"c1"}
         # The socket leaves the room by some other path than ``leaving``; the holder lives on
         # and keeps refreshing, but no longer what it marked for that room.
-        await holder_sio.leave_room(sid, conversation_room("c1"), namespace=VISITOR)
-        await until(lambda: present_none(asker, ["c1"]), timeout=3.0)
-        assert holder.marked == set()
-    finally:
-        await stopped(refreshing)
-        await holder_redis.aclose()
-        await asker_redis.aclose()
+        await nodes.holder_sio.leave_room(nodes.sid, conversation_room("c1"), namespace=VISITOR)
+        await until(lambda: present_none(nodes.asker, ["c1"]), timeout=3.0)
+        assert nodes.holder.marked == set()
 
 
 async def stopped(*tasks: asyncio.Task[Any]) -> None:

@@ -17,6 +17,7 @@ from service.config import Settings
 from service.context import Context
 from service.domain.accounts import Role, User
 from service.domain.audit import CLI_ACTOR, Actor
+from service.domain.replies import POSTER_TOPICS
 from service.domain.training import SCRIPT_ENDED, ReviewInput
 from service.errors import AppError, ErrorCode
 from service.storage import Store
@@ -83,14 +84,7 @@ async def test_six_scenarios_one_per_topic_and_the_rubric_ship_with_the_schema(
     store: Store,
 ) -> None:
     scenarios = await store.list_scenarios()
-    assert [s.topic for s in scenarios] == [
-        "oneself",
-        "family",
-        "work",
-        "sexuality",
-        "domestic_violence",
-        "harassment",
-    ]
+    assert [s.topic for s in scenarios] == [t for t in POSTER_TOPICS if t != "other"]
     assert all(3 <= len(s.lines) <= 6 and not s.archived for s in scenarios)
     assert "大学" in scenarios[0].title
     assert [s.ends_with_exit for s in scenarios].count(True) == 1
