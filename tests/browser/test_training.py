@@ -173,13 +173,13 @@ def violations(page: Page) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("size", list(SIZES))
-def test_every_training_page_fits_and_passes_axe(
-    server: Server, sessions: dict[str, str], open_as: Any, size: str
-) -> None:
+def training_pages(server: Server, forms: bool = True) -> dict[str, list[str]]:
+    """Every training page, by who opens it: the trainee hana and the supervisor mori (with
+    ``forms``, the empty new-scenario form too)."""
     cid = server.query("SELECT conversation_id FROM practice_review")[0][0]
     hana_id = server.query("SELECT id FROM user WHERE username = 'hana'")[0][0]
-    pages = {
+    new = ["/inbox/training/scenarios/new"] if forms else []
+    return {
         "hana": ["/inbox/training", f"/inbox/training/feedback/{cid}"],
         "mori": [
             "/inbox/training",
@@ -187,13 +187,19 @@ def test_every_training_page_fits_and_passes_axe(
             f"/inbox/training/reviews/{cid}",
             "/inbox/training/scenarios",
             "/inbox/training/scenarios/5",
-            "/inbox/training/scenarios/new",
+            *new,
             "/inbox/training/rubric",
             f"/inbox/practice/{DRILL}",
         ],
     }
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_every_training_page_fits_and_passes_axe(
+    server: Server, sessions: dict[str, str], open_as: Any, size: str
+) -> None:
     problems: list[str] = []
-    for name, paths in pages.items():
+    for name, paths in training_pages(server).items():
         page = open_as(name, size)
         for path in paths:
             response = page.goto(server.url + path)
@@ -226,22 +232,8 @@ def test_english_training_pages_mark_every_japanese_word_as_japanese(
 ) -> None:
     """Scenarios, names, messages, comments and shipped rubric items are Japanese on English
     pages too: each sits in an element with lang="ja", so a screen reader reads it right."""
-    cid = server.query("SELECT conversation_id FROM practice_review")[0][0]
-    hana_id = server.query("SELECT id FROM user WHERE username = 'hana'")[0][0]
-    pages = {
-        "hana": ["/inbox/training", f"/inbox/training/feedback/{cid}"],
-        "mori": [
-            "/inbox/training",
-            f"/inbox/training/trainees/{hana_id}",
-            f"/inbox/training/reviews/{cid}",
-            "/inbox/training/scenarios",
-            "/inbox/training/scenarios/5",
-            "/inbox/training/rubric",
-            f"/inbox/practice/{DRILL}",
-        ],
-    }
     problems: list[str] = []
-    for name, paths in pages.items():
+    for name, paths in training_pages(server, forms=False).items():
         page = open_as(name)
         for path in paths:
             response = page.goto(f"{server.url}{path}?lang=en")
@@ -253,5 +245,6 @@ def test_english_training_pages_mark_every_japanese_word_as_japanese(
     assert not problems, "\n".join(problems)
     # What it checks is there: the review shows the trainee's words, marked.
     page = open_as("mori")
+    cid = server.query("SELECT conversation_id FROM practice_review")[0][0]
     page.goto(f"{server.url}/inbox/training/reviews/{cid}?lang=en")
     expect(page.locator('main [lang="ja"]', has_text="大変でしたね。")).to_have_count(1)
