@@ -14,6 +14,9 @@ fails on:
   override of the library's internals), checked against the real base classes.
 
 "Private" is a leading underscore that is not a dunder (``__init__`` is public).
+
+A second scan fails on a read of a python-socketio manager method that its documentation never
+describes (no docstring anywhere in the library): public by name, private in effect.
 """
 
 from __future__ import annotations
@@ -412,3 +415,68 @@ def test_the_scan_allows_our_own_private_names() -> None:
         """
     )
     assert findings == []
+
+
+# -- what the documentation leaves out ----------------------------------------------------------
+
+
+@cache
+def undocumented_manager_methods() -> frozenset[str]:
+    """Public methods of python-socketio's client managers with no docstring anywhere in the
+    library. Its reference is built from docstrings, so it never describes them: they are the
+    manager's own bookkeeping of connection states (``is_connected``, ``eio_sid_from_sid``),
+    free to change in any release, like a private name."""
+    spec = importlib.util.find_spec("socketio")
+    assert spec and spec.submodule_search_locations
+    documented: set[str] = set()
+    bare: set[str] = set()
+    for location in spec.submodule_search_locations:
+        for path in Path(location).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_bytes())):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not private(
+                    node.name
+                ):
+                    if ast.get_docstring(node):
+                        documented.add(node.name)
+                    elif "manager" in path.name:
+                        bare.add(node.name)
+    return frozenset(bare - documented)
+
+
+def undocumented_reads(modules: list[Module]) -> list[str]:
+    ours = set().union(*(assigned_names(m.tree) for m in modules))
+    return [
+        f"{module.path}:{node.lineno}: {ast.unparse(node)}"
+        for module in modules
+        for node in ast.walk(module.tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr in undocumented_manager_methods()
+        and node.attr not in ours
+    ]
+
+
+def test_the_undocumented_manager_methods_are_found() -> None:
+    assert {"is_connected", "is_pre_connected", "eio_sid_from_sid"} <= (
+        undocumented_manager_methods()
+    )
+    assert "get_participants" not in undocumented_manager_methods()
+
+
+@pytest.mark.parametrize("package", [service, tests], ids=["service", "tests"])
+def test_the_socketio_manager_is_asked_only_what_its_documentation_describes(
+    package: ModuleType,
+) -> None:
+    """Which sockets of this process are connected is read from documented rooms instead
+    (realtime/sockets.py)."""
+    assert undocumented_reads(list(package_modules(package))) == []
+
+
+def test_the_scan_catches_a_planted_undocumented_read() -> None:
+    source = textwrap.dedent(
+        """
+        def live(sio, sid):
+            return sio.manager.is_connected(sid, "/visitor")
+        """
+    )
+    module = Module("planted.py", ast.parse(source), {})
+    assert undocumented_reads([module]) == ["planted.py:3: sio.manager.is_connected"]

@@ -34,6 +34,7 @@ from redis.asyncio import Redis
 from service.cluster.redis_client import NOW_MS, Script, key
 from service.domain.staffing import answering
 from service.realtime.rooms import COUNSELOR, VISITOR, conversation_room
+from service.realtime.sockets import is_here
 
 log = logging.getLogger(__name__)
 
@@ -65,19 +66,6 @@ return found
 )
 
 
-def here(sio: Any, conversation_id: str, leaving: str | None = None) -> bool:
-    """A visitor socket of this process is in the conversation's room. One whose disconnect is
-    under way does not count: it stays in its rooms until its handler returns, since with Redis
-    python-socketio's manager sends a leave of such a socket to the other processes instead."""
-    manager = sio.manager
-    participants = manager.get_participants(VISITOR, conversation_room(conversation_id))
-    return any(
-        sid != leaving
-        and (manager.is_connected(sid, VISITOR) or manager.is_pre_connected(sid, VISITOR))
-        for sid, _ in participants
-    )
-
-
 class Presence(Protocol):
     async def present(self, conversation_ids: Sequence[str]) -> set[str]:
         """Those of ``conversation_ids`` whose visitor is connected somewhere."""
@@ -88,7 +76,8 @@ class Presence(Protocol):
         ...
 
     async def leaving(self, conversation_id: str, sid: str) -> None:
-        """The socket ``sid`` of this process leaves the conversation's room."""
+        """The socket ``sid`` of this process is disconnecting from the conversation's room;
+        from this call on, it does not count."""
         ...
 
     async def run(self) -> None:
@@ -99,15 +88,32 @@ class Presence(Protocol):
 class LocalPresence:
     def __init__(self, sio: Any) -> None:
         self.sio = sio
+        self.departing: set[str] = set()
+        """Visitor sockets whose disconnect is under way. python-socketio keeps a socket in its
+        rooms until its disconnect handler returns (with Redis, a leave asked meanwhile goes to
+        the other processes instead), and documents no way to ask whether it is leaving."""
+
+    def here(self, conversation_id: str) -> bool:
+        """A visitor socket of this process that is not leaving is in the conversation's room."""
+        room = conversation_room(conversation_id)
+        participants = self.sio.manager.get_participants(VISITOR, room)
+        return any(sid not in self.departing for sid, _ in participants)
+
+    def departs(self, sid: str) -> None:
+        # Those gone since are forgotten: a sid is never used again, so the set stays as small
+        # as the number of disconnects under way.
+        manager = self.sio.manager
+        self.departing = {s for s in self.departing if is_here(manager, VISITOR, s)}
+        self.departing.add(sid)
 
     async def present(self, conversation_ids: Sequence[str]) -> set[str]:
-        return {c for c in conversation_ids if here(self.sio, c)}
+        return {c for c in conversation_ids if self.here(c)}
 
     async def joined(self, conversation_id: str) -> None:
         return None
 
     async def leaving(self, conversation_id: str, sid: str) -> None:
-        return None
+        self.departs(sid)
 
     async def run(self) -> None:
         return None
@@ -146,14 +152,15 @@ class RedisPresence(LocalPresence):
         await self.mark([presence_key(conversation_id)], [self.node, self.ttl_ms])
 
     async def leaving(self, conversation_id: str, sid: str) -> None:
-        if not here(self.sio, conversation_id, leaving=sid):
+        self.departs(sid)
+        if not self.here(conversation_id):
             self.marked.discard(conversation_id)
             await self.redis.zrem(presence_key(conversation_id), self.node)
 
     async def refresh(self) -> None:
         # A mark whose visitor went without a leave (its room emptied some other way) is
         # dropped here and expires in Redis by itself.
-        self.marked = {c for c in self.marked if here(self.sio, c)}
+        self.marked = {c for c in self.marked if self.here(c)}
         conversations = list(self.marked)
         for start in range(0, len(conversations), BATCH):
             keys = [presence_key(c) for c in conversations[start : start + BATCH]]
@@ -245,7 +252,7 @@ class LocalStaffPresence:
         # its disconnect handler could) is forgotten. One still in its disconnect handler is
         # known until then; ``leaving`` takes it out.
         manager = self.sio.manager
-        for sid in [s for s in self.sockets if manager.eio_sid_from_sid(s, COUNSELOR) is None]:
+        for sid in [s for s in self.sockets if not is_here(manager, COUNSELOR, s)]:
             del self.sockets[sid]
         return frozenset(self.sockets.values())
 

@@ -32,6 +32,7 @@ from service.crypto import Sealer
 from service.domain.ratelimit import AddressLimits
 from service.login_throttling import MemoryThrottle, Throttle, login_throttle
 from service.realtime.rooms import VISITOR
+from service.realtime.sockets import is_here
 
 
 @dataclass
@@ -91,8 +92,8 @@ def address_limits(settings: Settings) -> AddressLimits:
 
 
 def is_live(sio: Any, sid: str) -> bool:
-    manager = sio.manager
-    return bool(manager.is_connected(sid, VISITOR) or manager.is_pre_connected(sid, VISITOR))
+    # A socket whose disconnect is under way still counts: its handler releases it.
+    return is_here(sio.manager, VISITOR, sid)
 
 
 def in_memory(settings: Settings, sio: Any) -> Shared:

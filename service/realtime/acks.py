@@ -20,6 +20,7 @@ import socketio
 from service.domain.ratelimit import TokenBucket
 from service.errors import AppError, ErrorCode
 from service.realtime.packets import BINARY_REFUSED
+from service.realtime.sockets import engine_id
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class DispatchingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         sid, payload = args[0], args[1:]
         if event is BINARY_REFUSED:
             # A protocol violation, not a call to answer: close the whole connection.
-            eio_sid = self.server.manager.eio_sid_from_sid(sid, self.namespace)
+            eio_sid = engine_id(self.server.manager, self.namespace, sid)
             if eio_sid is not None:  # None (gone already) would close every connection
                 await self.server.eio.disconnect(eio_sid)
             return None
@@ -121,16 +122,14 @@ class DispatchingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     def _from_server(self, event: str, sid: str, args: tuple[Any, ...]) -> bool:
         """Whether ``connect`` or ``disconnect`` is the server's own call.
 
-        A connected client can send events of the same names; those are unknown events, never
-        a second run of the connect handler with an "environ" of the client's choosing. The
-        server passes the environ it keeps for the connection, and disconnects a client only
-        once it no longer counts as connected.
+        A client's events of those names never get here (packets.py renames them), so they
+        are unknown events, never a second run of the connect handler with an "environ" of the
+        client's choosing. The connect's environ is checked all the same: the server passes
+        the one it keeps for the connection.
         """
         if event == "connect":
             return bool(args) and args[0] is self.server.get_environ(sid, self.namespace)
-        if event == "disconnect":
-            return not self.server.manager.is_connected(sid, self.namespace)
-        return False
+        return event == "disconnect"
 
     async def _within_limit(self, sid: str, event: str) -> bool:
         limit = self.limits.get(event)

@@ -14,6 +14,7 @@ from engineio.exceptions import SocketIsClosedError
 from socketio import packet
 
 from service.realtime import jsonshim
+from service.realtime.sockets import is_here
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ class RedisManager(socketio.AsyncRedisManager, LocalDelivery):  # type: ignore[m
             )
             return
         # Every socket is a room of its own: one of this process is nowhere else.
-        elsewhere = not (isinstance(room, str) and self.is_connected(room, namespace))
+        elsewhere = not (isinstance(room, str) and is_here(self, namespace, room))
         await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, ignore_queue=True)
         if elsewhere:
             self.publish_later((event, data, namespace, room, skip_sid))

@@ -86,10 +86,10 @@ class VisitorNamespace(DispatchingNamespace):
         except KeyError:  # refused before its session was saved
             conversation_id = None
         if conversation_id is not None:
-            # Out of the room first: the socket is in it until this handler returns, and the
-            # counselors' queue must show the visitor gone at once.
-            await self.leave_room(sid, conversation_room(conversation_id))
+            # Gone for presence first: the socket is in its rooms until this handler returns,
+            # and the counselors' queue must show the visitor gone at once.
             await self.presence.leaving(conversation_id, sid)
+            await self.leave_room(sid, conversation_room(conversation_id))
             await item_changed(self.ctx, conversation_id)
         await self.addresses.release(sid)
 
