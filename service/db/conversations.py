@@ -125,7 +125,7 @@ class ConversationQueries:
         self, conversation_id: str, after_seq: int, limit: int
     ) -> tuple[list[Message], bool]:
         """Messages after ``after_seq`` in order, at most ``limit``, and whether more exist."""
-        return await self._read(_list_messages, conversation_id, after_seq, limit)
+        return await self._read(list_messages, conversation_id, after_seq, limit)
 
     async def get_history(
         self, conversation_id: str, after_seq: int, limit: int
@@ -336,7 +336,7 @@ def _close_conversation(
     return append_system_message(conn, conversation_id, body)
 
 
-def _list_messages(
+def list_messages(
     conn: sqlite3.Connection, conversation_id: str, after_seq: int, limit: int
 ) -> tuple[list[Message], bool]:
     # The writer's name is for staff; the visitor's payload leaves it out (wire.py).
@@ -370,7 +370,7 @@ def _get_history(
         conv = _get_conversation(conn, conversation_id)
         if conv is None:
             return None
-        messages, more = _list_messages(conn, conversation_id, after_seq, limit)
+        messages, more = list_messages(conn, conversation_id, after_seq, limit)
         return conv, messages, more
     finally:
         conn.execute("COMMIT")

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 
 from service.clock import now_iso
 from service.db.audit_log import audit
+from service.db.conversations import list_messages
 from service.db.rows import append_message, append_system_message
-from service.db.sealing import unseal
 from service.domain.audit import Actor
 from service.domain.conversations import Message
 from service.domain.training import (
@@ -497,25 +497,8 @@ def _open_transcript(
         raise AppError(ErrorCode.NOT_FOUND, "no such practice chat")
     detail = {"purpose": purpose}
     audit(conn, actor, "training.transcript.open", f"conversation:{conversation_id}", detail)
-    rows = conn.execute(
-        "SELECT m.seq, m.author, m.body, m.created_at, m.user_id, u.display_name AS writer "
-        "FROM message AS m LEFT JOIN user AS u ON u.id = m.user_id "
-        "WHERE m.conversation_id = ? ORDER BY m.seq LIMIT ?",
-        (conversation_id, limit),
-    )
-    return [
-        Message(
-            conversation_id,
-            r["seq"],
-            r["author"],
-            unseal(conn, "message.body", conversation_id, r["body"]),
-            r["created_at"],
-            None,
-            r["user_id"],
-            r["writer"],
-        )
-        for r in rows
-    ]
+    messages, _ = list_messages(conn, conversation_id, 0, limit)
+    return messages
 
 
 ERASE_TRAINING = (
