@@ -23,9 +23,9 @@ from service.domain.reports import CSV_COLUMNS
 from service.http.report_names import Name
 from service.report_i18n import CSV_COLUMNS_TEXT, REPORT_TEXT
 from tests.conftest import PASSWORD
-from tests.support import Server, login_sync, running_seeded_server
+from tests.support import Server, login_sync
 from tests.test_admin_languages import JAPANESE, visible_text
-from tests.test_reports_http import HEADER, PEOPLE, RANGE, SEED, cells, exports, get
+from tests.test_reports_http import HEADER, RANGE, SEED, cells, exports, get, reports_server
 
 NAMES = [
     "UPDATE desk SET name_en = 'General consultation' WHERE key = 'general'",
@@ -42,14 +42,7 @@ ENGLISH = {**RANGE, "lang": "en"}
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
-    env = {
-        "MADOGUCHI_REPORT_MONTHLY_TARGET": "2",
-        "MADOGUCHI_VISITOR_GONE_MINUTES": "0",
-        "MADOGUCHI_RETENTION_DAYS": "36500",
-    }
-    with running_seeded_server(SEED + NAMES, env) as srv:
-        for name, (role, desks) in PEOPLE.items():
-            srv.add_user(name, PASSWORD, role=role, desks=desks)
+    with reports_server(SEED + NAMES) as srv:
         yield srv
 
 

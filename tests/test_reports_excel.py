@@ -14,20 +14,13 @@ import pytest
 
 from service.http.reports import EXCEL_COLUMNS
 from tests.conftest import PASSWORD
-from tests.support import Server, login_sync, running_seeded_server
-from tests.test_reports_http import PEOPLE, RANGE, SEED, exports, get
+from tests.support import Server, login_sync
+from tests.test_reports_http import RANGE, exports, get, reports_server
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
-    env = {
-        "MADOGUCHI_REPORT_MONTHLY_TARGET": "2",
-        "MADOGUCHI_VISITOR_GONE_MINUTES": "0",
-        "MADOGUCHI_RETENTION_DAYS": "36500",
-    }
-    with running_seeded_server(SEED, env) as srv:
-        for name, (role, desks) in PEOPLE.items():
-            srv.add_user(name, PASSWORD, role=role, desks=desks)
+    with reports_server() as srv:
         yield srv
 
 

@@ -21,6 +21,7 @@ Every text a person wrote carries the marker ``zq7``; no report may show one.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import html
 import io
@@ -154,18 +155,25 @@ PEOPLE = {
 }
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[Server]:
-    # A target of 2 a month shows the setting at work; the seeded open chats must stay open,
-    # and the seeded texts (closed months ago) must outlive the retention purge at start.
+@contextlib.contextmanager
+def reports_server(seed: str = SEED) -> Iterator[Server]:
+    """A server over the seeded conversations, with PEOPLE's accounts. A target of 2 a month
+    shows the setting at work; the seeded open chats must stay open, and the seeded texts
+    (closed months ago) must outlive the retention purge at start."""
     env = {
         "MADOGUCHI_REPORT_MONTHLY_TARGET": "2",
         "MADOGUCHI_VISITOR_GONE_MINUTES": "0",
         "MADOGUCHI_RETENTION_DAYS": "36500",
     }
-    with running_seeded_server(SEED, env) as srv:
+    with running_seeded_server(seed, env) as srv:
         for name, (role, desks) in PEOPLE.items():
             srv.add_user(name, PASSWORD, role=role, desks=desks)
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    with reports_server() as srv:
         yield srv
 
 

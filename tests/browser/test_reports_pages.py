@@ -15,9 +15,9 @@ from playwright.sync_api import Browser, BrowserContext, expect
 
 from tests.browser.test_staff_pages import SIZES, violations
 from tests.conftest import PASSWORD
-from tests.support import Server, login_sync, running_seeded_server
+from tests.support import Server, login_sync
 from tests.test_reports_english import NAMES
-from tests.test_reports_http import PEOPLE, SEED
+from tests.test_reports_http import SEED, reports_server
 
 pytestmark = pytest.mark.browser
 
@@ -26,14 +26,7 @@ MONTHS = "from=2025-12&to=2026-04"
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
-    env = {
-        "MADOGUCHI_REPORT_MONTHLY_TARGET": "2",
-        "MADOGUCHI_VISITOR_GONE_MINUTES": "0",
-        "MADOGUCHI_RETENTION_DAYS": "36500",
-    }
-    with running_seeded_server(SEED + NAMES, env) as srv:
-        for name, (role, desks) in PEOPLE.items():
-            srv.add_user(name, PASSWORD, role=role, desks=desks)
+    with reports_server(SEED + NAMES) as srv:
         yield srv
 
 
