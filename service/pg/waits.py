@@ -11,6 +11,19 @@ from service.pg.sealing import Db
 
 T = TypeVar("T")
 
+# Both read through indexes on created_at, claimed_at and closed_at (migration 6): the board
+# asks up to once a second, and the table keeps every month of service.
+RECENT_WAITS = (
+    "SELECT created_at, claimed_at FROM conversation "
+    "WHERE desk_id = $1 AND claimed_at IS NOT NULL AND claimed_at >= $2 "
+    "ORDER BY claimed_at DESC, id LIMIT $3"
+)
+DAY_ACTIVITY = (
+    "SELECT desk_id, created_at, claimed_at, "
+    "CASE WHEN status = 'closed' THEN closed_at END AS closed_at FROM conversation "
+    "WHERE created_at >= $1 OR claimed_at >= $1 OR (status = 'closed' AND closed_at >= $1)"
+)
+
 
 class WaitQueries:
     """Mixed into :class:`service.pg.store.PgStore`, which provides ``_read``."""
@@ -29,24 +42,12 @@ class WaitQueries:
 
 
 async def _recent_waits(db: Db, desk_id: int, since: str, limit: int) -> list[tuple[str, str]]:
-    rows = await db.conn.fetch(
-        "SELECT created_at, claimed_at FROM conversation "
-        "WHERE desk_id = $1 AND claimed_at IS NOT NULL AND claimed_at >= $2 "
-        "ORDER BY claimed_at DESC, id LIMIT $3",
-        desk_id,
-        since,
-        limit,
-    )
+    rows = await db.conn.fetch(RECENT_WAITS, desk_id, since, limit)
     return [(str(r["created_at"]), str(r["claimed_at"])) for r in rows]
 
 
 async def _day_activity(db: Db, since: str) -> list[Activity]:
-    rows = await db.conn.fetch(
-        "SELECT desk_id, created_at, claimed_at, "
-        "CASE WHEN status = 'closed' THEN closed_at END AS closed_at FROM conversation "
-        "WHERE created_at >= $1 OR claimed_at >= $1 OR (status = 'closed' AND closed_at >= $1)",
-        since,
-    )
+    rows = await db.conn.fetch(DAY_ACTIVITY, since)
     return [
         Activity(int(r["desk_id"]), str(r["created_at"]), r["claimed_at"], r["closed_at"])
         for r in rows
