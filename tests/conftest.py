@@ -29,15 +29,25 @@ STAFF = {
 }
 
 
+# Markers of tests that do not apply under MADOGUCHI_TEST_BACKEND=postgres, where every test
+# server stores in PostgreSQL and shares Redis, and what each is about.
+LOCAL_ONLY = {
+    "sqlite_only": "about SQLite itself",
+    "without_redis": "about one process on its own, without Redis",
+}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under ``MADOGUCHI_TEST_BACKEND=postgres``, tests about SQLite itself are skipped."""
+    """Under ``MADOGUCHI_TEST_BACKEND=postgres``, tests about SQLite itself, or about one
+    process without Redis, are skipped."""
     if not ON_POSTGRES:
         return
     for item in items:
-        marker = item.get_closest_marker("sqlite_only")
-        if marker is not None:
-            reason = marker.args[0] if marker.args else "about SQLite itself"
-            item.add_marker(pytest.mark.skip(reason=f"sqlite_only: {reason}"))
+        for name, about in LOCAL_ONLY.items():
+            marker = item.get_closest_marker(name)
+            if marker is not None:
+                reason = marker.args[0] if marker.args else about
+                item.add_marker(pytest.mark.skip(reason=f"{name}: {reason}"))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -184,6 +184,7 @@ async def test_the_board_answers_supervisors_only_and_follows_the_desks(
 NOT_READ = "nobody watches the board here: not read"
 
 
+@pytest.mark.without_redis("with Redis a board on another process may be watching: always read")
 async def test_a_process_reads_the_board_only_while_one_of_its_boards_is_open() -> None:
     """Two tabs of one supervisor open the board: while either is open a change is read and
     told; once both have disconnected a change is not read at all (the debug log says so)."""
