@@ -7,10 +7,13 @@ cookies and storage never carry over from one test to the next.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ViewportSize, sync_playwright
+
+from tests.support import Server
 
 CHROMIUM = "/usr/bin/chromium"
 # No background traffic of the browser's own: the tests check every request a page makes.
@@ -33,3 +36,24 @@ def browser() -> Iterator[Browser]:
         )
         yield chromium
         chromium.close()
+
+
+StaffContext = Callable[..., BrowserContext]
+
+
+@pytest.fixture
+def staff_context(browser: Browser) -> Iterator[StaffContext]:
+    """Opens contexts signed in with a staff session cookie, in Japanese, closed after the test:
+    ``staff_context(server, session, viewport, **options)``."""
+    contexts: list[BrowserContext] = []
+
+    def open_(server: Server, session: str, viewport: ViewportSize, **options: Any) -> Any:
+        # axe-core is added to each page as a script, which the pages' policy forbids.
+        context = browser.new_context(viewport=viewport, locale="ja-JP", bypass_csp=True, **options)
+        context.add_cookies([{"name": "mg_session", "value": session, "url": server.url}])
+        contexts.append(context)
+        return context
+
+    yield open_
+    for context in contexts:
+        context.close()

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import StaffContext
 from tests.browser.test_staff_pages import SIZES, violations
 from tests.conftest import PASSWORD
 from tests.support import PROJECT_DIR, Server, login_sync, running_server
@@ -80,20 +81,9 @@ def server() -> Iterator[Server]:
 
 
 @pytest.fixture
-def context_of(browser: Browser, server: Server) -> Iterator[Any]:
+def context_of(server: Server, staff_context: StaffContext) -> Any:
     session = login_sync(server, "aiko", PASSWORD)
-    contexts: list[BrowserContext] = []
-
-    def open_(size: str) -> BrowserContext:
-        # axe-core is added to each page as a script, which the pages' policy forbids.
-        context = browser.new_context(viewport=SIZES[size], locale="ja-JP", bypass_csp=True)
-        context.add_cookies([{"name": "mg_session", "value": session, "url": server.url}])
-        contexts.append(context)
-        return context
-
-    yield open_
-    for context in contexts:
-        context.close()
+    return lambda size: staff_context(server, session, SIZES[size])
 
 
 def canned_key(page: Page) -> str:

@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import StaffContext
 from tests.browser.test_staff_pages import SIZES, cli, violations
 from tests.conftest import PASSWORD
 from tests.support import Clients, Server, login_sync, running_server
@@ -42,20 +43,11 @@ def server() -> Iterator[Server]:
 
 
 @pytest.fixture
-def signed_in(browser: Browser, server: Server) -> Iterator[Any]:
+def signed_in(server: Server, staff_context: StaffContext) -> Any:
     """A browser context per person, logged in afresh (so available, as a login makes one)."""
-    contexts: list[BrowserContext] = []
-
-    def open_(username: str, size: str) -> BrowserContext:
-        context = browser.new_context(viewport=SIZES[size], locale="ja-JP", bypass_csp=True)
-        session = login_sync(server, username, PASSWORD)
-        context.add_cookies([{"name": "mg_session", "value": session, "url": server.url}])
-        contexts.append(context)
-        return context
-
-    yield open_
-    for context in contexts:
-        context.close()
+    return lambda username, size: staff_context(
+        server, login_sync(server, username, PASSWORD), SIZES[size]
+    )
 
 
 def start_waiting_chat(server: Server) -> None:

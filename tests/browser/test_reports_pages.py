@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import expect
 
+from tests.browser.conftest import StaffContext
 from tests.browser.test_staff_pages import SIZES, violations
 from tests.conftest import PASSWORD
 from tests.support import Server, login_sync
@@ -31,19 +32,9 @@ def server() -> Iterator[Server]:
 
 
 @pytest.fixture
-def context_of(browser: Browser, server: Server) -> Iterator[Any]:
-    contexts: list[BrowserContext] = []
+def context_of(server: Server, staff_context: StaffContext) -> Any:
     session = login_sync(server, "aiko", PASSWORD)
-
-    def open_(size: str) -> BrowserContext:
-        context = browser.new_context(viewport=SIZES[size], locale="ja-JP", bypass_csp=True)
-        context.add_cookies([{"name": "mg_session", "value": session, "url": server.url}])
-        contexts.append(context)
-        return context
-
-    yield open_
-    for context in contexts:
-        context.close()
+    return lambda size: staff_context(server, session, SIZES[size])
 
 
 @pytest.mark.parametrize("size", list(SIZES))
@@ -81,24 +72,17 @@ SPLIT_HEADINGS = """() => [...document.querySelectorAll('.mg-figures thead th')]
 
 @pytest.mark.parametrize("width", [700, 820, 960])
 def test_on_a_tablet_english_headings_keep_their_words_whole(
-    server: Server, browser: Browser, width: int
+    server: Server, staff_context: StaffContext, width: int
 ) -> None:
     """Too narrow for every column's longest word, a table scrolls in its own region (which
     a keyboard can reach) instead of splitting "Answered" into "Answ" and "ered"."""
-    context = browser.new_context(
-        viewport={"width": width, "height": 1000}, locale="ja-JP", bypass_csp=True
-    )
     session = login_sync(server, "aiko", PASSWORD)
-    context.add_cookies([{"name": "mg_session", "value": session, "url": server.url}])
-    try:
-        page = context.new_page()
-        page.goto(f"{server.url}/admin/reports?{MONTHS}&lang=en")
-        expect(page.locator("table.mg-figures").first).to_be_visible()
-        assert page.evaluate(SPLIT_HEADINGS) == []
-        assert page.evaluate("document.documentElement.scrollWidth") <= width
-        assert violations(page) == []
-    finally:
-        context.close()
+    page = staff_context(server, session, {"width": width, "height": 1000}).new_page()
+    page.goto(f"{server.url}/admin/reports?{MONTHS}&lang=en")
+    expect(page.locator("table.mg-figures").first).to_be_visible()
+    assert page.evaluate(SPLIT_HEADINGS) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert violations(page) == []
 
 
 def test_the_language_switch_keeps_the_months(server: Server, context_of: Any) -> None:

@@ -19,9 +19,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from service.domain import jst
+from tests.browser.conftest import StaffContext
 from tests.conftest import PASSWORD
 from tests.support import PROJECT_DIR, Clients, Server, client_id, login_sync, running_server
 from tests.test_jst import CASES
@@ -131,20 +132,8 @@ def admin_session(server: Server) -> str:
 
 
 @pytest.fixture
-def context_of(browser: Browser, server: Server, admin_session: str) -> Iterator[Any]:
-    contexts: list[BrowserContext] = []
-
-    def open_(size: str, **options: Any) -> BrowserContext:
-        context = browser.new_context(
-            viewport=SIZES[size], locale="ja-JP", bypass_csp=True, **options
-        )
-        context.add_cookies([{"name": "mg_session", "value": admin_session, "url": server.url}])
-        contexts.append(context)
-        return context
-
-    yield open_
-    for context in contexts:
-        context.close()
+def context_of(server: Server, admin_session: str, staff_context: StaffContext) -> Any:
+    return lambda size, **options: staff_context(server, admin_session, SIZES[size], **options)
 
 
 def settled(page: Page, path: str) -> None:

@@ -16,8 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
+from tests.browser.conftest import StaffContext
 from tests.conftest import PASSWORD
 from tests.support import PROJECT_DIR, Clients, Server, client_id, login_sync, running_server
 
@@ -99,18 +100,11 @@ def sessions(server: Server) -> dict[str, str]:
 
 
 @pytest.fixture
-def open_as(browser: Browser, server: Server, sessions: dict[str, str]) -> Iterator[Any]:
-    contexts: list[BrowserContext] = []
-
+def open_as(server: Server, sessions: dict[str, str], staff_context: StaffContext) -> Any:
     def open_(name: str, size: str = "desk") -> Page:
-        context = browser.new_context(viewport=SIZES[size], locale="ja-JP", bypass_csp=True)
-        context.add_cookies([{"name": "mg_session", "value": sessions[name], "url": server.url}])
-        contexts.append(context)
-        return context.new_page()
+        return staff_context(server, sessions[name], SIZES[size]).new_page()
 
-    yield open_
-    for context in contexts:
-        context.close()
+    return open_
 
 
 def scenario_lines(server: Server, scenario_id: int) -> list[str]:
