@@ -85,13 +85,16 @@ class VisitorNamespace(DispatchingNamespace):
             conversation_id = (await self.get_session(sid)).get("conversation_id")
         except KeyError:  # refused before its session was saved
             conversation_id = None
+        # Gone for presence and for the address's count before anything else: the socket is in
+        # its rooms until this handler returns, yet the counselors' queue must show the visitor
+        # gone at once, and a visitor who connects again at once (a reload, a second tab) must
+        # find the room this connection held.
         if conversation_id is not None:
-            # Gone for presence first: the socket is in its rooms until this handler returns,
-            # and the counselors' queue must show the visitor gone at once.
             await self.presence.leaving(conversation_id, sid)
+        await self.addresses.release(sid)
+        if conversation_id is not None:
             await self.leave_room(sid, conversation_room(conversation_id))
             await item_changed(self.ctx, conversation_id)
-        await self.addresses.release(sid)
 
     async def _joined(self, sid: str, conversation_id: str) -> None:
         await self.enter_room(sid, conversation_room(conversation_id))
