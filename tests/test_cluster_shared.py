@@ -307,8 +307,11 @@ async def test_a_visitor_on_another_process_is_present_until_that_process_dies(
             assert await asker.present(["c1"]) == {"c1"}
             await asyncio.sleep(0.1)
         # The visitor leaves: absent at once.
-        await holder.leaving("c1", nodes.sid)
+        room = conversation_room("c1")
+        await nodes.holder_sio.leave_room(nodes.sid, room, namespace=VISITOR)
+        await holder.left("c1")
         assert await asker.present(["c1"]) == set()
+        await nodes.holder_sio.enter_room(nodes.sid, room, namespace=VISITOR)
         await holder.joined("c1")
         assert await asker.present(["c1"]) == {"c1"}
         # The holder dies (stops refreshing, never takes its mark back): absent soon.
@@ -320,7 +323,7 @@ async def test_a_visitor_gone_without_a_leave_stops_being_marked_present(redis_u
     async with two_processes(redis_url) as nodes:
         await nodes.holder.joined("c1")
         assert await nodes.asker.present(["c1"]) == {"c1"}
-        # The socket leaves the room by some other path than ``leaving``; the holder lives on
+        # The socket leaves the room without a word to ``left``; the holder lives on
         # and keeps refreshing, but no longer what it marked for that room.
         await nodes.holder_sio.leave_room(nodes.sid, conversation_room("c1"), namespace=VISITOR)
         await until(lambda: present_none(nodes.asker, ["c1"]), timeout=3.0)

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import aiohttp
 import pytest
 
 from tests.support import (
@@ -447,6 +448,25 @@ async def test_an_unknown_event_is_answered_unknown_event_and_changes_nothing(
     assert (await visitor.call("history", {}))["ok"]
     if namespace == "/counselor":
         assert_refused(await client.call("claim", {"conversation_id": "missing"}), "not_found")
+
+
+@pytest.mark.parametrize("name", ['{"connect": 1}', '["disconnect"]', "7", "null", "true"])
+async def test_an_event_whose_name_is_no_string_is_answered_unknown_event(
+    server: Server, name: str
+) -> None:
+    """Raw Socket.IO, since a client library sends only string names: the name is any JSON."""
+    url = f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket"
+    async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
+        assert (await ws.receive_str()).startswith("0")
+        await ws.send_str("40/visitor," + json.dumps({"partner": "demo"}))
+        assert (await ws.receive_str()).startswith("40/visitor,")
+        await ws.send_str(f"42/visitor,5[{name},{{}}]")
+        answer = await ws.receive_str(timeout=10)
+        assert answer.startswith("43/visitor,5") and "unknown_event" in answer, answer
+        await ws.send_str('42/visitor,6["history",{}]')
+        answer = await ws.receive_str(timeout=10)
+        assert answer.startswith("43/visitor,6") and "no_conversation" in answer, answer
+    assert "Traceback" not in server.logs()
 
 
 async def test_the_other_namespaces_events_are_unknown(clients: Clients, hana_session: str) -> None:

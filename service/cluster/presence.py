@@ -75,9 +75,8 @@ class Presence(Protocol):
         """A visitor socket of this process joined the conversation's room."""
         ...
 
-    async def leaving(self, conversation_id: str, sid: str) -> None:
-        """The socket ``sid`` of this process is disconnecting from the conversation's room;
-        from this call on, it does not count."""
+    async def left(self, conversation_id: str) -> None:
+        """A visitor socket of this process has left the conversation's room."""
         ...
 
     async def run(self) -> None:
@@ -88,23 +87,12 @@ class Presence(Protocol):
 class LocalPresence:
     def __init__(self, sio: Any) -> None:
         self.sio = sio
-        self.departing: set[str] = set()
-        """Visitor sockets whose disconnect is under way. python-socketio keeps a socket in its
-        rooms until its disconnect handler returns (with Redis, a leave asked meanwhile goes to
-        the other processes instead), and documents no way to ask whether it is leaving."""
 
     def here(self, conversation_id: str) -> bool:
-        """A visitor socket of this process that is not leaving is in the conversation's room."""
+        """A visitor socket of this process is in the conversation's room. A disconnecting
+        visitor leaves it first thing (with Redis too: realtime/manager.py)."""
         room = conversation_room(conversation_id)
-        participants = self.sio.manager.get_participants(VISITOR, room)
-        return any(sid not in self.departing for sid, _ in participants)
-
-    def departs(self, sid: str) -> None:
-        # Those gone since are forgotten: a sid is never used again, so the set stays as small
-        # as the number of disconnects under way.
-        manager = self.sio.manager
-        self.departing = {s for s in self.departing if is_here(manager, VISITOR, s)}
-        self.departing.add(sid)
+        return any(True for _ in self.sio.manager.get_participants(VISITOR, room))
 
     async def present(self, conversation_ids: Sequence[str]) -> set[str]:
         return {c for c in conversation_ids if self.here(c)}
@@ -112,8 +100,8 @@ class LocalPresence:
     async def joined(self, conversation_id: str) -> None:
         return None
 
-    async def leaving(self, conversation_id: str, sid: str) -> None:
-        self.departs(sid)
+    async def left(self, conversation_id: str) -> None:
+        return None
 
     async def run(self) -> None:
         return None
@@ -151,8 +139,7 @@ class RedisPresence(LocalPresence):
         self.marked.add(conversation_id)
         await self.mark([presence_key(conversation_id)], [self.node, self.ttl_ms])
 
-    async def leaving(self, conversation_id: str, sid: str) -> None:
-        self.departs(sid)
+    async def left(self, conversation_id: str) -> None:
         if not self.here(conversation_id):
             self.marked.discard(conversation_id)
             await self.redis.zrem(presence_key(conversation_id), self.node)

@@ -19,7 +19,7 @@ import socketio
 
 from service.domain.ratelimit import TokenBucket
 from service.errors import AppError, ErrorCode
-from service.realtime.packets import BINARY_REFUSED
+from service.realtime.packets import BINARY_REFUSED, SERVER_EVENTS
 from service.realtime.sockets import engine_id
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,10 @@ class DispatchingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             if eio_sid is not None:  # None (gone already) would close every connection
                 await self.server.eio.disconnect(eio_sid)
             return None
-        if self._from_server(event, sid, payload):
+        if isinstance(event, str) and event in SERVER_EVENTS:
+            # Always the server's own: a client's events of those names are renamed as they
+            # are decoded (packets.py), so they are unknown events, never a second run of the
+            # connect handler with an "environ" of the client's choosing.
             return await super().trigger_event(event, *args)
         handler = self._handler_table.get(event) if isinstance(event, str) else None
         if handler is None:
@@ -118,18 +121,6 @@ class DispatchingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return ok(**await handler(sid, payload[0] if payload else None))
         except Exception as exc:
             return answer_of(exc, f"{self.namespace} {event}")
-
-    def _from_server(self, event: str, sid: str, args: tuple[Any, ...]) -> bool:
-        """Whether ``connect`` or ``disconnect`` is the server's own call.
-
-        A client's events of those names never get here (packets.py renames them), so they
-        are unknown events, never a second run of the connect handler with an "environ" of the
-        client's choosing. The connect's environ is checked all the same: the server passes
-        the one it keeps for the connection.
-        """
-        if event == "connect":
-            return bool(args) and args[0] is self.server.get_environ(sid, self.namespace)
-        return event == "disconnect"
 
     async def _within_limit(self, sid: str, event: str) -> bool:
         limit = self.limits.get(event)

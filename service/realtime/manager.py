@@ -124,6 +124,15 @@ class RedisManager(socketio.AsyncRedisManager, LocalDelivery):  # type: ignore[m
         self.outbox: asyncio.Queue[tuple[str, Any, str, Any, Any]] = asyncio.Queue()
         self.publisher: asyncio.Task[None] | None = None
 
+    async def leave_room(self, sid: str, namespace: str, room: Any) -> Any:
+        """A socket of this process leaves the room here, also while its disconnect is under
+        way. The pub/sub manager would publish the leave of a socket it no longer counts as
+        connected, for another process to carry out, and the socket would stay in the room
+        here until its disconnect handler returned: its visitor would still seem present."""
+        if is_here(self, namespace, sid):
+            return await socketio.AsyncManager.leave_room(self, sid, namespace, room)
+        return await super().leave_room(sid, namespace, room)
+
     async def emit(
         self,
         event: str,

@@ -85,15 +85,15 @@ class VisitorNamespace(DispatchingNamespace):
             conversation_id = (await self.get_session(sid)).get("conversation_id")
         except KeyError:  # refused before its session was saved
             conversation_id = None
-        # Gone for presence and for the address's count before anything else: the socket is in
-        # its rooms until this handler returns, yet the counselors' queue must show the visitor
-        # gone at once, and a visitor who connects again at once (a reload, a second tab) must
-        # find the room this connection held.
-        if conversation_id is not None:
-            await self.presence.leaving(conversation_id, sid)
-        await self.addresses.release(sid)
+        # Out of the room and the address's count first: the counselors' queue must show the
+        # visitor gone at once (the socket is in its other rooms until this handler returns),
+        # and a visitor who connects again at once (a reload, a second tab) must find the
+        # place this connection held.
         if conversation_id is not None:
             await self.leave_room(sid, conversation_room(conversation_id))
+            await self.presence.left(conversation_id)
+        await self.addresses.release(sid)
+        if conversation_id is not None:
             await item_changed(self.ctx, conversation_id)
 
     async def _joined(self, sid: str, conversation_id: str) -> None:
